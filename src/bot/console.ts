@@ -1,0 +1,80 @@
+/**
+ * The local console: the same commands as Slack, typed in a terminal (or piped), answered with the
+ * same Block Kit rendered as text. `/as <user-id>` changes who is typing; a number picks a button of
+ * the last answer, so the approval flow can be tried alone.
+ *
+ *   await runConsole({ input: process.stdin, output: process.stdout, services });
+ */
+import readline from 'node:readline';
+import type { Services } from '../context.js';
+import { renderBlocks, type Choice } from './blocks-to-text.js';
+import type { Message } from './blocks.js';
+import { dispatchCommand } from './dispatch.js';
+
+export const CONSOLE_CHANNEL = 'C_CONSOLE';
+export const CONSOLE_DEFAULT_USER = 'U_LOCAL';
+
+export interface ConsoleOptions {
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream;
+  services: Services;
+  /** A picked button: returns the message to show. Later issues plug the approval engine in here. */
+  onChoice?: (choice: Choice, userId: string) => Promise<Message>;
+  userId?: string;
+}
+
+export async function runConsole(options: ConsoleOptions): Promise<void> {
+  const { input, output, services } = options;
+  const interactive = Boolean((input as NodeJS.ReadStream).isTTY);
+  const color = Boolean((output as NodeJS.WriteStream).isTTY);
+  let userId = options.userId ?? CONSOLE_DEFAULT_USER;
+  let choices: Choice[] = [];
+  const print = (text: string) => output.write(`${text}\n`);
+  const show = (message: Message) => {
+    const rendered = renderBlocks(message, { color, width: Math.min((output as NodeJS.WriteStream).columns ?? 100, 120) });
+    if (rendered.choices.length) choices = rendered.choices;
+    print(`${rendered.text}\n`);
+  };
+
+  const rl = readline.createInterface({ input, output: interactive ? output : undefined, terminal: interactive });
+  const prompt = () => {
+    if (interactive) rl.setPrompt(`recipedb (${userId})> `), rl.prompt();
+  };
+  if (interactive) {
+    print('recipedb-ops local console — type `help`, `/as <user-id>` to act as someone else, Ctrl-D to quit.');
+    rl.on('SIGINT', () => rl.close());
+  }
+  prompt();
+  for await (const raw of rl) {
+    const line = raw.trim();
+    if (line === 'exit' || line === 'quit' || line === '\\q') break;
+    if (line && !line.startsWith('#')) await handleLine(line);
+    prompt();
+  }
+  rl.close();
+
+  async function handleLine(line: string): Promise<void> {
+    const as = /^\/as\s+(\S+)$/.exec(line);
+    if (as) {
+      userId = as[1] as string;
+      print(`Now acting as ${userId}.\n`);
+      return;
+    }
+    if (/^\d+$/.test(line)) {
+      const choice = choices.find((c) => c.number === Number(line));
+      if (!choice || !options.onChoice) {
+        print(`There is no choice ${line} in the last answer.\n`);
+        return;
+      }
+      show(await options.onChoice(choice, userId));
+      return;
+    }
+    const text = line.replace(/^\/recipedb\b\s*/, '');
+    const reply = await dispatchCommand(text, { userId, channelId: CONSOLE_CHANNEL }, services, {
+      progress: async (progressText) => {
+        print(`… ${progressText}`);
+      },
+    });
+    show(reply.message);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Runs one `/recipedb` line for an actor, the same way for Slack and for the console: parse,
+ * record, run the handler, render. Every path ends in a Message; nothing throws to the caller.
+ *
+ *   const reply = await dispatchCommand('status', { userId: 'U1', channelId: 'C1' }, services, { progress });
+ */
+import type { Actor, Services } from '../context.js';
+import { describeFailure } from '../handlers/describe-failure.js';
+import { createScrubber } from '../redact.js';
+import type { Message } from './blocks.js';
+import { parseCommandLine } from './command-line.js';
+import { COMMANDS, UsageError, findCommand } from './commands.js';
+import { failureView, usageView } from './views/usage-view.js';
+import type { Metrics } from '../metrics.js';
+
+export type Outcome = 'ok' | 'usage' | 'failed';
+
+export interface Reply {
+  command: string;
+  outcome: Outcome;
+  message: Message;
+  /** Usage mistakes are shown only to the person who typed them. */
+  ephemeral: boolean;
+}
+
+export interface DispatchOptions {
+  progress?: (text: string) => Promise<void>;
+  metrics?: Metrics;
+}
+
+/** Parses without running: lets the Slack listener answer mistakes in the ack itself. */
+export function checkCommandLine(text: string): { ok: true; name: string } | { ok: false; reply: Reply } {
+  const line = parseCommandLine(text || 'help');
+  if (!findCommand(line.name)) {
+    return { ok: false, reply: { command: line.name, outcome: 'usage', ephemeral: true, message: usageView(`Unknown command \`${line.name}\`.`) } };
+  }
+  return { ok: true, name: line.name };
+}
+
+export async function dispatchCommand(text: string, actor: Actor, services: Services, options: DispatchOptions = {}): Promise<Reply> {
+  const reply = await run(text, actor, services, options);
+  options.metrics?.commands.inc({ command: reply.command, outcome: reply.outcome });
+  return reply;
+}
+
+async function run(text: string, actor: Actor, services: Services, options: DispatchOptions): Promise<Reply> {
+  const checked = checkCommandLine(text);
+  if (!checked.ok) return checked.reply;
+  const cmd = findCommand(checked.name);
+  if (!cmd) throw new Error('unreachable: checked command vanished');
+  const line = parseCommandLine(text || 'help', cmd.switches);
+  const summary = `/recipedb ${text.trim() || 'help'}`;
+  const scrub = createScrubber(services.config.secrets);
+  try {
+    await services.recorder.record({ actor: actor.userId, channel: actor.channelId, kind: 'command', action: cmd.info.name, summary });
+    const message = await cmd.execute(line, {
+      ...services,
+      actor,
+      commands: COMMANDS.map((c) => c.info),
+      progress: options.progress ?? (async () => undefined),
+    });
+    return { command: cmd.info.name, outcome: 'ok', ephemeral: false, message };
+  } catch (error) {
+    if (error instanceof UsageError) {
+      return { command: cmd.info.name, outcome: 'usage', ephemeral: true, message: usageView(error.message, error.usage) };
+    }
+    const reason = scrub(describeFailure(error));
+    services.log.error({ err: error, command: cmd.info.name, actor }, 'command failed');
+    await services.recorder
+      .record({ actor: actor.userId, channel: actor.channelId, kind: 'command.failed', action: cmd.info.name, summary: `${summary} failed: ${reason}` })
+      .catch(() => undefined);
+    return { command: cmd.info.name, outcome: 'failed', ephemeral: false, message: failureView(cmd.info.name, reason) };
+  }
+}

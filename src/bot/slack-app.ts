@@ -1,0 +1,117 @@
+/**
+ * The Slack app: Bolt over HTTP (`POST /slack/events` on PORT) or Socket Mode, one `/recipedb`
+ * listener that acks at once and hands the line to the dispatcher, and the health routes.
+ *
+ *   const bot = await startSlackApp(services, metrics); // … await bot.stop();
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import bolt from '@slack/bolt';
+import type { Services } from '../context.js';
+import type { Metrics } from '../metrics.js';
+import { boltLogger } from './bolt-logger.js';
+import { checkCommandLine, dispatchCommand } from './dispatch.js';
+import { httpRoutes } from './http-routes.js';
+import { refusalView } from './views/usage-view.js';
+import type { Message } from './blocks.js';
+
+const { App, LogLevel } = bolt;
+type BoltApp = InstanceType<typeof App>;
+
+export interface SlackBot {
+  app: BoltApp;
+  /** The port actually bound (PORT, or the one the OS chose for PORT=0). */
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startSlackApp(services: Services, metrics: Metrics): Promise<SlackBot> {
+  const { config, log } = services;
+  const socketMode = config.mode === 'slack-socket';
+  const routes = httpRoutes(services.state, metrics);
+  const app = new App({
+    token: config.slack.botToken,
+    signingSecret: config.slack.signingSecret ?? 'unused-in-socket-mode',
+    socketMode,
+    appToken: config.slack.appToken,
+    customRoutes: routes,
+    installerOptions: socketMode ? { port: config.port } : undefined,
+    port: config.port,
+    processBeforeResponse: false,
+    logger: boltLogger(log),
+    logLevel: LogLevel.INFO,
+    clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: process.env.NODE_ENV === 'test' ? 0 : 3 } },
+  });
+
+  app.command('/recipedb', async ({ ack, command, client, respond }) => {
+    const received = performance.now();
+    const actor = { userId: command.user_id, channelId: command.channel_id };
+    const observeAck = () => metrics.ackLatency.observe({ kind: 'command' }, (performance.now() - received) / 1000);
+
+    if (!channelAllowed(config.allowedChannels, actor.channelId)) {
+      await ack({ response_type: 'ephemeral', ...refusalView(wrongChannel(config.allowedChannels)) });
+      observeAck();
+      metrics.commands.inc({ command: 'any', outcome: 'refused' });
+      return;
+    }
+    const checked = checkCommandLine(command.text);
+    if (!checked.ok) {
+      await ack({ response_type: 'ephemeral', ...checked.reply.message });
+      observeAck();
+      metrics.commands.inc({ command: 'unknown', outcome: 'usage' });
+      return;
+    }
+    await ack();
+    observeAck();
+
+    let progressTs: string | undefined;
+    const progress = async (text: string) => {
+      const message: Message = { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:hourglass_flowing_sand: ${text}` } }] };
+      progressTs = await postOrUpdate(actor.channelId, message, progressTs);
+    };
+    const postOrUpdate = async (channel: string, message: Message, ts?: string): Promise<string | undefined> => {
+      if (ts) {
+        await client.chat.update({ channel, ts, text: message.text, blocks: message.blocks });
+        return ts;
+      }
+      const posted = await client.chat.postMessage({ channel, text: message.text, blocks: message.blocks });
+      return posted.ts;
+    };
+
+    const reply = await dispatchCommand(command.text, actor, services, { progress, metrics });
+    try {
+      if (reply.ephemeral) {
+        await respond({ response_type: 'ephemeral', text: reply.message.text, blocks: reply.message.blocks });
+      } else {
+        await postOrUpdate(actor.channelId, reply.message, progressTs);
+      }
+    } catch (error) {
+      // Typically not_in_channel: answer through the response_url instead, visible to the channel.
+      log.warn({ err: error, channel: actor.channelId }, 'could not post to the channel; answering through response_url');
+      await respond({ response_type: 'in_channel', text: reply.message.text, blocks: reply.message.blocks }).catch((e: unknown) =>
+        log.error({ err: e }, 'could not answer the command at all'),
+      );
+    }
+  });
+
+  app.error(async (error) => {
+    log.error({ err: error }, 'unhandled error in a Slack listener');
+  });
+
+  const started = await app.start(config.port);
+  const port = socketMode ? config.port : ((started as Server).address() as AddressInfo).port;
+  log.info({ port, mode: config.mode }, 'recipedb-ops is listening');
+  return {
+    app,
+    port,
+    stop: () => app.stop().then(() => undefined),
+  };
+}
+
+export function channelAllowed(allowed: readonly string[], channelId: string): boolean {
+  return allowed.length === 0 || allowed.includes(channelId);
+}
+
+function wrongChannel(allowed: readonly string[]): string {
+  return `recipedb-ops only answers in ${allowed.map((c) => `<#${c}>`).join(', ')}.`;
+}

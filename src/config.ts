@@ -1,0 +1,185 @@
+/**
+ * The one typed configuration object, parsed once at start-up from the environment (SPEC section 2).
+ *
+ *   const config = loadConfig(process.env); // throws ConfigError('PORT: must be a port number …')
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { urlPassword } from './redact.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const optionalText = z
+  .string()
+  .transform((s) => s.trim())
+  .optional()
+  .transform((s) => (s ? s : undefined));
+
+const commaList = z
+  .string()
+  .optional()
+  .transform((s) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean));
+
+const postgresUrl = optionalText.refine(
+  (s) => s === undefined || /^postgres(ql)?:\/\//.test(s) && URL.canParse(s),
+  'must be a postgres:// URL',
+);
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      const ms = parseDuration(s?.trim() || fallback);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: 'must be a duration like 30s, 15m or 2h' });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const intInRange = (fallback: number, min: number, max: number, what: string) =>
+  z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      const text = s?.trim() || String(fallback);
+      const n = Number(text);
+      if (!/^\d+$/.test(text) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be ${what} (${min}–${max})` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const percent = (fallback: number) => intInRange(fallback, 0, 100, 'a percentage');
+
+const envSchema = z.object({
+  SLACK_BOT_TOKEN: optionalText.refine((s) => s === undefined || s.startsWith('xoxb-'), 'must be a bot token starting with xoxb-'),
+  SLACK_SIGNING_SECRET: optionalText,
+  SLACK_APP_TOKEN: optionalText.refine((s) => s === undefined || s.startsWith('xapp-'), 'must be an app-level token starting with xapp-'),
+  SLACK_API_URL: optionalText
+    .refine((s) => s === undefined || /^https?:\/\//.test(s) && URL.canParse(s), 'must be an http(s) URL')
+    .transform((s) => (s ?? 'https://slack.com/api/').replace(/\/?$/, '/')),
+  PORT: intInRange(3000, 0, 65535, 'a port number'),
+  DATABASE_URL: postgresUrl,
+  STATE_DATABASE_URL: postgresUrl,
+  KUBECONFIG: optionalText,
+  RECIPEDB_NAMESPACE: optionalText.transform((s) => s ?? 'recipe-database'),
+  RECIPEDB_DEPLOYMENT: optionalText.transform((s) => s ?? 'recipe-database'),
+  RECIPEDB_CONTAINER: optionalText.transform((s) => s ?? 'recipe-database'),
+  APP_NAMESPACE: optionalText.transform((s) => s ?? 'default'),
+  APP_DEPLOYMENT: optionalText.transform((s) => s ?? 'recipe-app'),
+  SCALABLE_DEPLOYMENTS: optionalText
+    .transform((s) => (s ?? 'default/recipe-app').split(',').map((x) => x.trim()).filter(Boolean))
+    .refine((list) => list.every((x) => /^[a-z0-9-]+\/[a-z0-9.-]+$/.test(x)), 'must be a comma list of namespace/name'),
+  VERIFY_TABLES: optionalText
+    .transform((s) =>
+      (s ?? 'recipe_manager.recipes,recipe_manager.users,recipe_manager.ingredients').split(',').map((x) => x.trim()).filter(Boolean),
+    )
+    .refine((list) => list.every((x) => /^[A-Za-z_][\w$]*\.[A-Za-z_][\w$]*$/.test(x)), 'must be a comma list of schema.table'),
+  BACKUP_DIR: optionalText.transform((s) => s ?? '/backups/recipe-database'),
+  BACKUP_RETENTION_DAYS: intInRange(30, 1, 3650, 'a number of days'),
+  BACKUP_SCHEDULE: optionalText
+    .transform((s) => s ?? '0 2 * * *')
+    .refine((s) => s === 'off' || s.split(/\s+/).length === 5, 'must be a 5-field cron expression (UTC) or off'),
+  APPROVERS: commaList.refine((list) => list.every((x) => /^[UW][A-Z0-9]+$/.test(x)), 'must be a comma list of Slack user IDs (U…)'),
+  APPROVAL_TTL: duration('15m'),
+  ALLOWED_CHANNELS: commaList.refine((list) => list.every((x) => /^[CGD][A-Z0-9_]+$/.test(x)), 'must be a comma list of Slack channel IDs (C…)'),
+  OPS_CHANNEL: optionalText.refine((s) => s === undefined || /^[CGD][A-Z0-9_]+$/.test(s), 'must be a Slack channel ID (C…)'),
+  EXPORTER_URL: optionalText.refine((s) => s === undefined || /^https?:\/\//.test(s) && URL.canParse(s), 'must be an http(s) URL'),
+  LOG_LEVEL: optionalText.transform((s) => s ?? 'info').pipe(z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })),
+  // Thresholds the runbook names (status verdict); additions to the contract.
+  STATUS_CACHE_HIT_MIN_PERCENT: percent(95),
+  STATUS_CONNECTIONS_MAX_PERCENT: percent(80),
+  STATUS_LONG_TRANSACTION: duration('5m'),
+  STATUS_SOURCE_TIMEOUT: duration('2s'),
+  DB_CONNECT_TIMEOUT: duration('3s'),
+  DB_STATEMENT_TIMEOUT: duration('5s'),
+});
+
+export type Mode = 'slack-http' | 'slack-socket' | 'console';
+
+export interface Config {
+  mode: Mode;
+  slack: { botToken?: string; signingSecret?: string; appToken?: string; apiUrl: string };
+  port: number;
+  databaseUrl?: string;
+  stateDatabaseUrl?: string;
+  kubeconfig?: string;
+  database: { namespace: string; deployment: string; container: string };
+  app: { namespace: string; deployment: string };
+  scalableDeployments: string[];
+  verifyTables: string[];
+  backup: { dir: string; retentionDays: number; schedule: string };
+  approvers: string[];
+  approvalTtlMs: number;
+  allowedChannels: string[];
+  opsChannel?: string;
+  exporterUrl?: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  thresholds: { cacheHitMinPercent: number; connectionsMaxPercent: number; longTransactionMs: number };
+  timeouts: { sourceMs: number; connectMs: number; statementMs: number };
+  /** Values that must never appear in logs or messages. */
+  secrets: string[];
+}
+
+/** Parses the environment; throws a ConfigError whose message is one line naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(`${variable}: ${issue?.message ?? 'is invalid'}`);
+  }
+  const e = parsed.data;
+  const mode: Mode = !e.SLACK_BOT_TOKEN ? 'console' : e.SLACK_APP_TOKEN ? 'slack-socket' : 'slack-http';
+  if (mode === 'slack-http' && !e.SLACK_SIGNING_SECRET) {
+    throw new ConfigError('SLACK_SIGNING_SECRET: is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
+  }
+  if (mode !== 'console' && !e.DATABASE_URL) throw new ConfigError('DATABASE_URL: is required when running on Slack');
+  if (mode !== 'console' && !e.STATE_DATABASE_URL) throw new ConfigError('STATE_DATABASE_URL: is required when running on Slack');
+  if (e.DATABASE_URL && e.STATE_DATABASE_URL && sameDatabase(e.DATABASE_URL, e.STATE_DATABASE_URL)) {
+    throw new ConfigError('STATE_DATABASE_URL: must not be the operated database (a restore would rewind the bot\'s own records)');
+  }
+  const secrets = [e.SLACK_BOT_TOKEN, e.SLACK_SIGNING_SECRET, e.SLACK_APP_TOKEN, urlPassword(e.DATABASE_URL), urlPassword(e.STATE_DATABASE_URL)]
+    .filter((s): s is string => Boolean(s));
+  return {
+    mode,
+    slack: { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN, apiUrl: e.SLACK_API_URL },
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    stateDatabaseUrl: e.STATE_DATABASE_URL,
+    kubeconfig: e.KUBECONFIG,
+    database: { namespace: e.RECIPEDB_NAMESPACE, deployment: e.RECIPEDB_DEPLOYMENT, container: e.RECIPEDB_CONTAINER },
+    app: { namespace: e.APP_NAMESPACE, deployment: e.APP_DEPLOYMENT },
+    scalableDeployments: e.SCALABLE_DEPLOYMENTS,
+    verifyTables: e.VERIFY_TABLES,
+    backup: { dir: e.BACKUP_DIR, retentionDays: e.BACKUP_RETENTION_DAYS, schedule: e.BACKUP_SCHEDULE },
+    approvers: e.APPROVERS,
+    approvalTtlMs: e.APPROVAL_TTL,
+    allowedChannels: e.ALLOWED_CHANNELS,
+    opsChannel: e.OPS_CHANNEL,
+    exporterUrl: e.EXPORTER_URL,
+    logLevel: e.LOG_LEVEL,
+    thresholds: {
+      cacheHitMinPercent: e.STATUS_CACHE_HIT_MIN_PERCENT,
+      connectionsMaxPercent: e.STATUS_CONNECTIONS_MAX_PERCENT,
+      longTransactionMs: e.STATUS_LONG_TRANSACTION,
+    },
+    timeouts: { sourceMs: e.STATUS_SOURCE_TIMEOUT, connectMs: e.DB_CONNECT_TIMEOUT, statementMs: e.DB_STATEMENT_TIMEOUT },
+    secrets,
+  };
+}
+
+function sameDatabase(a: string, b: string): boolean {
+  const key = (u: string) => {
+    const url = new URL(u);
+    return `${url.hostname}:${url.port || '5432'}${url.pathname}`;
+  };
+  return key(a) === key(b);
+}

@@ -1,0 +1,27 @@
+/**
+ * The typed dependencies every handler receives: pools, Kubernetes, the recorder, the clock.
+ * Tests build it from real, test-started servers; nothing is module-mocked.
+ */
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Kube } from './ops/kube/kube-client.js';
+import type { Recorder } from './state/recorder.js';
+
+export interface Services {
+  config: Config;
+  log: Logger;
+  /** The operated database (DATABASE_URL). */
+  db: pg.Pool;
+  /** The bot's own state (STATE_DATABASE_URL). */
+  state: pg.Pool;
+  kube: Kube | null;
+  recorder: Recorder;
+  now: () => Date;
+}
+
+/** Who runs a command and where. */
+export interface Actor {
+  userId: string;
+  channelId: string;
+}

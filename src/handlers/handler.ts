@@ -1,0 +1,49 @@
+/**
+ * What a command handler is: a zod schema for its arguments and a `run` that calls ops and returns
+ * plain data for a view. Handlers know nothing about Slack.
+ *
+ *   export const statusHandler = defineHandler({ name: 'status', usage: 'status', summary: '…', args: noArgs, run: … });
+ */
+import { z } from 'zod';
+import type { Actor, Services } from '../context.js';
+
+/** A command line split into positional words and `--flag value` / `--switch` options. */
+export interface RawArgs {
+  positional: string[];
+  flags: Record<string, string | true>;
+}
+
+export interface CommandInfo {
+  name: string;
+  usage: string;
+  summary: string;
+  gated: boolean;
+}
+
+export interface HandlerContext extends Services {
+  actor: Actor;
+  /** Every command, for `help`. */
+  commands: readonly CommandInfo[];
+  /** Long work reports progress here (the bot turns it into message edits). */
+  progress: (text: string) => Promise<void>;
+}
+
+export interface Handler<Args, Result> {
+  name: string;
+  usage: string;
+  summary: string;
+  gated?: boolean;
+  /** Parses a RawArgs; a failure's message is shown to the user with the usage. */
+  args: z.ZodType<Args>;
+  run(args: Args, ctx: HandlerContext): Promise<Result>;
+}
+
+export function defineHandler<Args, Result>(handler: Handler<Args, Result>): Handler<Args, Result> {
+  return handler;
+}
+
+/** For commands that take no arguments. */
+export const noArgs = z
+  .object({ positional: z.array(z.string()).max(0, 'takes no arguments'), flags: z.record(z.string(), z.unknown()) })
+  .refine((raw) => Object.keys(raw.flags).length === 0, 'takes no options')
+  .transform(() => ({}));

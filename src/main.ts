@@ -1,0 +1,76 @@
+/**
+ * Entry point (`npm start`): the Slack bot when SLACK_BOT_TOKEN is set, else the local console.
+ */
+import path from 'node:path';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { openServices } from './services.js';
+import { startSlackApp } from './bot/slack-app.js';
+import { runConsole } from './bot/console.js';
+import { ensureLocalDatabases } from './local-databases.js';
+import { stopOnExit } from './ops/local-postgres.js';
+import { createScrubber } from './redact.js';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`recipedb-ops: configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  if (config.mode === 'console') await startConsole(config);
+  else await startSlack(config);
+}
+
+async function startSlack(config: Config): Promise<void> {
+  const log = createLogger({ level: config.logLevel, secrets: config.secrets });
+  const services = await openServices(config, log, {
+    databaseUrl: config.databaseUrl as string,
+    stateDatabaseUrl: config.stateDatabaseUrl as string,
+  });
+  const metrics = createMetrics();
+  const bot = await startSlackApp(services, metrics);
+  const shutdown = async (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    await bot.stop().catch(() => undefined);
+    await services.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+async function startConsole(config: Config): Promise<void> {
+  // The terminal belongs to the console: logs go to stderr, and only warnings unless asked.
+  const level = process.env.LOG_LEVEL ? config.logLevel : 'warn';
+  const log = createLogger({ level, secrets: config.secrets, destination: process.stderr });
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const local = await ensureLocalDatabases(
+    { databaseUrl: config.databaseUrl, stateDatabaseUrl: config.stateDatabaseUrl },
+    { folder: path.resolve('.local', 'postgres'), say },
+  );
+  const releaseExitHook = local.server ? stopOnExit(local.server) : () => undefined;
+  const services = await openServices(config, log, local);
+  try {
+    await runConsole({ input: process.stdin, output: process.stdout, services });
+  } finally {
+    await services.close();
+    if (local.server) {
+      say('Stopping the embedded PostgreSQL…');
+      await local.server.stop();
+    }
+    releaseExitHook();
+  }
+}
+
+main().catch((error: unknown) => {
+  const scrub = createScrubber([]);
+  process.stderr.write(`recipedb-ops: ${scrub(error instanceof Error ? error.message : String(error))}\n`);
+  process.exit(1);
+});
+

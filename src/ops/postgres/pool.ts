@@ -1,0 +1,51 @@
+/**
+ * The one way to open a pg pool: every pool has a connect timeout and a statement timeout, so no
+ * command can hang on a dead or locked database, and an application_name that lets the bot
+ * recognise (and never kill) its own sessions.
+ *
+ *   const pool = createPool({ url, applicationName: BOT_APPLICATION_NAME, connectMs: 3000, statementMs: 5000 });
+ */
+import pg from 'pg';
+
+export const BOT_APPLICATION_NAME = 'recipedb-ops';
+
+export interface PoolOptions {
+  url: string;
+  applicationName?: string;
+  connectMs: number;
+  statementMs: number;
+  max?: number;
+  /** Runs `SET search_path` on every new connection (the state store's own schema). */
+  searchPath?: string;
+  onError?: (error: Error) => void;
+}
+
+export function createPool(options: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    application_name: options.applicationName ?? BOT_APPLICATION_NAME,
+    connectionTimeoutMillis: options.connectMs,
+    statement_timeout: options.statementMs,
+    // query_timeout also covers a server that stops answering mid-query (network partition).
+    query_timeout: options.statementMs + 1_000,
+    lock_timeout: Math.min(options.statementMs, 2_000),
+    idle_in_transaction_session_timeout: options.statementMs * 2,
+    options: options.searchPath ? `-c search_path=${options.searchPath}` : undefined,
+    max: options.max ?? 5,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+  });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', (error) => options.onError?.(error));
+  return pool;
+}
+
+/** Runs `fn` with one client, in a transaction when asked; always releases it. */
+export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    return await fn(client);
+  } finally {
+    client.release();
+  }
+}

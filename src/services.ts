@@ -1,0 +1,54 @@
+/**
+ * Opens everything a running bot needs: the operated pool, the state pool (migrated), Kubernetes,
+ * the recorder. One pool per database, created here and nowhere else.
+ *
+ *   const services = await openServices(config, log, { databaseUrl, stateDatabaseUrl });
+ *   … await services.close();
+ */
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Services } from './context.js';
+import { createKube } from './ops/kube/kube-client.js';
+import { createPool } from './ops/postgres/pool.js';
+import { STATE_SCHEMA, migrate } from './state/migrate.js';
+import { createRecorder } from './state/recorder.js';
+
+export interface OpenServices extends Services {
+  close(): Promise<void>;
+}
+
+export async function openServices(
+  config: Config,
+  log: Logger,
+  urls: { databaseUrl: string; stateDatabaseUrl: string },
+): Promise<OpenServices> {
+  const { connectMs, statementMs } = config.timeouts;
+  const db = createPool({ url: urls.databaseUrl, connectMs, statementMs, onError: (err) => log.warn({ err }, 'operated database connection lost') });
+  const state = createPool({
+    url: urls.stateDatabaseUrl,
+    connectMs,
+    statementMs,
+    searchPath: STATE_SCHEMA,
+    max: 10,
+    onError: (err) => log.warn({ err }, 'state database connection lost'),
+  });
+  try {
+    const applied = await migrate(state);
+    if (applied.length) log.info({ applied }, 'state database migrated');
+  } catch (error) {
+    await Promise.allSettled([db.end(), state.end()]);
+    throw error;
+  }
+  return {
+    config,
+    log,
+    db,
+    state,
+    kube: createKube({ kubeconfig: config.kubeconfig }),
+    recorder: createRecorder(state, log),
+    now: () => new Date(),
+    async close() {
+      await Promise.allSettled([db.end(), state.end()]);
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * The bot's own schema, as ordered migrations. Append new entries; never edit an applied one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'approvals, incidents, audit log',
+    sql: `
+      CREATE TABLE approval_requests (
+        id            text PRIMARY KEY,
+        action        text NOT NULL,
+        summary       text NOT NULL,
+        plan          jsonb NOT NULL,
+        plan_hash     text NOT NULL,
+        requester     text NOT NULL,
+        channel       text NOT NULL,
+        message_ts    text,
+        status        text NOT NULL DEFAULT 'pending'
+                      CHECK (status IN ('pending', 'approved', 'rejected', 'expired', 'cancelled')),
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        expires_at    timestamptz NOT NULL,
+        decided_by    text,
+        decided_at    timestamptz,
+        executed_at   timestamptz,
+        outcome       jsonb
+      );
+      CREATE INDEX approval_requests_pending_expiry ON approval_requests (expires_at) WHERE status = 'pending';
+
+      CREATE TABLE incidents (
+        id            bigserial PRIMARY KEY,
+        channel       text NOT NULL,
+        title         text NOT NULL,
+        severity      text NOT NULL DEFAULT 'sev3' CHECK (severity IN ('sev1', 'sev2', 'sev3', 'sev4')),
+        status        text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
+        declared_by   text NOT NULL,
+        commander     text NOT NULL,
+        root_ts       text,
+        impact        text,
+        root_cause    text,
+        resolution    text,
+        prevention    text,
+        started_at    timestamptz NOT NULL DEFAULT now(),
+        resolved_at   timestamptz
+      );
+      -- One open incident per channel, enforced by the database so two replicas cannot both open one.
+      CREATE UNIQUE INDEX incidents_one_open_per_channel ON incidents (channel) WHERE status = 'open';
+
+      CREATE TABLE incident_events (
+        id            bigserial PRIMARY KEY,
+        incident_id   bigint NOT NULL REFERENCES incidents (id),
+        at            timestamptz NOT NULL DEFAULT now(),
+        actor         text NOT NULL,
+        kind          text NOT NULL,
+        text          text NOT NULL,
+        details       jsonb NOT NULL DEFAULT '{}',
+        -- Set for events taken from a Slack message (shortcut, reaction), so each is added once.
+        source_key    text,
+        thread_ts     text,
+        UNIQUE (incident_id, source_key)
+      );
+      CREATE INDEX incident_events_by_incident ON incident_events (incident_id, id);
+
+      CREATE TABLE audit_log (
+        id            bigserial PRIMARY KEY,
+        at            timestamptz NOT NULL DEFAULT now(),
+        actor         text NOT NULL,
+        channel       text,
+        kind          text NOT NULL,
+        action        text NOT NULL,
+        summary       text NOT NULL,
+        details       jsonb NOT NULL DEFAULT '{}',
+        request_id    text
+      );
+      CREATE INDEX audit_log_by_request ON audit_log (request_id) WHERE request_id IS NOT NULL;
+
+      -- Append-only: the audit log is evidence, so the database itself refuses to change it.
+      CREATE FUNCTION audit_log_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'audit_log is append-only';
+      END $$;
+      CREATE TRIGGER audit_log_no_update_or_delete BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_is_append_only();
+      CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_log_is_append_only();
+    `,
+  },
+];

@@ -1,0 +1,166 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  Log,
+  Metrics,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { startFakeKube, type FakeKube } from './fake-kube.js';
+
+let kube: FakeKube;
+let kc: KubeConfig;
+let apps: AppsV1Api;
+let core: CoreV1Api;
+
+beforeAll(async () => {
+  kube = await startFakeKube();
+  kc = new KubeConfig();
+  kc.loadFromFile(kube.kubeconfigPath);
+  apps = kc.makeApiClient(AppsV1Api);
+  core = kc.makeApiClient(CoreV1Api);
+  kube.addDeployment({
+    namespace: 'recipes',
+    name: 'recipedb-api',
+    replicas: 2,
+    containers: [{ name: 'api', requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } }],
+  });
+  kube.addDeployment({ namespace: 'recipes', name: 'worker', replicas: 1 });
+});
+afterAll(() => kube.close());
+
+async function readLogs(pod: string, container: string, options: { tailLines?: number; sinceSeconds?: number; timestamps?: boolean }): Promise<string> {
+  let text = '';
+  const done = new Promise<void>((resolve, reject) => {
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        text += chunk.toString('utf8');
+        cb();
+      },
+    });
+    sink.on('finish', resolve).on('error', reject);
+    new Log(kc).log('recipes', pod, container, sink, options).catch(reject);
+  });
+  await done;
+  return text;
+}
+
+describe('fake Kubernetes API (driven by the real client-node)', () => {
+  it('reads a deployment', async () => {
+    const d = await apps.readNamespacedDeployment({ name: 'recipedb-api', namespace: 'recipes' });
+    expect(d.kind).toBe('Deployment');
+    expect(d.spec?.replicas).toBe(2);
+    expect(d.status?.readyReplicas).toBe(2);
+    expect(d.spec?.template.spec?.containers[0]?.resources?.limits).toEqual({ cpu: '1', memory: '512Mi' });
+    await expect(apps.readNamespacedDeployment({ name: 'nope', namespace: 'recipes' })).rejects.toMatchObject({ code: 404 });
+  });
+
+  it('scales with a merge patch and records the content type', async () => {
+    const scale = await apps.patchNamespacedDeploymentScale(
+      { name: 'recipedb-api', namespace: 'recipes', body: { spec: { replicas: 3 } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    expect(scale.spec?.replicas).toBe(3);
+    expect(scale.status?.selector).toBe('app=recipedb-api');
+    const patch = kube.requests.find((r) => r.method === 'PATCH');
+    expect(patch?.contentType).toBe('application/merge-patch+json');
+    expect(patch?.body).toEqual({ spec: { replicas: 3 } });
+    expect(kube.deployment('recipes', 'recipedb-api')?.status.readyReplicas).toBe(3);
+
+    const readBack = await apps.readNamespacedDeploymentScale({ name: 'recipedb-api', namespace: 'recipes' });
+    expect(readBack.status?.replicas).toBe(3);
+  });
+
+  it('applies a JSON patch (the client default) and honours rolloutDelayMs', async () => {
+    kube.rolloutDelayMs = 150;
+    try {
+      await apps.patchNamespacedDeploymentScale({
+        name: 'worker',
+        namespace: 'recipes',
+        body: [{ op: 'replace', path: '/spec/replicas', value: 2 }],
+      });
+      expect(kube.deployment('recipes', 'worker')).toMatchObject({ spec: { replicas: 2 }, status: { readyReplicas: 1 } });
+      await expect.poll(() => kube.deployment('recipes', 'worker')?.status.readyReplicas, { timeout: 2000 }).toBe(2);
+      const pods = await core.listNamespacedPod({ namespace: 'recipes', labelSelector: 'app=worker' });
+      expect(pods.items).toHaveLength(2);
+    } finally {
+      kube.rolloutDelayMs = 0;
+    }
+  });
+
+  it('lists pods by label selector', async () => {
+    const pods = await core.listNamespacedPod({ namespace: 'recipes', labelSelector: 'app=recipedb-api' });
+    expect(pods.items).toHaveLength(3);
+    const pod = pods.items[0];
+    expect(pod?.metadata?.name).toMatch(/^recipedb-api-7d9f8b-[a-z0-9]{5}$/);
+    expect(pod?.status?.phase).toBe('Running');
+    expect(pod?.status?.containerStatuses?.[0]?.restartCount).toBe(0);
+    expect(pod?.spec?.containers[0]?.resources?.requests).toEqual({ cpu: '250m', memory: '256Mi' });
+
+    kube.setPod('recipes', pod?.metadata?.name ?? '', { ready: false, restarts: 4 });
+    const again = await core.readNamespacedPod({ namespace: 'recipes', name: pod?.metadata?.name ?? '' });
+    expect(again.status?.containerStatuses?.[0]?.restartCount).toBe(4);
+    expect(again.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    expect(kube.deployment('recipes', 'recipedb-api')?.status.readyReplicas).toBe(2);
+  });
+
+  it('reads logs honouring tailLines, sinceSeconds and timestamps', async () => {
+    const pods = await core.listNamespacedPod({ namespace: 'recipes', labelSelector: 'app=worker' });
+    const pod = pods.items[0]?.metadata?.name ?? '';
+    const old = new Date(Date.now() - 3_600_000).toISOString();
+    const recent = new Date(Date.now() - 5_000).toISOString();
+    kube.setLogs('recipes', pod, 'worker', `${old} line one\n${recent} line two\n${recent} line three\n`);
+
+    expect(await readLogs(pod, 'worker', { tailLines: 2 })).toBe('line two\nline three\n');
+    expect(await readLogs(pod, 'worker', { sinceSeconds: 60 })).toBe('line two\nline three\n');
+    expect(await readLogs(pod, 'worker', { tailLines: 1, timestamps: true })).toBe(`${recent} line three\n`);
+    expect(kube.requests.find((r) => r.path.endsWith('/log'))?.query).toMatchObject({ container: 'worker', tailLines: '2' });
+  });
+
+  it('serves pod and node metrics', async () => {
+    const pods = await core.listNamespacedPod({ namespace: 'recipes', labelSelector: 'app=recipedb-api' });
+    const name = pods.items[0]?.metadata?.name ?? '';
+    kube.setPodMetrics('recipes', name, { api: { cpu: '250m', memory: '300Mi' } });
+    const metrics = await new Metrics(kc).getPodMetrics('recipes');
+    expect(metrics.items).toEqual([
+      expect.objectContaining({ metadata: expect.objectContaining({ name, namespace: 'recipes' }), window: '30s', containers: [{ name: 'api', usage: { cpu: '250m', memory: '300Mi' } }] }),
+    ]);
+
+    kube.setNodes([{ name: 'node-a', cpu: '1500m', memory: '6Gi', allocatableCpu: '4', allocatableMemory: '16Gi' }]);
+    const nodeMetrics = await new Metrics(kc).getNodeMetrics();
+    expect(nodeMetrics.items[0]?.usage).toEqual({ cpu: '1500m', memory: '6Gi' });
+    const nodes = await core.listNode();
+    expect(nodes.items[0]?.status?.allocatable).toMatchObject({ cpu: '4', memory: '16Gi' });
+  });
+
+  it('answers unknown paths with a NotFound Status and injects failures', async () => {
+    const res = await fetch(`${kube.url}/apis/batch/v1/namespaces/recipes/jobs`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404 });
+
+    kube.failWith('/apis/apps/v1/namespaces/recipes/deployments/worker', 503);
+    await expect(apps.readNamespacedDeployment({ name: 'worker', namespace: 'recipes' })).rejects.toMatchObject({ code: 503 });
+    kube.failWith(null, 0);
+    await expect(apps.readNamespacedDeployment({ name: 'worker', namespace: 'recipes' })).resolves.toMatchObject({ kind: 'Deployment' });
+  });
+
+  it('a hung path never answers', async () => {
+    kube.hang('/apis/metrics.k8s.io/');
+    try {
+      const outcome = await Promise.race([
+        new Metrics(kc).getPodMetrics('recipes').then(() => 'answered'),
+        new Promise<string>((resolve) => setTimeout(() => resolve('timed out'), 500)),
+      ]);
+      expect(outcome).toBe('timed out');
+      expect(kube.requests.at(-1)?.path).toBe('/apis/metrics.k8s.io/v1beta1/namespaces/recipes/pods');
+
+      const aborted = fetch(`${kube.url}/apis/metrics.k8s.io/v1beta1/nodes`, { signal: AbortSignal.timeout(200) });
+      await expect(aborted).rejects.toThrow();
+    } finally {
+      kube.hang(null);
+    }
+  });
+});

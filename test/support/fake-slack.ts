@@ -1,0 +1,268 @@
+// A fake Slack Web API: a real HTTP server on 127.0.0.1 that the real @slack/web-api client (and Bolt's
+// respond()) talk to over the wire, so tests exercise the real serialisation instead of in-process mocks.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface SlackCall {
+  method: string;
+  body: Record<string, unknown>;
+  token: string | undefined;
+  at: number;
+}
+
+export interface ResponseUrlPost {
+  id: string;
+  body: Record<string, unknown>;
+  at: number;
+}
+
+/** A file body POSTed to an upload_url handed out by files.getUploadURLExternal. */
+export interface FileUpload {
+  fileId: string;
+  contentType: string | undefined;
+  body: Buffer;
+  at: number;
+}
+
+export interface FakeSlack {
+  apiUrl: string;
+  calls: SlackCall[];
+  responsePosts: ResponseUrlPost[];
+  uploads: FileUpload[];
+  responseUrl(id?: string): string;
+  callsTo(method: string): SlackCall[];
+  waitFor(method: string, predicate?: (c: SlackCall) => boolean, timeoutMs?: number): Promise<SlackCall>;
+  waitForResponsePost(predicate?: (p: ResponseUrlPost) => boolean, timeoutMs?: number): Promise<ResponseUrlPost>;
+  failNext(method: string, error: string): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+type Json = Record<string, unknown>;
+
+function isRecord(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** The web-api client flattens nested arguments (blocks, attachments, metadata…) into JSON strings. */
+function maybeJson(value: string): unknown {
+  const t = value.trimStart();
+  if (!t.startsWith('{') && !t.startsWith('[')) return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+function decodeBody(contentType: string | undefined, raw: Buffer): Json {
+  const text = raw.toString('utf8');
+  if (text.length === 0) return {};
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type === 'application/json') {
+    const parsed: unknown = JSON.parse(text);
+    return isRecord(parsed) ? parsed : { _body: parsed };
+  }
+  // Form-encoded is Slack's default; anything else is treated the same way as a best effort.
+  const out: Json = {};
+  for (const [k, v] of new URLSearchParams(text)) out[k] = maybeJson(v);
+  return out;
+}
+
+function str(v: unknown, fallback: string): string {
+  return typeof v === 'string' && v.length > 0 ? v : fallback;
+}
+
+interface Waiter<T> {
+  match: (item: T) => boolean;
+  resolve: (item: T) => void;
+}
+
+/** A recorded list that wakes waiters when a matching item arrives. */
+function waitIn<T>(
+  items: T[],
+  waiters: Set<Waiter<T>>,
+  match: (item: T) => boolean,
+  timeoutMs: number,
+  describe: () => string,
+): Promise<T> {
+  const found = items.find(match);
+  if (found !== undefined) return Promise.resolve(found);
+  return new Promise<T>((resolve, reject) => {
+    const waiter: Waiter<T> = {
+      match,
+      resolve: (item) => {
+        clearTimeout(timer);
+        waiters.delete(waiter);
+        resolve(item);
+      },
+    };
+    const timer = setTimeout(() => {
+      waiters.delete(waiter);
+      reject(new Error(describe()));
+    }, timeoutMs);
+    waiters.add(waiter);
+  });
+}
+
+function notify<T>(waiters: Set<Waiter<T>>, item: T): void {
+  for (const w of [...waiters]) if (w.match(item)) w.resolve(item);
+}
+
+export async function startFakeSlack(): Promise<FakeSlack> {
+  const calls: SlackCall[] = [];
+  const responsePosts: ResponseUrlPost[] = [];
+  const uploads: FileUpload[] = [];
+  const callWaiters = new Set<Waiter<SlackCall>>();
+  const postWaiters = new Set<Waiter<ResponseUrlPost>>();
+  const failures = new Map<string, string[]>();
+  let tsCounter = 0;
+  let idCounter = 0;
+  let base = '';
+
+  // Slack timestamps are "seconds.micros" strings; they only need to be unique and increasing.
+  const nextTs = (): string => {
+    tsCounter += 1;
+    const micros = tsCounter * 100;
+    return `${1_700_000_000 + Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
+  };
+  const nextId = (prefix: string): string => `${prefix}${String(++idCounter).padStart(6, '0')}`;
+
+  function answer(method: string, body: Json): Json {
+    const queued = failures.get(method);
+    const error = queued?.shift();
+    if (queued !== undefined && queued.length === 0) failures.delete(method);
+    if (error !== undefined) return { ok: false, error };
+
+    const channel = str(body.channel, 'C_OPS');
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, url: 'https://test.slack.com/', team: 'Test Team', team_id: 'T0TEST', user: 'recipedb', user_id: 'UBOT', bot_id: 'BBOT' };
+      case 'chat.postMessage': {
+        const ts = nextTs();
+        const message: Json = { type: 'message', subtype: 'bot_message', text: body.text ?? '', user: 'UBOT', bot_id: 'BBOT', ts };
+        if (body.blocks !== undefined) message.blocks = body.blocks;
+        if (body.thread_ts !== undefined) message.thread_ts = body.thread_ts;
+        return { ok: true, channel, ts, message };
+      }
+      case 'chat.update':
+        return { ok: true, channel, ts: body.ts, text: body.text ?? '' };
+      case 'chat.postEphemeral':
+        return { ok: true, message_ts: nextTs() };
+      case 'chat.getPermalink':
+        return { ok: true, channel, permalink: `https://test.slack.com/archives/${channel}/p${str(body.message_ts, '0').replace('.', '')}` };
+      case 'files.getUploadURLExternal': {
+        const fileId = nextId('F');
+        return { ok: true, upload_url: `${base}/upload/${fileId}`, file_id: fileId };
+      }
+      case 'files.completeUploadExternal': {
+        const files = Array.isArray(body.files) ? body.files : [];
+        return { ok: true, files: files.filter(isRecord).map((f) => ({ id: f.id, title: f.title })) };
+      }
+      case 'users.info': {
+        const user = str(body.user, 'U_UNKNOWN');
+        return { ok: true, user: { id: user, name: user.replace(/^U_?/, '').toLowerCase() || user } };
+      }
+      case 'conversations.info':
+        return { ok: true, channel: { id: channel, name: 'ops' } };
+      default:
+        return { ok: true };
+    }
+  }
+
+  function send(res: ServerResponse, status: number, body: Json | string): void {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json; charset=utf-8' });
+    res.end(text);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', base);
+    const raw = await readBody(req);
+    const contentType = req.headers['content-type'];
+    const at = Date.now();
+
+    const api = /^\/api\/([\w.]+)$/.exec(url.pathname);
+    if (api?.[1] !== undefined) {
+      const method = api[1];
+      const body = decodeBody(contentType, raw);
+      const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      const token = bearer ?? (typeof body.token === 'string' ? body.token : undefined);
+      const call: SlackCall = { method, body, token, at };
+      calls.push(call);
+      notify(callWaiters, call);
+      send(res, 200, answer(method, body));
+      return;
+    }
+
+    const response = /^\/response\/(.+)$/.exec(url.pathname);
+    if (response?.[1] !== undefined && req.method === 'POST') {
+      const post: ResponseUrlPost = { id: decodeURIComponent(response[1]), body: decodeBody(contentType, raw), at };
+      responsePosts.push(post);
+      notify(postWaiters, post);
+      send(res, 200, 'ok');
+      return;
+    }
+
+    const upload = /^\/upload\/(.+)$/.exec(url.pathname);
+    if (upload?.[1] !== undefined && req.method === 'POST') {
+      uploads.push({ fileId: upload[1], contentType, body: raw, at });
+      // What files.slack.com answers to a successful upload.
+      send(res, 200, `OK - ${raw.length}`);
+      return;
+    }
+
+    send(res, 404, { ok: false, error: 'unknown_path' });
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) send(res, 500, { ok: false, error: 'fake_slack_error', detail: String(err) });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  base = `http://127.0.0.1:${port}`;
+
+  return {
+    apiUrl: `${base}/api/`,
+    calls,
+    responsePosts,
+    uploads,
+    responseUrl: (id = nextId('R')) => `${base}/response/${encodeURIComponent(id)}`,
+    callsTo: (method) => calls.filter((c) => c.method === method),
+    waitFor: (method, predicate = () => true, timeoutMs = 5000) =>
+      waitIn(calls, callWaiters, (c) => c.method === method && predicate(c), timeoutMs, () => {
+        const seen = calls.map((c) => c.method);
+        return `fake Slack: no matching ${method} call within ${timeoutMs} ms; recorded calls: [${seen.join(', ') || 'none'}]`;
+      }),
+    waitForResponsePost: (predicate = () => true, timeoutMs = 5000) =>
+      waitIn(responsePosts, postWaiters, predicate, timeoutMs, () => {
+        const seen = responsePosts.map((p) => JSON.stringify(p.body).slice(0, 200));
+        return `fake Slack: no matching response_url post within ${timeoutMs} ms; recorded posts: [${seen.join(', ') || 'none'}]; recorded calls: [${calls.map((c) => c.method).join(', ') || 'none'}]`;
+      }),
+    failNext: (method, error) => {
+      const queued = failures.get(method) ?? [];
+      queued.push(error);
+      failures.set(method, queued);
+    },
+    reset: () => {
+      // Mutate in place: tests may hold references to these arrays.
+      calls.length = 0;
+      responsePosts.length = 0;
+      uploads.length = 0;
+      failures.clear();
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
