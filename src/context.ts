@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Kube } from './ops/kube/kube-client.js';
 import type { Recorder } from './state/recorder.js';
+import type { Metrics } from './metrics.js';
 
 export interface Services {
   config: Config;
@@ -17,6 +18,7 @@ export interface Services {
   state: pg.Pool;
   kube: Kube | null;
   recorder: Recorder;
+  metrics: Metrics;
   now: () => Date;
 }
 

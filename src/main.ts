@@ -4,7 +4,6 @@
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
-import { createMetrics } from './metrics.js';
 import { openServices } from './services.js';
 import { startSlackApp } from './bot/slack-app.js';
 import { runConsole } from './bot/console.js';
@@ -33,8 +32,7 @@ async function startSlack(config: Config): Promise<void> {
     databaseUrl: config.databaseUrl as string,
     stateDatabaseUrl: config.stateDatabaseUrl as string,
   });
-  const metrics = createMetrics();
-  const bot = await startSlackApp(services, metrics);
+  const bot = await startSlackApp(services);
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'shutting down');
     await bot.stop().catch(() => undefined);

@@ -12,6 +12,7 @@ import { createKube } from './ops/kube/kube-client.js';
 import { createPool } from './ops/postgres/pool.js';
 import { STATE_SCHEMA, migrate } from './state/migrate.js';
 import { createRecorder } from './state/recorder.js';
+import { createMetrics } from './metrics.js';
 
 export interface OpenServices extends Services {
   close(): Promise<void>;
@@ -46,6 +47,7 @@ export async function openServices(
     state,
     kube: createKube({ kubeconfig: config.kubeconfig }),
     recorder: createRecorder(state, log),
+    metrics: createMetrics(),
     now: () => new Date(),
     async close() {
       await Promise.allSettled([db.end(), state.end()]);

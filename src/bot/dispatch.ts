@@ -11,7 +11,6 @@ import type { Message } from './blocks.js';
 import { parseCommandLine } from './command-line.js';
 import { COMMANDS, UsageError, findCommand } from './commands.js';
 import { failureView, usageView } from './views/usage-view.js';
-import type { Metrics } from '../metrics.js';
 
 export type Outcome = 'ok' | 'usage' | 'failed';
 
@@ -25,7 +24,6 @@ export interface Reply {
 
 export interface DispatchOptions {
   progress?: (text: string) => Promise<void>;
-  metrics?: Metrics;
 }
 
 /** Parses without running: lets the Slack listener answer mistakes in the ack itself. */
@@ -39,7 +37,7 @@ export function checkCommandLine(text: string): { ok: true; name: string } | { o
 
 export async function dispatchCommand(text: string, actor: Actor, services: Services, options: DispatchOptions = {}): Promise<Reply> {
   const reply = await run(text, actor, services, options);
-  options.metrics?.commands.inc({ command: reply.command, outcome: reply.outcome });
+  services.metrics.commands.inc({ command: reply.command, outcome: reply.outcome });
   return reply;
 }
 

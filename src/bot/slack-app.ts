@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import bolt from '@slack/bolt';
 import type { Services } from '../context.js';
-import type { Metrics } from '../metrics.js';
 import { boltLogger } from './bolt-logger.js';
 import { checkCommandLine, dispatchCommand } from './dispatch.js';
 import { httpRoutes } from './http-routes.js';
@@ -25,8 +24,8 @@ export interface SlackBot {
   stop(): Promise<void>;
 }
 
-export async function startSlackApp(services: Services, metrics: Metrics): Promise<SlackBot> {
-  const { config, log } = services;
+export async function startSlackApp(services: Services): Promise<SlackBot> {
+  const { config, log, metrics } = services;
   const socketMode = config.mode === 'slack-socket';
   const routes = httpRoutes(services.state, metrics);
   const app = new App({
@@ -78,7 +77,7 @@ export async function startSlackApp(services: Services, metrics: Metrics): Promi
       return posted.ts;
     };
 
-    const reply = await dispatchCommand(command.text, actor, services, { progress, metrics });
+    const reply = await dispatchCommand(command.text, actor, services, { progress });
     try {
       if (reply.ephemeral) {
         await respond({ response_type: 'ephemeral', text: reply.message.text, blocks: reply.message.blocks });

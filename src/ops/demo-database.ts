@@ -194,7 +194,7 @@ async function populateDemoData(client: pg.Client, recipes: number, users: numbe
        (user_id, title, description, cuisine, difficulty, prep_minutes, cook_minutes, servings, instructions, created_at, updated_at)
      SELECT user_id,
             concat_ws(' ', adjective, flavour, main, dish),
-            format('A %s %s %s built around %s and %s.', lower(adjective), cuisine, lower(dish), lower(main), lower(flavour)),
+            format('%s %s %s built around %s and %s.', adjective, cuisine, lower(dish), lower(main), lower(flavour)),
             cuisine,
             (ARRAY['easy', 'easy', 'medium', 'medium', 'hard'])[1 + floor(random() * 5)::int],
             5 * (1 + floor(random() * 8)::int),

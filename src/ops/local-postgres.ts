@@ -213,7 +213,30 @@ function runningAsRoot(): boolean {
 }
 
 function asServerAccount(bin: string, args: readonly string[]): [string, string[]] {
-  return runningAsRoot() ? ['runuser', ['-u', SERVER_ACCOUNT, '--', bin, ...args]] : [bin, [...args]];
+  return runningAsRoot() ? [runuserPath(), ['-u', SERVER_ACCOUNT, '--', bin, ...args]] : [bin, [...args]];
+}
+
+/** runuser lives in sbin, which is often missing from the PATH of non-login shells. */
+function runuserPath(): string {
+  const found = [findOnPath('runuser'), '/usr/sbin/runuser', '/sbin/runuser'].find(
+    (candidate) => candidate !== undefined && isExecutable(candidate),
+  );
+  if (found === undefined) {
+    throw new Error(
+      `Running as root, PostgreSQL must be started as the ${SERVER_ACCOUNT} account through runuser (util-linux), which was not found.`,
+    );
+  }
+  return found;
+}
+
+function serverAccountUid(): number {
+  try {
+    return Number(execFileSync('id', ['-u', SERVER_ACCOUNT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  } catch {
+    throw new Error(
+      `Running as root, PostgreSQL must run as the ${SERVER_ACCOUNT} account, which does not exist here: create it or run as a regular user.`,
+    );
+  }
 }
 
 function childEnv(): NodeJS.ProcessEnv {
@@ -225,6 +248,8 @@ class CommandError extends Error {
   constructor(
     message: string,
     readonly output: string,
+    /** Undefined when the command could not be run at all. */
+    readonly exitCode: number | undefined,
   ) {
     super(message);
     this.name = 'CommandError';
@@ -240,7 +265,8 @@ function run(file: string, args: readonly string[], cwd: string): Promise<string
       }
       const output = `${stdout}${stderr}`.trim();
       const reason = output.split('\n').slice(-5).join('\n') || error.message;
-      reject(new CommandError(`${path.basename(file)} ${args.join(' ')} failed: ${reason}`, output));
+      const exitCode = typeof error.code === 'number' ? error.code : undefined;
+      reject(new CommandError(`${path.basename(file)} ${args.join(' ')} failed: ${reason}`, output, exitCode));
     });
   });
 }
@@ -258,13 +284,13 @@ async function prepareFolders(dataDir: string, logFile: string): Promise<void> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await (await open(logFile, 'a')).close();
   if (!runningAsRoot()) return;
-  const owner = execFileSync('id', ['-u', SERVER_ACCOUNT], { encoding: 'utf8' }).trim();
   // chown -R only when needed: a reused cluster may hold many files.
-  if (String((await stat(dataDir)).uid) !== owner) await handOverToServerAccount(dataDir);
+  if ((await stat(dataDir)).uid !== serverAccountUid()) await handOverToServerAccount(dataDir);
   await run('chown', [`${SERVER_ACCOUNT}:`, logFile], path.dirname(logFile));
   try {
     await runAsServer('test', ['-w', dataDir, '-a', '-x', dataDir], '/');
-  } catch {
+  } catch (error) {
+    if (!(error instanceof CommandError && error.exitCode === 1)) throw error;
     throw new Error(
       `The ${SERVER_ACCOUNT} account cannot reach ${dataDir}, because a parent folder is closed to other users: ` +
         'choose a data folder under a world-readable path (such as /tmp) or open the parents with chmod o+x.',
