@@ -3,8 +3,10 @@
  * private PostgreSQL in `.local/postgres` (git-ignored) holding the demo `recipe_database` and the
  * bot's separate state database.
  */
+import { createHash } from 'node:crypto';
+import { mkdir, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { mkdir } from 'node:fs/promises';
 import { createDemoDatabase, databaseUrl, demoDatabaseExists } from './ops/demo-database.js';
 import { handOverToServerAccount, startLocalPostgres, type LocalPostgres } from './ops/local-postgres.js';
 import { quoteIdent } from './ops/postgres/quote-ident.js';
@@ -24,10 +26,11 @@ export async function ensureLocalDatabases(
   options: { folder: string; say: (line: string) => void },
 ): Promise<LocalDatabases> {
   if (urls.databaseUrl && urls.stateDatabaseUrl) return { databaseUrl: urls.databaseUrl, stateDatabaseUrl: urls.stateDatabaseUrl };
-  await mkdir(options.folder, { recursive: true });
-  await handOverToServerAccount(options.folder);
+  const folder = await reachableFolder(options.folder, options.say);
+  await mkdir(folder, { recursive: true });
+  await handOverToServerAccount(folder);
   options.say('Starting the embedded PostgreSQL…');
-  const server = await startLocalPostgres({ dataDir: path.join(options.folder, 'data'), log: options.say });
+  const server = await startLocalPostgres({ dataDir: path.join(folder, 'data'), log: options.say });
   const admin = server.url();
   if (!urls.databaseUrl && !(await demoDatabaseExists(admin, DEMO_DATABASE))) {
     options.say('Creating the demo recipe database (first start only)…');
@@ -49,5 +52,23 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
     if (found.rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * As root, the server runs as the `postgres` account, which must be able to walk down to the data
+ * folder. A checkout under a closed folder (root's 0700 home) gets a private folder in the system
+ * temp dir instead, named after the checkout so each project keeps its own.
+ */
+async function reachableFolder(folder: string, say: (line: string) => void): Promise<string> {
+  if (process.getuid?.() !== 0) return folder;
+  for (let dir = path.dirname(path.resolve(folder)); ; dir = path.dirname(dir)) {
+    const info = await stat(dir).catch(() => undefined);
+    if (info && (info.mode & 0o001) === 0) {
+      const fallback = path.join(os.tmpdir(), `recipedb-ops-local-${createHash('sha256').update(folder).digest('hex').slice(0, 10)}`);
+      say(`${dir} is closed to the postgres account; keeping the embedded database in ${fallback}.`);
+      return fallback;
+    }
+    if (dir === path.dirname(dir)) return folder;
   }
 }

@@ -50,7 +50,12 @@ async function run(text: string, actor: Actor, services: Services, options: Disp
   const summary = `/recipedb ${text.trim() || 'help'}`;
   const scrub = createScrubber(services.config.secrets);
   try {
-    await services.recorder.record({ actor: actor.userId, channel: actor.channelId, kind: 'command', action: cmd.info.name, summary });
+    await services.recorder.record({ actor: actor.userId, channel: actor.channelId, kind: 'command', action: cmd.info.name, summary }).catch((error: unknown) => {
+      // A read-only answer is worth more than its audit line when the state database is down;
+      // gated commands cannot proceed anyway, since their requests live in that database.
+      if (cmd.info.gated) throw error;
+      services.log.error({ err: error, command: cmd.info.name }, 'could not record the command; answering anyway');
+    });
     const message = await cmd.execute(line, {
       ...services,
       actor,

@@ -6,7 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import bolt from '@slack/bolt';
+import { App, LogLevel } from '@slack/bolt';
 import type { Services } from '../context.js';
 import { boltLogger } from './bolt-logger.js';
 import { checkCommandLine, dispatchCommand } from './dispatch.js';
@@ -14,11 +14,9 @@ import { httpRoutes } from './http-routes.js';
 import { refusalView } from './views/usage-view.js';
 import type { Message } from './blocks.js';
 
-const { App, LogLevel } = bolt;
-type BoltApp = InstanceType<typeof App>;
 
 export interface SlackBot {
-  app: BoltApp;
+  app: App;
   /** The port actually bound (PORT, or the one the OS chose for PORT=0). */
   port: number;
   stop(): Promise<void>;

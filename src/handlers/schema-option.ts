@@ -1,0 +1,30 @@
+/**
+ * The one option of `indexes`, `bloat` and `sizes`: `--schema NAME` narrows the answer to one schema.
+ *
+ *   schemaArgs.parse({ positional: [], flags: { schema: 'recipe_manager' } }) // { schema: 'recipe_manager' }
+ */
+import { z } from 'zod';
+
+// Only plain identifier characters: the name travels as a bind parameter anyway, but anything else
+// is far more likely a typo than a real schema, and the operator should hear so.
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+
+export interface SchemaArgs {
+  /** null: every non-system schema. */
+  schema: string | null;
+}
+
+export const schemaArgs: z.ZodType<SchemaArgs> = z
+  .object({
+    positional: z.array(z.string()).max(0, 'takes no arguments, only --schema NAME'),
+    flags: z.strictObject(
+      {
+        schema: z
+          .string({ error: 'needs a schema name after --schema' })
+          .regex(SCHEMA_NAME, '--schema takes a schema name: letters, digits and _, at most 63 characters')
+          .optional(),
+      },
+      { error: (issue) => (issue.code === 'unrecognized_keys' ? `has no option --${issue.keys[0]} (only --schema NAME)` : undefined) },
+    ),
+  })
+  .transform((raw) => ({ schema: raw.flags.schema ?? null }));

@@ -1,0 +1,55 @@
+/**
+ * Turns a Kubernetes client error into the sentence an operator reads. The client's own message
+ * starts "HTTP-Code: 403\nMessage: …\nBody: {…}\nHeaders: {…}", which is no answer for a chat.
+ *
+ *   catch (error) { throw kubeFailure(error, { what: 'list the pods in recipe-database' }); }
+ */
+import { ApiException } from '@kubernetes/client-node';
+
+export interface KubeAction {
+  /** What was attempted, completing "the bot may not …": `read the deployment ns/name`. */
+  what: string;
+  /** The sentence for a 404, when "not found" means something specific. */
+  notFound?: string;
+}
+
+const NETWORK: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name does not resolve',
+  ETIMEDOUT: 'the connection timed out',
+  ECONNRESET: 'the connection was reset',
+  EHOSTUNREACH: 'the host is unreachable',
+};
+
+export function kubeFailure(error: unknown, action: KubeAction): Error {
+  if (error instanceof ApiException) {
+    const code = Number(error.code);
+    const detail = statusMessage(error.body);
+    if (code === 401) return new Error('Kubernetes rejected the bot\'s credentials (401 Unauthorized)');
+    if (code === 403) return new Error(`the bot's Kubernetes account may not ${action.what} (403 Forbidden)`);
+    if (code === 404) return new Error(action.notFound ?? `Kubernetes could not ${action.what}: not found`);
+    return new Error(`Kubernetes could not ${action.what}: ${detail ?? `HTTP ${code}`}`);
+  }
+  const e = error as { name?: string; code?: unknown; message?: string } | null;
+  if (e?.name === 'AbortError') return new Error(`Kubernetes did not answer in time to ${action.what}`);
+  const network = typeof e?.code === 'string' ? NETWORK[e.code] : undefined;
+  if (network !== undefined) return new Error(`the Kubernetes API is unreachable (${network})`);
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** The `message` of a Kubernetes Status object, whether the client parsed the body or not. */
+function statusMessage(body: unknown): string | undefined {
+  let status = body;
+  if (typeof body === 'string') {
+    try {
+      status = JSON.parse(body) as unknown;
+    } catch {
+      return body.trim().split('\n')[0]?.slice(0, 200) || undefined;
+    }
+  }
+  if (typeof status === 'object' && status !== null && 'message' in status && typeof status.message === 'string') {
+    return status.message.slice(0, 200);
+  }
+  return undefined;
+}

@@ -1,0 +1,81 @@
+/**
+ * What is running in this database right now: every client session that is not idle, longest
+ * first. The bot's own sessions are left out, so nothing built on this list can act on the bot.
+ *
+ *   const slow = await listActiveQueries(pool, { olderThanMs: 600_000 }); // running 10 min or more
+ */
+import type pg from 'pg';
+import { BOT_APPLICATION_NAME } from './pool.js';
+
+export interface ActiveQuery {
+  pid: number;
+  user: string | null;
+  application: string;
+  clientAddr: string | null;
+  /** `active`, `idle in transaction`, `idle in transaction (aborted)`, `fastpath function call` … */
+  state: string;
+  /** `type:event`, e.g. `Lock:transactionid`; null when the session is not waiting. */
+  waitEvent: string | null;
+  query: string;
+  backendStart: Date;
+  xactStart: Date | null;
+  queryStart: Date | null;
+  /** Since query_start, measured by the server's clock. */
+  durationMs: number | null;
+  /** Since xact_start; null outside a transaction. */
+  transactionMs: number | null;
+}
+
+export interface ListActiveQueriesOptions {
+  /** Only queries that started at least this long ago. */
+  olderThanMs?: number;
+}
+
+interface ActivityRow {
+  pid: number;
+  user: string | null;
+  application: string;
+  client_addr: string | null;
+  state: string;
+  wait_event_type: string | null;
+  wait_event: string | null;
+  query: string;
+  backend_start: Date;
+  xact_start: Date | null;
+  query_start: Date | null;
+  duration_ms: number | null;
+  transaction_ms: number | null;
+}
+
+export async function listActiveQueries(pool: pg.Pool, { olderThanMs = 0 }: ListActiveQueriesOptions = {}): Promise<ActiveQuery[]> {
+  const { rows } = await pool.query<ActivityRow>(
+    `
+    SELECT pid, usename AS user, application_name AS application, client_addr::text AS client_addr,
+           state, wait_event_type, wait_event, query, backend_start, xact_start, query_start,
+           extract(epoch FROM now() - query_start)::float8 * 1000 AS duration_ms,
+           extract(epoch FROM now() - xact_start)::float8 * 1000 AS transaction_ms
+      FROM pg_stat_activity
+     WHERE backend_type = 'client backend'
+       AND datname = current_database()
+       AND state <> 'idle'
+       AND pid <> pg_backend_pid()
+       AND application_name <> $1
+       AND ($2::float8 = 0 OR now() - query_start >= $2::float8 * interval '1 millisecond')
+     ORDER BY query_start ASC NULLS LAST, pid`,
+    [BOT_APPLICATION_NAME, olderThanMs],
+  );
+  return rows.map((row) => ({
+    pid: row.pid,
+    user: row.user,
+    application: row.application,
+    clientAddr: row.client_addr,
+    state: row.state,
+    waitEvent: row.wait_event_type === null ? null : `${row.wait_event_type}:${row.wait_event ?? ''}`,
+    query: row.query,
+    backendStart: row.backend_start,
+    xactStart: row.xact_start,
+    queryStart: row.query_start,
+    durationMs: row.duration_ms,
+    transactionMs: row.transaction_ms,
+  }));
+}

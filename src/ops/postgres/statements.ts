@@ -1,0 +1,124 @@
+/**
+ * The runbook's "Identifying Slow Queries": the statements of this database with the highest mean
+ * execution time, from pg_stat_statements. A missing extension is an answer, not a failure.
+ *
+ *   const top = await readSlowestStatements(pool, { limit: 10 });
+ *   if (top.available) top.statements[0]?.meanMs;
+ */
+import type pg from 'pg';
+import { quoteIdent } from './quote-ident.js';
+
+export interface StatementStats {
+  /** Normalised text: constants replaced by $1, $2 … */
+  query: string;
+  user: string | null;
+  calls: number;
+  totalMs: number;
+  meanMs: number;
+  rows: number;
+}
+
+/** Why pg_stat_statements cannot be read: never created in this database, or not preloaded by the server. */
+export type StatementsMissing = 'not-created' | 'not-preloaded';
+
+export type SlowestStatements =
+  | { available: true; statements: StatementStats[]; statsSince: Date | null }
+  | { available: false; missing: StatementsMissing };
+
+export interface ReadSlowestStatementsOptions {
+  limit?: number;
+}
+
+// PostgreSQL 13 split planning from execution time and renamed the columns.
+const EXEC_TIME_COLUMNS_SINCE = 130_000;
+// pg_stat_statements_info (with stats_reset) arrived in PostgreSQL 14.
+const STATS_INFO_SINCE = 140_000;
+// Long enough for any view; pg_stat_statements can hold texts of many kilobytes.
+const QUERY_TEXT_MAX = 4_000;
+
+interface StatementRow {
+  query: string;
+  user: string | null;
+  calls: string;
+  total_ms: number;
+  mean_ms: number;
+  rows: string;
+}
+
+export async function readSlowestStatements(
+  pool: pg.Pool,
+  { limit = 10 }: ReadSlowestStatementsOptions = {},
+): Promise<SlowestStatements> {
+  const setup = await pool.query<{ version_num: number; schema: string | null }>(`
+    SELECT current_setting('server_version_num')::int AS version_num,
+           (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+             WHERE e.extname = 'pg_stat_statements') AS schema`);
+  const { version_num: versionNum, schema } = setup.rows[0] ?? { version_num: 0, schema: null };
+  if (schema === null) return { available: false, missing: 'not-created' };
+  const view = `${quoteIdent(schema)}.pg_stat_statements`;
+
+  try {
+    const sql = versionNum >= EXEC_TIME_COLUMNS_SINCE ? execTimeSql(view) : legacyTimeSql(view);
+    const [statements, statsSince] = await Promise.all([
+      pool.query<StatementRow>(sql, [limit, QUERY_TEXT_MAX]),
+      versionNum >= STATS_INFO_SINCE ? readStatsReset(pool, schema) : Promise.resolve(null),
+    ]);
+    return { available: true, statements: statements.rows.map(toStatementStats), statsSince };
+  } catch (error) {
+    const missing = missingFrom(error);
+    if (missing) return { available: false, missing };
+    throw error;
+  }
+}
+
+function execTimeSql(view: string): string {
+  return `
+    SELECT left(s.query, $2) AS query, r.rolname AS user, s.calls::text AS calls,
+           s.total_exec_time AS total_ms, s.mean_exec_time AS mean_ms, s.rows::text AS rows
+      FROM ${view} s
+      LEFT JOIN pg_roles r ON r.oid = s.userid
+     WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+       AND s.calls > 0
+       AND s.query NOT ILIKE '%pg_stat_statements%'
+     ORDER BY s.mean_exec_time DESC
+     LIMIT $1`;
+}
+
+function legacyTimeSql(view: string): string {
+  return `
+    SELECT left(s.query, $2) AS query, r.rolname AS user, s.calls::text AS calls,
+           s.total_time AS total_ms, s.mean_time AS mean_ms, s.rows::text AS rows
+      FROM ${view} s
+      LEFT JOIN pg_roles r ON r.oid = s.userid
+     WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+       AND s.calls > 0
+       AND s.query NOT ILIKE '%pg_stat_statements%'
+     ORDER BY s.mean_time DESC
+     LIMIT $1`;
+}
+
+async function readStatsReset(pool: pg.Pool, schema: string): Promise<Date | null> {
+  const { rows } = await pool.query<{ stats_reset: Date | null }>(
+    `SELECT stats_reset FROM ${quoteIdent(schema)}.pg_stat_statements_info`,
+  );
+  return rows[0]?.stats_reset ?? null;
+}
+
+function toStatementStats(row: StatementRow): StatementStats {
+  return {
+    query: row.query,
+    user: row.user,
+    calls: Number(row.calls),
+    totalMs: row.total_ms,
+    meanMs: row.mean_ms,
+    rows: Number(row.rows),
+  };
+}
+
+/** The two ways PostgreSQL says the extension is not usable here. */
+function missingFrom(error: unknown): StatementsMissing | undefined {
+  const { code, message } = error as { code?: string; message?: string };
+  if (code === '42P01') return 'not-created';
+  if (code === '55000' && /shared_preload_libraries/i.test(message ?? '')) return 'not-preloaded';
+  return undefined;
+}
