@@ -87,7 +87,7 @@ const envSchema = z.object({
   BACKUP_SCHEDULE: optionalText
     .transform((s) => s ?? '0 2 * * *')
     .refine((s) => s === 'off' || s.split(/\s+/).length === 5, 'must be a 5-field cron expression (UTC) or off'),
-  APPROVERS: commaList.refine((list) => list.every((x) => /^[UW][A-Z0-9]+$/.test(x)), 'must be a comma list of Slack user IDs (U…)'),
+  APPROVERS: commaList.refine((list) => list.every((x) => /^[UW][A-Z0-9_]+$/.test(x)), 'must be a comma list of Slack user IDs (U…)'),
   APPROVAL_TTL: duration('15m'),
   ALLOWED_CHANNELS: commaList.refine((list) => list.every((x) => /^[CGD][A-Z0-9_]+$/.test(x)), 'must be a comma list of Slack channel IDs (C…)'),
   OPS_CHANNEL: optionalText.refine((s) => s === undefined || /^[CGD][A-Z0-9_]+$/.test(s), 'must be a Slack channel ID (C…)'),

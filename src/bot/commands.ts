@@ -3,12 +3,40 @@
  * view that renders its result. Adding a command is one line here.
  */
 import type { Handler, HandlerContext, CommandInfo } from '../handlers/handler.js';
+import type { GatedResult } from '../handlers/gated.js';
+import { assertApproversConfigured, requestApproval } from '../handlers/approval-engine.js';
+import { approvalView } from './views/approval-view.js';
+import { nothingToDoView } from './views/usage-view.js';
 import { helpHandler } from '../handlers/help.js';
+import { auditHandler } from '../handlers/audit.js';
+import { killHandler } from '../handlers/kill.js';
+import { scaleHandler } from '../handlers/scale.js';
 import { statusHandler } from '../handlers/status.js';
+import { logsHandler } from '../handlers/logs.js';
+import { topHandler } from '../handlers/top.js';
+import { queriesHandler } from '../handlers/queries.js';
+import { activeHandler } from '../handlers/active.js';
+import { connectionsHandler } from '../handlers/connections.js';
+import { locksHandler } from '../handlers/locks.js';
+import { indexesHandler } from '../handlers/indexes.js';
+import { bloatHandler } from '../handlers/bloat.js';
+import { sizesHandler } from '../handlers/sizes.js';
+import { settingsHandler } from '../handlers/settings.js';
 import type { CommandLine } from './command-line.js';
 import type { Message } from './blocks.js';
 import { helpView } from './views/help-view.js';
+import { auditView } from './views/audit-view.js';
 import { statusView } from './views/status-view.js';
+import { logsView } from './views/logs-view.js';
+import { topView } from './views/top-view.js';
+import { queriesView } from './views/queries-view.js';
+import { activeView } from './views/active-view.js';
+import { connectionsView } from './views/connections-view.js';
+import { locksView } from './views/locks-view.js';
+import { indexesView } from './views/indexes-view.js';
+import { bloatView } from './views/bloat-view.js';
+import { sizesView } from './views/sizes-view.js';
+import { settingsView } from './views/settings-view.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -17,11 +45,25 @@ export class UsageError extends Error {
   }
 }
 
+export interface CommandAnswer {
+  message: Message;
+  /** Set when the answer is an approval request: its message ts must be stored once posted. */
+  approvalId?: string;
+}
+
 export interface BotCommand {
   info: CommandInfo;
   /** Flags that never take a value (`--cancel`), so the next word stays positional. */
   switches: ReadonlySet<string>;
-  execute(line: CommandLine, ctx: HandlerContext): Promise<Message>;
+  execute(line: CommandLine, ctx: HandlerContext): Promise<CommandAnswer>;
+}
+
+function parseArgs<Args>(handler: Handler<Args, unknown>, line: CommandLine): Args {
+  const parsed = handler.args.safeParse(line.args);
+  if (!parsed.success) {
+    throw new UsageError(`\`${handler.name}\` ${parsed.error.issues[0]?.message ?? 'has invalid arguments'}.`, handler.usage);
+  }
+  return parsed.data;
 }
 
 function command<Args, Result>(
@@ -33,18 +75,43 @@ function command<Args, Result>(
     info: { name: handler.name, usage: handler.usage, summary: handler.summary, gated: handler.gated ?? false },
     switches: new Set(switches),
     async execute(line, ctx) {
-      const parsed = handler.args.safeParse(line.args);
-      if (!parsed.success) {
-        throw new UsageError(`\`${handler.name}\` ${parsed.error.issues[0]?.message ?? 'has invalid arguments'}.`, handler.usage);
-      }
-      return view(await handler.run(parsed.data, ctx));
+      return { message: view(await handler.run(parseArgs(handler, line), ctx)) };
+    },
+  };
+}
+
+/** A destructive command: refused without approvers, planned read-only, then sent for approval. */
+function gatedCommand<Args, Plan>(handler: Handler<Args, GatedResult<Plan>>, switches: string[] = []): BotCommand {
+  return {
+    info: { name: handler.name, usage: handler.usage, summary: handler.summary, gated: true },
+    switches: new Set(switches),
+    async execute(line, ctx) {
+      const args = parseArgs(handler, line);
+      assertApproversConfigured(ctx);
+      const result = await handler.run(args, ctx);
+      if (result.kind === 'nothing') return { message: nothingToDoView(result.message) };
+      const request = await requestApproval(ctx, ctx.actor, result);
+      return { message: approvalView(request, { approvers: ctx.config.approvers }), approvalId: request.id };
     },
   };
 }
 
 export const COMMANDS: readonly BotCommand[] = [
   command(helpHandler, helpView),
+  gatedCommand(killHandler, ['cancel']),
+  gatedCommand(scaleHandler),
+  command(auditHandler, auditView),
   command(statusHandler, statusView),
+  command(logsHandler, logsView),
+  command(topHandler, topView),
+  command(queriesHandler, queriesView),
+  command(activeHandler, activeView),
+  command(connectionsHandler, connectionsView),
+  command(locksHandler, locksView),
+  command(indexesHandler, indexesView),
+  command(bloatHandler, bloatView),
+  command(sizesHandler, sizesView),
+  command(settingsHandler, settingsView),
 ];
 
 export function findCommand(name: string): BotCommand | undefined {

@@ -10,6 +10,10 @@ import type { Services } from '../context.js';
 import { renderBlocks, type Choice } from './blocks-to-text.js';
 import type { Message } from './blocks.js';
 import { dispatchCommand } from './dispatch.js';
+import { decide } from '../handlers/approval-engine.js';
+import { GATED_ACTIONS } from '../handlers/gated-actions.js';
+import { APPROVE_ACTION, REJECT_ACTION, approvalView } from './views/approval-view.js';
+import { refusalView } from './views/usage-view.js';
 
 export const CONSOLE_CHANNEL = 'C_CONSOLE';
 export const CONSOLE_DEFAULT_USER = 'U_LOCAL';
@@ -18,8 +22,6 @@ export interface ConsoleOptions {
   input: NodeJS.ReadableStream;
   output: NodeJS.WritableStream;
   services: Services;
-  /** A picked button: returns the message to show. Later issues plug the approval engine in here. */
-  onChoice?: (choice: Choice, userId: string) => Promise<Message>;
   userId?: string;
 }
 
@@ -38,7 +40,9 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
 
   const rl = readline.createInterface({ input, output: interactive ? output : undefined, terminal: interactive });
   const prompt = () => {
-    if (interactive) rl.setPrompt(`recipedb (${userId})> `), rl.prompt();
+    if (!interactive) return;
+    rl.setPrompt(`recipedb (${userId})> `);
+    rl.prompt();
   };
   if (interactive) {
     print('recipedb-ops local console — type `help`, `/as <user-id>` to act as someone else, Ctrl-D to quit.');
@@ -53,6 +57,17 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
   }
   rl.close();
 
+  /** A numbered button, as a click on Slack would be: same engine, same rules. */
+  async function pick(choice: Choice): Promise<Message> {
+    const decision = choice.actionId === APPROVE_ACTION ? 'approve' : choice.actionId === REJECT_ACTION ? 'reject' : undefined;
+    if (!decision) return refusalView(`The console cannot press "${choice.label}".`);
+    const result = await decide(services, GATED_ACTIONS, { id: choice.value, userId, decision }, async (_request, progress) => {
+      if (progress) print(`… ${progress}`);
+    });
+    if (result.kind !== 'decided') return refusalView(`(only you see this) ${result.reason}`);
+    return approvalView(result.request, { approvers: services.config.approvers });
+  }
+
   async function handleLine(line: string): Promise<void> {
     const as = /^\/as\s+(\S+)$/.exec(line);
     if (as) {
@@ -62,11 +77,11 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
     }
     if (/^\d+$/.test(line)) {
       const choice = choices.find((c) => c.number === Number(line));
-      if (!choice || !options.onChoice) {
+      if (!choice) {
         print(`There is no choice ${line} in the last answer.\n`);
         return;
       }
-      show(await options.onChoice(choice, userId));
+      show(await pick(choice));
       return;
     }
     const text = line.replace(/^\/recipedb\b\s*/, '');

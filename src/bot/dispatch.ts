@@ -10,9 +10,10 @@ import { createScrubber } from '../redact.js';
 import type { Message } from './blocks.js';
 import { parseCommandLine } from './command-line.js';
 import { COMMANDS, UsageError, findCommand } from './commands.js';
-import { failureView, usageView } from './views/usage-view.js';
+import { failureView, refusalView, usageView } from './views/usage-view.js';
+import { Refusal } from '../handlers/refusal.js';
 
-export type Outcome = 'ok' | 'usage' | 'failed';
+export type Outcome = 'ok' | 'usage' | 'refused' | 'failed';
 
 export interface Reply {
   command: string;
@@ -20,6 +21,8 @@ export interface Reply {
   message: Message;
   /** Usage mistakes are shown only to the person who typed them. */
   ephemeral: boolean;
+  /** For an approval request: the posted message's ts must be attached to it. */
+  approvalId?: string;
 }
 
 export interface DispatchOptions {
@@ -56,14 +59,17 @@ async function run(text: string, actor: Actor, services: Services, options: Disp
       if (cmd.info.gated) throw error;
       services.log.error({ err: error, command: cmd.info.name }, 'could not record the command; answering anyway');
     });
-    const message = await cmd.execute(line, {
+    const answer = await cmd.execute(line, {
       ...services,
       actor,
       commands: COMMANDS.map((c) => c.info),
       progress: options.progress ?? (async () => undefined),
     });
-    return { command: cmd.info.name, outcome: 'ok', ephemeral: false, message };
+    return { command: cmd.info.name, outcome: 'ok', ephemeral: false, message: answer.message, approvalId: answer.approvalId };
   } catch (error) {
+    if (error instanceof Refusal) {
+      return { command: cmd.info.name, outcome: 'refused', ephemeral: false, message: refusalView(error.message) };
+    }
     if (error instanceof UsageError) {
       return { command: cmd.info.name, outcome: 'usage', ephemeral: true, message: usageView(error.message, error.usage) };
     }

@@ -12,6 +12,9 @@ import { boltLogger } from './bolt-logger.js';
 import { checkCommandLine, dispatchCommand } from './dispatch.js';
 import { httpRoutes } from './http-routes.js';
 import { refusalView } from './views/usage-view.js';
+import { registerApprovals } from './approval-actions.js';
+import { attachApprovalMessage } from '../handlers/approval-engine.js';
+import { GATED_ACTIONS } from '../handlers/gated-actions.js';
 import type { Message } from './blocks.js';
 
 
@@ -80,7 +83,8 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
       if (reply.ephemeral) {
         await respond({ response_type: 'ephemeral', text: reply.message.text, blocks: reply.message.blocks });
       } else {
-        await postOrUpdate(actor.channelId, reply.message, progressTs);
+        const ts = await postOrUpdate(actor.channelId, reply.message, progressTs);
+        if (reply.approvalId && ts) await attachApprovalMessage(services, reply.approvalId, ts);
       }
     } catch (error) {
       // Typically not_in_channel: answer through the response_url instead, visible to the channel.
@@ -90,6 +94,8 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
       );
     }
   });
+
+  const stopSweeper = registerApprovals(app, services, GATED_ACTIONS);
 
   app.error(async (error) => {
     log.error({ err: error }, 'unhandled error in a Slack listener');
@@ -101,7 +107,10 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
   return {
     app,
     port,
-    stop: () => app.stop().then(() => undefined),
+    stop: async () => {
+      stopSweeper();
+      await app.stop();
+    },
   };
 }
 

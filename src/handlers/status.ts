@@ -1,7 +1,11 @@
 /**
- * `status`: the runbook's daily health check in one answer. Every source is read in parallel with
- * its own deadline, so a dead database or a hanging API becomes one line and never delays the rest.
+ * `status`: the runbook's daily health check in one answer. Every source — PostgreSQL, the pods
+ * of the database deployment, postgres_exporter — is read in parallel with its own deadline, so a
+ * dead database or a hanging API becomes one line and never delays the rest.
  */
+import type pg from 'pg';
+import { readExporterMetrics, type ExporterMetrics } from '../ops/exporter/exporter-metrics.js';
+import { readDatabasePods, type DatabasePods } from '../ops/kube/database-pods.js';
 import { readServerStatus, type ServerStatus } from '../ops/postgres/server-status.js';
 import { withTimeout } from '../with-timeout.js';
 import { defineHandler, noArgs, type HandlerContext } from './handler.js';
@@ -16,7 +20,16 @@ export interface StatusResult {
   verdict: Verdict;
   reasons: string[];
   postgres: SourceResult<ServerStatus>;
+  /** null: Kubernetes is not configured. */
+  kubernetes: SourceResult<DatabasePods> | null;
+  /** null: EXPORTER_URL is not set. */
+  exporter: SourceResult<ExporterMetrics> | null;
 }
+
+// The custom-query metrics the runbook's "Recipe-specific metrics" check greps for.
+// Recipe-specific, so it belongs in configuration (EXPORTER_BUSINESS_PREFIXES) once config.ts has it.
+const BUSINESS_METRIC_PREFIXES = ['recipe_stats_', 'user_activity_'];
+const CLEANUP_GRACE_MS = 250;
 
 export async function readSource<T>(what: string, ms: number, read: () => Promise<T>): Promise<SourceResult<T>> {
   const started = performance.now();
@@ -31,32 +44,113 @@ export async function readSource<T>(what: string, ms: number, read: () => Promis
 export const statusHandler = defineHandler({
   name: 'status',
   usage: 'status',
-  summary: 'database up/down, version, uptime, connections, cache hit ratio, size, longest transaction, locks',
+  summary: 'database up/down, version, uptime, connections, cache hit ratio, size, longest transaction, locks; pods (phase, ready, restarts, CPU/memory); exporter metrics',
   args: noArgs,
   async run(_args, ctx): Promise<StatusResult> {
-    const budget = ctx.config.timeouts.connectMs + ctx.config.timeouts.statementMs;
-    const postgres = await readSource('PostgreSQL', budget, () => readServerStatus(ctx.db));
-    const { verdict, reasons } = judge(postgres, ctx);
-    return { measuredAt: ctx.now(), verdict, reasons, postgres };
+    const { connectMs, statementMs, sourceMs } = ctx.config.timeouts;
+    const { kube } = ctx;
+    const exporterUrl = ctx.config.exporterUrl;
+    const [postgres, kubernetes, exporter] = await Promise.all([
+      readSource('PostgreSQL', connectMs + statementMs, () => readServerStatus(ctx.db)),
+      kube === null
+        ? null
+        : readSource('Kubernetes', sourceMs, () =>
+            readDatabasePods(kube, ctx.config.database, {
+              // Cancels the requests themselves once readSource has given up on them (a little later,
+              // so that the operator reads readSource's "did not answer within" sentence).
+              signal: AbortSignal.timeout(sourceMs + CLEANUP_GRACE_MS),
+              // Less than the whole budget, so a slow metrics-server still leaves the pods shown.
+              metricsTimeoutMs: Math.round(sourceMs * 0.75),
+            }),
+          ),
+      exporterUrl === undefined
+        ? null
+        : readSource('the exporter', sourceMs, () =>
+            readExporterMetrics({
+              url: exporterUrl,
+              database: operatedDatabase(ctx.db),
+              businessPrefixes: BUSINESS_METRIC_PREFIXES,
+              timeoutMs: sourceMs + CLEANUP_GRACE_MS,
+            }),
+          ),
+    ]);
+    const { verdict, reasons } = judge({ postgres, kubernetes, exporter }, ctx);
+    return { measuredAt: ctx.now(), verdict, reasons, postgres, kubernetes, exporter };
   },
 });
 
-function judge(postgres: SourceResult<ServerStatus>, ctx: HandlerContext): { verdict: Verdict; reasons: string[] } {
-  if (!postgres.ok) return { verdict: 'DOWN', reasons: [`PostgreSQL: ${postgres.reason}`] };
+/** The operated database's name, known without asking it (the exporter is read in parallel). */
+function operatedDatabase(pool: pg.Pool): string {
+  const { connectionString, database } = pool.options;
+  if (connectionString !== undefined) {
+    const name = decodeURIComponent(new URL(connectionString).pathname.slice(1));
+    if (name !== '') return name;
+  }
+  return database ?? 'postgres';
+}
+
+interface Finding {
+  severity: Exclude<Verdict, 'OK'>;
+  reason: string;
+}
+
+type Sources = Pick<StatusResult, 'postgres' | 'kubernetes' | 'exporter'>;
+
+function judge(sources: Sources, ctx: HandlerContext): { verdict: Verdict; reasons: string[] } {
+  const findings = [...judgePostgres(sources.postgres, ctx), ...judgePods(sources.kubernetes), ...judgeExporter(sources.exporter)];
+  const verdict: Verdict = findings.some((f) => f.severity === 'DOWN') ? 'DOWN' : findings.length > 0 ? 'WARN' : 'OK';
+  // The worst news first: a reader may only see the first reason (notifications).
+  const ordered = [...findings.filter((f) => f.severity === 'DOWN'), ...findings.filter((f) => f.severity === 'WARN')];
+  return { verdict, reasons: ordered.map((f) => f.reason) };
+}
+
+function judgePostgres(postgres: SourceResult<ServerStatus>, ctx: HandlerContext): Finding[] {
+  if (!postgres.ok) return [{ severity: 'DOWN', reason: `PostgreSQL: ${postgres.reason}` }];
   const { thresholds } = ctx.config;
   const s = postgres.data;
-  const reasons: string[] = [];
+  const warn = (reason: string): Finding => ({ severity: 'WARN', reason });
+  const findings: Finding[] = [];
   const cache = s.cacheHitRatio.tables;
   if (cache !== null && cache * 100 < thresholds.cacheHitMinPercent) {
-    reasons.push(`cache hit ratio ${(cache * 100).toFixed(1)}% is below ${thresholds.cacheHitMinPercent}%`);
+    findings.push(warn(`cache hit ratio ${(cache * 100).toFixed(1)}% is below ${thresholds.cacheHitMinPercent}%`));
   }
   const usedPercent = (s.totalConnections / s.maxConnections) * 100;
   if (usedPercent > thresholds.connectionsMaxPercent) {
-    reasons.push(`${s.totalConnections} of ${s.maxConnections} connections in use (over ${thresholds.connectionsMaxPercent}%)`);
+    findings.push(warn(`${s.totalConnections} of ${s.maxConnections} connections in use (over ${thresholds.connectionsMaxPercent}%)`));
   }
   if (s.longestTransaction && s.longestTransaction.seconds * 1000 > thresholds.longTransactionMs) {
-    reasons.push(`a transaction (pid ${s.longestTransaction.pid}) has been open for over ${Math.floor(s.longestTransaction.seconds / 60)} min`);
+    findings.push(warn(`a transaction (pid ${s.longestTransaction.pid}) has been open for over ${Math.floor(s.longestTransaction.seconds / 60)} min`));
   }
-  if (s.blockedQueries > 0) reasons.push(`${s.blockedQueries} blocked ${s.blockedQueries === 1 ? 'query' : 'queries'}`);
-  return { verdict: reasons.length ? 'WARN' : 'OK', reasons };
+  if (s.blockedQueries > 0) findings.push(warn(`${s.blockedQueries} blocked ${s.blockedQueries === 1 ? 'query' : 'queries'}`));
+  return findings;
+}
+
+function judgePods(kubernetes: SourceResult<DatabasePods> | null): Finding[] {
+  // A source that does not answer is one line of its own and leaves the verdict to the others.
+  if (kubernetes === null || !kubernetes.ok) return [];
+  const { pods, namespace, deployment } = kubernetes.data;
+  if (pods.length === 0) return [{ severity: 'DOWN', reason: `no pods of ${namespace}/${deployment}` }];
+  // A pod that is not running is an outage only when no other pod of the deployment runs.
+  const someRunning = pods.some((p) => p.phase === 'Running');
+  const findings: Finding[] = [];
+  for (const pod of pods) {
+    // One finding per pod, so a crash-looping pod is one reason, not three.
+    const problems: string[] = [];
+    const notRunning = pod.phase !== 'Running';
+    if (notRunning) problems.push(`is ${pod.phase}${pod.reason ? ` (${pod.reason})` : ''}`);
+    else if (pod.readyContainers < pod.totalContainers) {
+      problems.push(`not ready (${pod.readyContainers}/${pod.totalContainers} containers${pod.reason ? `, ${pod.reason}` : ''})`);
+    }
+    if (pod.restarts > 0) problems.push(`restarted ${pod.restarts} ${pod.restarts === 1 ? 'time' : 'times'}`);
+    if (problems.length > 0) {
+      findings.push({ severity: notRunning && !someRunning ? 'DOWN' : 'WARN', reason: `pod ${pod.name} ${problems.join(', ')}` });
+    }
+  }
+  return findings;
+}
+
+function judgeExporter(exporter: SourceResult<ExporterMetrics> | null): Finding[] {
+  if (exporter === null || !exporter.ok) return [];
+  if (exporter.data.up === false) return [{ severity: 'DOWN', reason: 'the exporter reports pg_up = 0 (it cannot reach PostgreSQL)' }];
+  return [];
 }

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../src/ops/postgres/pool.js';
 import { STATE_SCHEMA, migrate } from '../../src/state/migrate.js';

@@ -8,6 +8,8 @@ export interface SlackCall {
   body: Record<string, unknown>;
   token: string | undefined;
   at: number;
+  /** What the fake answered (e.g. the `ts` of a posted message). */
+  response: Record<string, unknown>;
 }
 
 export interface ResponseUrlPost {
@@ -194,10 +196,11 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       const body = decodeBody(contentType, raw);
       const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
       const token = bearer ?? (typeof body.token === 'string' ? body.token : undefined);
-      const call: SlackCall = { method, body, token, at };
+      const response = answer(method, body);
+      const call: SlackCall = { method, body, token, at, response };
       calls.push(call);
       notify(callWaiters, call);
-      send(res, 200, answer(method, body));
+      send(res, 200, response);
       return;
     }
 

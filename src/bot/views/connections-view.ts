@@ -26,7 +26,7 @@ export function connectionsView(result: ConnectionsResult): Message {
     ...sectionFields([
       `*In use*\n${formatCount(u.total)} / ${formatCount(u.maxConnections)} (${formatPercent(u.total / u.maxConnections)})`,
       `*Free*\n${freeText(u)}`,
-      `*By state*\n${u.byState.map((s) => `${escapeMrkdwn(s.state)} ${s.count}`).join('\n') || 'none'}`,
+      `*By state*\n${u.byState.map((s) => `${escapeMrkdwn(s.state)} ${s.count}`).join(' · ') || 'none'}`,
       `*Idle in transaction*\n${u.idleInTransactionCount}`,
     ]),
     section(`*By client*\n${listWithMore(u.byClient, MAX_CLIENTS, (c) => clientLine(c, u.database), 'clients').join('\n') || 'none'}`),

@@ -17,7 +17,10 @@ export function indexesView(result: IndexesResult): Message {
     return fitMessage({ text: `Indexes${scope}: none`, blocks });
   }
 
-  const { usage, unused, duplicates, invalid } = result;
+  const { usage, duplicates, invalid } = result;
+  // A duplicate that is also never scanned is listed once, as a duplicate: that is the stronger reason.
+  const duplicateNames = new Set(duplicates.map((d) => `${d.schema}.${d.index}`));
+  const unused = result.unused.filter((u) => !duplicateNames.has(`${u.schema}.${u.index}`));
   const schemas = new Set([...usage.indexes, ...unused, ...duplicates, ...invalid].map((i) => i.schema));
   // One schema (the usual case) needs no prefix; several do, or names would be ambiguous.
   const name = (schema: string, index: string): string => `\`${escapeMrkdwn(schemas.size > 1 ? `${schema}.${index}` : index)}\``;
@@ -43,7 +46,7 @@ export function indexesView(result: IndexesResult): Message {
   }
   if (duplicates.length) {
     const lines = listWithMore(duplicates, MAX_LISTED, (d) =>
-      `• ${name(d.schema, d.index)} (${formatBytes(d.sizeBytes)}) — covered by ${name(d.schema, d.coveredBy)}`,
+      `• ${name(d.schema, d.index)} (${formatBytes(d.sizeBytes)}, ${formatCount(d.scans)} scan${d.scans === 1 ? '' : 's'}) — covered by ${name(d.schema, d.coveredBy)}`,
     );
     blocks.push(section(`*Duplicates* — a wider index serves the same queries\n${lines.join('\n')}`));
   }
@@ -55,13 +58,15 @@ export function indexesView(result: IndexesResult): Message {
       context(['Scans count on this server only: check replicas and rare jobs before dropping. Unique indexes are never listed.']),
     );
   }
-  // Only the least used indexes were fetched: the count of the rest comes from the total.
-  const usageLines = usage.indexes
+  // Unused, duplicate and invalid indexes are already listed above: the usage list shows the others.
+  const listedAbove = new Set([...unused, ...duplicates, ...invalid].map((i) => `${i.schema}.${i.index}`));
+  const others = usage.indexes.filter((i) => !listedAbove.has(`${i.schema}.${i.index}`));
+  const usageLines = others
     .slice(0, MAX_LISTED)
     .map((i) => `• ${name(i.schema, i.index)} ${formatCount(i.scans)} scan${i.scans === 1 ? '' : 's'} · ${formatBytes(i.sizeBytes)}`);
-  const notShown = usage.total - usageLines.length;
+  const notShown = others.length - usageLines.length + (usage.total - usage.indexes.length);
   if (notShown > 0) usageLines.push(`… and ${formatCount(notShown)} more`);
-  blocks.push(section(`*Usage* — least used first\n${usageLines.join('\n')}`));
+  if (usageLines.length) blocks.push(section(`*Usage* — least used first${listedAbove.size ? ', besides those above' : ''}\n${usageLines.join('\n')}`));
   blocks.push(measuredAt(result.measuredAt));
 
   const text = problems.length ? `Indexes${scope}: ${problems.join(', ')}` : `Indexes${scope}: no unused, duplicate or invalid indexes`;

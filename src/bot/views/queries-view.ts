@@ -47,7 +47,7 @@ function statementEntry(s: StatementStats, rank: number, queryChars: number): st
     `mean *${formatMs(s.meanMs)}*`,
     `${formatCount(s.calls)} ${s.calls === 1 ? 'call' : 'calls'}`,
     `total ${formatMs(s.totalMs)}`,
-    `${formatCount(s.rows)} rows`,
+    `${formatCount(s.rows)} ${s.rows === 1 ? 'row' : 'rows'}`,
   ];
   if (s.user) facts.push(escapeMrkdwn(s.user));
   return `*${rank}.* ${facts.join(' · ')}\n${sqlSnippet(s.query, queryChars)}`;

@@ -1,21 +1,57 @@
 import type { ServerStatus } from '../../ops/postgres/server-status.js';
+import type { ContainerUse, DatabasePod, DatabasePods, ResourceUse } from '../../ops/kube/database-pods.js';
+import type { ExporterMetrics } from '../../ops/exporter/exporter-metrics.js';
 import type { StatusResult, Verdict } from '../../handlers/status.js';
 import { formatDuration } from '../../duration.js';
-import { codeBlock, context, header, measuredAt, section, sectionFields, truncateText, type Block, type Message } from '../blocks.js';
+import {
+  codeBlock,
+  context,
+  escapeMrkdwn,
+  fitMessage,
+  header,
+  listWithMore,
+  measuredAt,
+  section,
+  sectionFields,
+  truncateText,
+  type Block,
+  type Message,
+} from '../blocks.js';
 import { formatBytes, formatCount, formatPercent } from './format.js';
+import { formatCpu, formatMemory, formatShare } from './resource-format.js';
 
 const VERDICT_ICON: Record<Verdict, string> = { OK: ':large_green_circle:', WARN: ':warning:', DOWN: ':red_circle:' };
 
+// A database deployment has one or two pods; more than this and the rest are counted, not listed.
+const MAX_PODS = 6;
+const MAX_BUSINESS_METRICS = 12;
+const MAX_REASONS = 8;
+
 export function statusView(result: StatusResult): Message {
-  const verdictLine = `${VERDICT_ICON[result.verdict]} *${result.verdict}*${result.reasons.length ? ` — ${result.reasons.join('; ')}` : ' — all checks pass'}`;
+  const reasons = listWithMore(result.reasons, MAX_REASONS, escapeMrkdwn, 'findings').join('; ');
+  // A source that did not answer is its own line below; the verdict only admits it was not judged.
+  const unanswered = [result.kubernetes, result.exporter].some((source) => source !== null && !source.ok);
+  const allPass = unanswered ? ' — the checks that could run pass' : ' — all checks pass';
+  const verdictLine = `${VERDICT_ICON[result.verdict]} *${result.verdict}*${result.reasons.length ? ` — ${reasons}` : allPass}`;
   const blocks: Block[] = [header('Recipe Database status'), section(verdictLine)];
   if (result.postgres.ok) {
     blocks.push(...postgresBlocks(result.postgres.data));
   } else {
-    blocks.push(section(`*PostgreSQL:* down — ${result.postgres.reason}`));
+    blocks.push(section(`*PostgreSQL:* down — ${escapeMrkdwn(result.postgres.reason)}`));
   }
+
+  const notes: string[] = [];
+  if (result.kubernetes === null) notes.push('Kubernetes: not configured');
+  else if (!result.kubernetes.ok) blocks.push(section(`Kubernetes: unavailable — ${escapeMrkdwn(result.kubernetes.reason)}`));
+  else blocks.push(...podBlocks(result.kubernetes.data, result.measuredAt));
+
+  if (result.exporter === null) notes.push('Exporter: not configured (EXPORTER_URL)');
+  else if (!result.exporter.ok) blocks.push(section(`Exporter: unavailable — ${escapeMrkdwn(result.exporter.reason)}`));
+  else blocks.push(...exporterBlocks(result.exporter.data));
+
+  if (notes.length > 0) blocks.push(context(notes));
   blocks.push(measuredAt(result.measuredAt));
-  return { text: `Recipe Database: ${result.verdict}${result.reasons[0] ? ` — ${result.reasons[0]}` : ''}`, blocks };
+  return fitMessage({ text: `Recipe Database: ${result.verdict}${result.reasons[0] ? ` — ${result.reasons[0]}` : ''}`, blocks });
 }
 
 function postgresBlocks(s: ServerStatus): Block[] {
@@ -41,4 +77,80 @@ function postgresBlocks(s: ServerStatus): Block[] {
     blocks.push(context([s.isReplica ? 'This server is a replica' : `Replication: ${replicas.join(', ')}`]));
   }
   return blocks;
+}
+
+function podBlocks(data: DatabasePods, now: Date): Block[] {
+  const title = `*Pods* of ${data.namespace}/${data.deployment}`;
+  if (data.pods.length === 0) return [section(`${title}: none — the deployment has no pods`)];
+  const lines = listWithMore(data.pods, MAX_PODS, (pod) => podLines(pod, now), 'pods');
+  const blocks: Block[] = [section(`${title}\n${lines.join('\n')}`)];
+  if (data.metricsUnavailable !== null) blocks.push(context([`CPU and memory n/a: ${escapeMrkdwn(data.metricsUnavailable)}`]));
+  return blocks;
+}
+
+function podLines(pod: DatabasePod, now: Date): string {
+  const state = pod.phase === 'Running' && pod.reason === null ? 'Running' : `${pod.phase}${pod.reason ? ` (${pod.reason})` : ''}`;
+  const flag = pod.phase !== 'Running' ? ':red_circle: ' : pod.readyContainers < pod.totalContainers || pod.restarts > 0 ? ':warning: ' : '';
+  const age = pod.startedAt === null ? 'age n/a' : `age ${formatDuration(Math.max(0, now.getTime() - pod.startedAt.getTime()))}`;
+  const head = [
+    `${flag}*${pod.name}*`,
+    state,
+    `ready ${pod.readyContainers}/${pod.totalContainers}`,
+    `${pod.restarts} ${pod.restarts === 1 ? 'restart' : 'restarts'}`,
+    age,
+    pod.node === null ? 'not scheduled' : `node ${escapeMrkdwn(pod.node)}`,
+  ].join(' · ');
+  return [head, ...pod.containers.map(containerLine)].join('\n');
+}
+
+function containerLine(c: ContainerUse): string {
+  return `   ◦ ${escapeMrkdwn(c.name)}: CPU ${usage(c.cpu, formatCpu)} · memory ${usage(c.memory, formatMemory)}`;
+}
+
+/** `120m (48% of 250m request, 12% of 1 core limit)`: what the scheduler promised, and what throttles or kills. */
+function usage(use: ResourceUse, format: (n: number | null) => string): string {
+  const request = use.request === null ? null : `${format(use.request)} request`;
+  const limit = use.limit === null ? null : `${format(use.limit)} limit`;
+  if (use.used === null) return `n/a (${[request, limit ?? 'no limit'].filter((x) => x !== null).join(', ')})`;
+  const against = [
+    request === null ? null : `${formatShare(use.used, use.request) ?? '?'} of ${request}`,
+    limit === null ? 'no limit' : `${formatShare(use.used, use.limit) ?? '?'} of ${limit}`,
+  ];
+  return `${format(use.used)} (${against.filter((x) => x !== null).join(', ')})`;
+}
+
+function exporterBlocks(m: ExporterMetrics): Block[] {
+  const up = m.up === null ? 'pg_up missing' : m.up ? 'pg_up 1 (reaches PostgreSQL)' : ':red_circle: pg_up 0 (cannot reach PostgreSQL)';
+  const locks =
+    m.locks === null ? 'n/a' : `${formatCount(m.locks.total)}${m.locks.byMode.length ? ` (${m.locks.byMode.map((l) => `${l.mode} ${formatCount(l.count)}`).join(', ')})` : ''}`;
+  const orNa = (n: number | null): string => (n === null ? 'n/a' : formatCount(n));
+  const blocks: Block[] = [
+    ...sectionFields([
+      `*Exporter*\n${up}${m.exporterVersion ? ` · v${escapeMrkdwn(m.exporterVersion)}` : ''}`,
+      `*Backends (${escapeMrkdwn(m.database)})*\n${orNa(m.backends)}`,
+      `*Commits*\n${orNa(m.commits)}${m.rollbacks !== null ? ` · ${formatCount(m.rollbacks)} rollbacks` : ''}`,
+      `*Longest transaction*\n${m.longestTransactionSeconds === null ? 'n/a' : formatDuration(m.longestTransactionSeconds * 1000)}`,
+      `*Locks (exporter)*\n${locks}`,
+    ]),
+  ];
+  if (m.business.length > 0) {
+    const lines = listWithMore(m.business, MAX_BUSINESS_METRICS, (b) => `\`${escapeMrkdwn(b.name + labelText(b.labels))}\` ${formatValue(b.value)}`, 'metrics');
+    blocks.push(section(`*Business metrics*\n${lines.join('\n')}`));
+  }
+  const problems: string[] = [];
+  if (m.scrapeError) problems.push('the exporter\'s last scrape had errors: some figures may be missing');
+  if (m.customQueriesError) problems.push('the exporter could not load its custom queries file');
+  if (problems.length > 0) blocks.push(context(problems.map((p) => `:warning: ${p}`)));
+  return blocks;
+}
+
+/** Labels as in the exposition format, minus `server`, which the exporter adds to every custom metric. */
+function labelText(labels: Record<string, string>): string {
+  const shown = Object.entries(labels).filter(([k]) => k !== 'server');
+  return shown.length === 0 ? '' : `{${shown.map(([k, v]) => `${k}="${v.replace(/`/g, "'")}"`).join(',')}}`;
+}
+
+function formatValue(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  return Number.isInteger(value) ? formatCount(value) : String(Number(value.toPrecision(6)));
 }

@@ -14,3 +14,7 @@ export function failureView(command: string, reason: string): Message {
 export function refusalView(reason: string): Message {
   return { text: reason, blocks: [section(`:no_entry: ${reason}`)] };
 }
+
+export function nothingToDoView(text: string): Message {
+  return { text, blocks: [section(`:information_source: ${text}`)] };
+}

@@ -17,7 +17,11 @@ export interface ActiveQuery {
   /** `type:event`, e.g. `Lock:transactionid`; null when the session is not waiting. */
   waitEvent: string | null;
   query: string;
-  backendStart: Date;
+  /**
+   * ISO timestamp with microseconds, as PostgreSQL reports it: with the pid, it identifies the
+   * session (a Date would lose the microseconds, and a later session could reuse the pid).
+   */
+  backendStart: string;
   xactStart: Date | null;
   queryStart: Date | null;
   /** Since query_start, measured by the server's clock. */
@@ -40,7 +44,7 @@ interface ActivityRow {
   wait_event_type: string | null;
   wait_event: string | null;
   query: string;
-  backend_start: Date;
+  backend_start: string;
   xact_start: Date | null;
   query_start: Date | null;
   duration_ms: number | null;
@@ -50,8 +54,10 @@ interface ActivityRow {
 export async function listActiveQueries(pool: pg.Pool, { olderThanMs = 0 }: ListActiveQueriesOptions = {}): Promise<ActiveQuery[]> {
   const { rows } = await pool.query<ActivityRow>(
     `
-    SELECT pid, usename AS user, application_name AS application, client_addr::text AS client_addr,
-           state, wait_event_type, wait_event, query, backend_start, xact_start, query_start,
+    SELECT pid, usename AS user, application_name AS application, host(client_addr) AS client_addr,
+           state, wait_event_type, wait_event, query,
+           to_char(backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS backend_start,
+           xact_start, query_start,
            extract(epoch FROM now() - query_start)::float8 * 1000 AS duration_ms,
            extract(epoch FROM now() - xact_start)::float8 * 1000 AS transaction_ms
       FROM pg_stat_activity

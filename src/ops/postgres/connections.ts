@@ -80,7 +80,7 @@ async function readUsage(client: pg.PoolClient, idleLimit: number): Promise<Conn
      GROUP BY 1
      ORDER BY 2 DESC, 1`);
   const byClient = await client.query<{ user: string | null; application: string; client_addr: string | null; database: string | null; count: number }>(`
-    SELECT usename AS user, application_name AS application, client_addr::text AS client_addr,
+    SELECT usename AS user, application_name AS application, host(client_addr) AS client_addr,
            datname AS database, count(*)::int AS count
       FROM pg_stat_activity
      WHERE backend_type = 'client backend'

@@ -43,6 +43,8 @@ export interface DuplicateIndex {
   table: string;
   index: string;
   sizeBytes: number;
+  /** Scans it got; after dropping it, the covering index takes them. */
+  scans: number;
   definition: string;
   /** The index that serves every query this one serves. */
   coveredBy: string;
@@ -69,7 +71,7 @@ interface UsageRow {
 }
 
 /** Every index in scope with its scans and size, least used (then largest) first. */
-export async function readIndexUsage(pool: pg.Pool, scope: IndexScope, limit = 50): Promise<IndexUsageList> {
+export async function readIndexUsage(pool: pg.Pool, scope: IndexScope, limit = 1000): Promise<IndexUsageList> {
   const [usage, reset] = await Promise.all([
     pool.query<UsageRow>(
       `SELECT s.schemaname AS schema, s.relname AS table, s.indexrelname AS index,
@@ -121,7 +123,7 @@ export async function findUnusedIndexes(pool: pg.Pool, scope: IndexScope): Promi
  * the catalog's column numbers instead of parsed definitions). The redundant index must not be
  * unique (dropping it would drop a constraint), partial, on expressions, or carry INCLUDE columns.
  * Prefixes count only for btree; other kinds must match exactly. Of two identical indexes the
- * unique one is kept, else the one whose name sorts first.
+ * unique one is kept, else the older one: the later one is the mistake.
  */
 export async function findDuplicateIndexes(pool: pg.Pool, scope: IndexScope): Promise<DuplicateIndex[]> {
   const { rows } = await pool.query<{
@@ -129,6 +131,7 @@ export async function findDuplicateIndexes(pool: pg.Pool, scope: IndexScope): Pr
     table: string;
     index: string;
     size_bytes: number;
+    scans: number;
     definition: string;
     covered_by: string;
     covering_definition: string;
@@ -152,6 +155,7 @@ export async function findDuplicateIndexes(pool: pg.Pool, scope: IndexScope): Pr
      )
      SELECT DISTINCT ON (d.indexrelid)
             d.schema, d.table, d.index, pg_relation_size(d.indexrelid)::float8 AS size_bytes,
+            coalesce(pg_stat_get_numscans(d.indexrelid), 0)::float8 AS scans,
             pg_get_indexdef(d.indexrelid) AS definition,
             w.index AS covered_by, pg_get_indexdef(w.indexrelid) AS covering_definition
        FROM candidate d
@@ -163,7 +167,7 @@ export async function findDuplicateIndexes(pool: pg.Pool, scope: IndexScope): Pr
         AND w.opclasses[1:cardinality(d.keys)] = d.opclasses
         AND w.collations[1:cardinality(d.keys)] = d.collations
         AND w.options[1:cardinality(d.keys)] = d.options
-        AND (cardinality(d.keys) < cardinality(w.keys) OR w.is_unique OR w.has_include OR d.index > w.index)
+        AND (cardinality(d.keys) < cardinality(w.keys) OR w.is_unique OR w.has_include OR d.indexrelid > w.indexrelid)
       ORDER BY d.indexrelid, w.is_unique DESC, cardinality(w.keys), w.index`,
     [scope.schema],
   );
@@ -173,6 +177,7 @@ export async function findDuplicateIndexes(pool: pg.Pool, scope: IndexScope): Pr
       table: r.table,
       index: r.index,
       sizeBytes: r.size_bytes,
+      scans: r.scans,
       definition: r.definition,
       coveredBy: r.covered_by,
       coveringDefinition: r.covering_definition,

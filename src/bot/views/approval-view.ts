@@ -1,0 +1,75 @@
+/**
+ * The approval request message, in every state: pending (with the two buttons), decided, running,
+ * done, expired. Rendered from the stored request alone, so any replica can redraw it.
+ */
+import type { ApprovalRequest } from '../../state/approvals.js';
+import { outcomeOf, storedPlanOf } from '../../handlers/approval-engine.js';
+import { actions, button, codeBlock, context, header, section, sectionFields, type Block, type Message } from '../blocks.js';
+import { formatTime } from './format.js';
+
+export const APPROVE_ACTION = 'approval_approve';
+export const REJECT_ACTION = 'approval_reject';
+
+export interface ApprovalViewOptions {
+  approvers: readonly string[];
+  /** Shown while the approved action runs. */
+  progress?: string;
+}
+
+const STATUS_LINE: Record<Exclude<ApprovalRequest['status'], 'pending'>, string> = {
+  approved: ':white_check_mark: *Approved*',
+  rejected: ':x: *Rejected*',
+  cancelled: ':heavy_minus_sign: *Cancelled by the requester*',
+  expired: ':hourglass: *Expired* — nobody decided in time; nothing was done',
+};
+
+export function approvalView(request: ApprovalRequest, options: ApprovalViewOptions): Message {
+  const { targets } = storedPlanOf(request);
+  const blocks: Block[] = [
+    header(`${request.status === 'pending' ? 'Approval needed' : 'Approval request'}: ${request.action}`),
+    section(`*${capitalize(request.summary)}*`),
+    ...sectionFields([
+      `*Requested by*\n<@${request.requester}>`,
+      `*Requested at*\n${formatTime(request.createdAt)}`,
+      `*Expires*\n${formatTime(request.expiresAt)}`,
+      `*Request*\n\`${request.id}\` · plan \`${request.planHash.slice(0, 12)}\``,
+    ]),
+    section(`*Targets (${targets.length})*\n${codeBlock(targets.join('\n'), 2_900)}`),
+  ];
+  if (request.status === 'pending') {
+    blocks.push(
+      actions(`approval:${request.id}`, [
+        button({
+          text: 'Approve',
+          actionId: APPROVE_ACTION,
+          value: request.id,
+          style: 'primary',
+          confirm: { title: `Approve: ${request.action}?`, text: `This will ${request.summary}.`, confirm: 'Approve', deny: 'Back' },
+        }),
+        button({ text: 'Reject', actionId: REJECT_ACTION, value: request.id, style: 'danger' }),
+      ]),
+      context([`Approvers: ${options.approvers.map((u) => `<@${u}>`).join(', ')}. Nobody approves their own request; the requester may reject it to cancel.`]),
+    );
+    return { text: `Approval needed: ${request.summary} (requested by <@${request.requester}>)`, blocks };
+  }
+  blocks.push(section(decisionLine(request)));
+  const outcome = outcomeOf(request);
+  if (outcome) {
+    blocks.push(section(`${outcome.ok ? ':white_check_mark:' : ':x:'} *Outcome:* ${outcome.summary}`));
+    if (outcome.lines.length) blocks.push(section(codeBlock(outcome.lines.join('\n'), 2_900)));
+  } else if (request.status === 'approved') {
+    blocks.push(section(`:hourglass_flowing_sand: ${options.progress ?? 'Running…'}`));
+  }
+  return { text: `${request.summary}: ${request.status}${outcome ? ` — ${outcome.summary}` : ''}`, blocks };
+}
+
+function decisionLine(request: ApprovalRequest): string {
+  if (request.status === 'pending') return '';
+  const when = request.decidedAt ? ` at ${formatTime(request.decidedAt)}` : '';
+  if (request.status === 'expired') return `${STATUS_LINE.expired}${when}`;
+  return `${STATUS_LINE[request.status]} by <@${request.decidedBy ?? 'unknown'}>${when}`;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

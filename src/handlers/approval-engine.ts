@@ -1,0 +1,190 @@
+/**
+ * The approval engine: who may decide, the one-time transition, execution of the stored plan and
+ * the record of every step. It knows nothing about what an action does: executors are looked up
+ * by name in the registry it is given.
+ *
+ *   const request = await requestApproval(services, actor, planned);
+ *   const result = await decide(services, registry, { id, userId: 'U_BOB', decision: 'approve' }, onUpdate);
+ */
+import type { Actor, Services } from '../context.js';
+import {
+  decideApproval, expireDueApprovals, findApproval, insertApproval, planHash, recordApprovalOutcome,
+  setApprovalMessage, type ApprovalRequest,
+} from '../state/approvals.js';
+import { describeFailure } from './describe-failure.js';
+import type { ActionOutcome, GatedAction, PlannedAction } from './gated.js';
+import { Refusal } from './refusal.js';
+
+/** What is stored as the request's plan: the targets as shown, and the plan the executor receives. */
+export interface StoredPlan {
+  targets: string[];
+  plan: unknown;
+}
+
+export type ActionRegistry = ReadonlyMap<string, GatedAction<unknown>>;
+
+export type Decision = 'approve' | 'reject';
+
+export type DecisionResult =
+  | { kind: 'denied'; reason: string; request: ApprovalRequest | null }
+  | { kind: 'too-late'; reason: string; request: ApprovalRequest }
+  | { kind: 'decided'; request: ApprovalRequest };
+
+/** Re-renders the request's message; called after each change (decided, progress, outcome). */
+export type OnRequestChange = (request: ApprovalRequest, progress?: string) => Promise<void>;
+
+export function storedPlanOf(request: ApprovalRequest): StoredPlan {
+  return request.plan as StoredPlan;
+}
+
+export function outcomeOf(request: ApprovalRequest): ActionOutcome | null {
+  return (request.outcome as ActionOutcome | null) ?? null;
+}
+
+/** Refuses before any planning when nobody could approve. */
+export function assertApproversConfigured(services: Services): void {
+  if (services.config.approvers.length === 0) {
+    throw new Refusal('Destructive commands are disabled: no approvers are configured (set APPROVERS to the Slack user IDs who may approve).');
+  }
+}
+
+export async function requestApproval(services: Services, actor: Actor, planned: PlannedAction<unknown>): Promise<ApprovalRequest> {
+  assertApproversConfigured(services);
+  const stored: StoredPlan = { targets: planned.targets, plan: planned.plan };
+  const request = await insertApproval(services.state, {
+    action: planned.action,
+    summary: planned.summary,
+    plan: stored,
+    requester: actor.userId,
+    channel: actor.channelId,
+    ttlMs: services.config.approvalTtlMs,
+  });
+  services.metrics.approvals.inc({ decision: 'requested' });
+  await services.recorder.record({
+    actor: actor.userId,
+    channel: actor.channelId,
+    kind: 'approval.requested',
+    action: planned.action,
+    summary: `requested approval to ${planned.summary}`,
+    details: { targets: planned.targets, planHash: request.planHash, expiresAt: request.expiresAt.toISOString() },
+    requestId: request.id,
+  });
+  return request;
+}
+
+/** Remembers where the request was posted, so any replica can edit it later. */
+export async function attachApprovalMessage(services: Services, id: string, messageTs: string): Promise<void> {
+  await setApprovalMessage(services.state, id, messageTs);
+}
+
+export async function decide(
+  services: Services,
+  registry: ActionRegistry,
+  input: { id: string; userId: string; decision: Decision },
+  onChange: OnRequestChange,
+): Promise<DecisionResult> {
+  const { state, config } = services;
+  const current = await findApproval(state, input.id);
+  if (!current) return { kind: 'denied', reason: 'This approval request does not exist.', request: null };
+  const isRequester = current.requester === input.userId;
+  const isApprover = config.approvers.includes(input.userId);
+
+  if (input.decision === 'approve' && isRequester) {
+    return { kind: 'denied', reason: 'You cannot approve your own request: another approver must. (You may reject it to cancel.)', request: current };
+  }
+  if (!isApprover && !isRequester) {
+    return { kind: 'denied', reason: `You cannot ${input.decision} this: only the approvers (${config.approvers.map((u) => `<@${u}>`).join(', ')}) can.`, request: current };
+  }
+  const status = input.decision === 'approve' ? 'approved' : isRequester ? 'cancelled' : 'rejected';
+  const decided = await decideApproval(state, input.id, status, input.userId);
+  if (!decided) {
+    const latest = (await expireIfDue(services, current)) ?? (await findApproval(state, input.id)) ?? current;
+    if (latest.status === 'expired') await onChange(latest);
+    return { kind: 'too-late', reason: tooLateReason(latest), request: latest };
+  }
+  services.metrics.approvals.inc({ decision: status });
+  await services.recorder.record({
+    actor: input.userId,
+    channel: decided.channel,
+    kind: `approval.${status}`,
+    action: decided.action,
+    summary: `${status} the request to ${decided.summary}${isRequester ? ' (by the requester)' : ` requested by <@${decided.requester}>`}`,
+    requestId: decided.id,
+  });
+  await onChange(decided);
+  if (status !== 'approved') return { kind: 'decided', request: decided };
+  return { kind: 'decided', request: await execute(services, registry, decided, onChange) };
+}
+
+async function execute(services: Services, registry: ActionRegistry, request: ApprovalRequest, onChange: OnRequestChange): Promise<ApprovalRequest> {
+  const outcome = await runExecutor(services, registry, request, (text) => onChange(request, text));
+  const done = await recordApprovalOutcome(services.state, request.id, outcome);
+  await services.recorder.record({
+    actor: request.decidedBy ?? 'unknown',
+    channel: request.channel,
+    kind: outcome.ok ? 'action.executed' : 'action.failed',
+    action: request.action,
+    summary: `${request.action}: ${outcome.summary}`,
+    details: { lines: outcome.lines, requester: request.requester, approver: request.decidedBy },
+    requestId: request.id,
+  });
+  await onChange(done);
+  return done;
+}
+
+async function runExecutor(
+  services: Services,
+  registry: ActionRegistry,
+  request: ApprovalRequest,
+  progress: (text: string) => Promise<void>,
+): Promise<ActionOutcome> {
+  const executor = registry.get(request.action);
+  if (!executor) return { ok: false, summary: `no executor for the action "${request.action}"; nothing was done`, lines: [] };
+  const stored = storedPlanOf(request);
+  // The stored plan is what was approved: refuse anything that no longer matches its hash.
+  if (planHash(request.action, stored) !== request.planHash) {
+    return { ok: false, summary: 'the stored plan does not match what was approved; nothing was done', lines: [] };
+  }
+  const parsed = executor.plan.safeParse(stored.plan);
+  if (!parsed.success) return { ok: false, summary: 'the stored plan is not valid for this action; nothing was done', lines: [] };
+  try {
+    return await executor.execute(parsed.data, { ...services, progress });
+  } catch (error) {
+    services.log.error({ err: error, requestId: request.id }, 'approved action failed');
+    return { ok: false, summary: `failed: ${describeFailure(error)}`, lines: [] };
+  }
+}
+
+async function expireIfDue(services: Services, request: ApprovalRequest): Promise<ApprovalRequest | null> {
+  if (request.status !== 'pending') return null;
+  const expired = await expireApprovals(services);
+  return expired.find((r) => r.id === request.id) ?? null;
+}
+
+/** Marks overdue requests expired (each exactly once, across replicas) and records it. */
+export async function expireApprovals(services: Services): Promise<ApprovalRequest[]> {
+  const expired = await expireDueApprovals(services.state);
+  for (const request of expired) {
+    services.metrics.approvals.inc({ decision: 'expired' });
+    await services.recorder.record({
+      actor: 'recipedb-ops',
+      channel: request.channel,
+      kind: 'approval.expired',
+      action: request.action,
+      summary: `the request to ${request.summary} expired without a decision`,
+      requestId: request.id,
+    });
+  }
+  return expired;
+}
+
+function tooLateReason(request: ApprovalRequest): string {
+  switch (request.status) {
+    case 'expired':
+      return 'This request has expired; nothing was done. Run the command again to make a new one.';
+    case 'pending':
+      return 'This request could not be decided; try again.';
+    default:
+      return `This request was already ${request.status}${request.decidedBy ? ` by <@${request.decidedBy}>` : ''}.`;
+  }
+}

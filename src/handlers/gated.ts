@@ -1,0 +1,46 @@
+/**
+ * Gated (destructive) commands are two-phase. A handler's `run` is the read-only `plan`: it
+ * returns the exact targets, which are stored, shown, hashed and approved. `execute` later runs
+ * only that stored plan, re-validated by its schema, never re-parsed arguments.
+ */
+import type { z } from 'zod';
+import type { Services } from '../context.js';
+
+export interface PlannedAction<Plan> {
+  kind: 'planned';
+  action: string;
+  /** One line for the request header: "terminate 2 backends running longer than 10m". */
+  summary: string;
+  /** One line per target, exactly as it will be acted on. */
+  targets: string[];
+  plan: Plan;
+}
+
+/** The plan found nothing to act on: answered directly, no approval requested. */
+export interface NothingToDo {
+  kind: 'nothing';
+  message: string;
+}
+
+export type GatedResult<Plan> = PlannedAction<Plan> | NothingToDo;
+
+export interface ActionOutcome {
+  ok: boolean;
+  summary: string;
+  lines: string[];
+}
+
+export interface ExecutionContext extends Services {
+  /** Progress while the action runs (edits the request's message). */
+  progress: (text: string) => Promise<void>;
+}
+
+export interface GatedAction<Plan> {
+  action: string;
+  plan: z.ZodType<Plan>;
+  execute(plan: Plan, ctx: ExecutionContext): Promise<ActionOutcome>;
+}
+
+export function planned<Plan>(action: string, summary: string, targets: string[], plan: Plan): PlannedAction<Plan> {
+  return { kind: 'planned', action, summary, targets, plan };
+}

@@ -1,0 +1,140 @@
+/**
+ * Runs pg_dump or psql as a child process (an argument array, never a shell) and turns how it
+ * ended into one sentence. Their stderr is read as it comes, keeping only what explains a failure,
+ * so a chatty tool cannot grow the bot's memory.
+ *
+ *   const tool = startTool(pgDump, ['--clean'], { env, stdin: 'ignore', stdout: 'pipe' });
+ *   const exit = await tool.exited; // { code, signal }
+ *   if (exit.code !== 0) throw new Error(tool.failure('pg_dump', exit, scrub));
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Scrubber } from '../../redact.js';
+
+export interface ToolExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface RunningTool {
+  child: ChildProcess;
+  exited: Promise<ToolExit>;
+  /** The sentence for a run that ended badly, from the first error the tool printed. */
+  failure(what: string, exit: ToolExit, scrub: Scrubber): string;
+  /** SIGTERM, then SIGKILL if the tool is still running after a grace period; resolves when it has exited. */
+  stop(signal?: NodeJS.Signals): Promise<ToolExit>;
+}
+
+const STOP_GRACE_MS = 5_000;
+
+export interface StartToolOptions {
+  env: NodeJS.ProcessEnv;
+  stdin: 'pipe' | 'ignore';
+  stdout: 'pipe' | 'ignore';
+}
+
+const KEPT_TAIL_LINES = 10;
+const MAX_LINE = 2_000;
+
+export function startTool(file: string, args: readonly string[], options: StartToolOptions): RunningTool {
+  const child = spawn(file, args, { env: options.env, stdio: [options.stdin, options.stdout, 'pipe'], shell: false });
+  const errors = new ErrorLines();
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => errors.add(chunk));
+  const exited = new Promise<ToolExit>((resolve) => {
+    let spawnError: Error | undefined;
+    child.once('error', (error) => {
+      spawnError = error;
+      // 'close' does not follow when the process could not be started at all.
+      if (child.pid === undefined) {
+        errors.add(`error: could not start ${file}: ${error.message}\n`);
+        resolve({ code: null, signal: null });
+      }
+    });
+    child.once('close', (code, signal) => {
+      if (spawnError !== undefined && child.pid === undefined) return;
+      errors.end();
+      resolve({ code, signal });
+    });
+  });
+  let exitedYet = false;
+  void exited.then(() => {
+    exitedYet = true;
+  });
+  return {
+    child,
+    exited,
+    stop(signal = 'SIGTERM') {
+      if (!exitedYet) {
+        child.kill(signal);
+        const escalation = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+        escalation.unref();
+        void exited.then(() => clearTimeout(escalation));
+      }
+      return exited;
+    },
+    failure(what, exit, scrub) {
+      const explanation = errors.explanation();
+      if (explanation) return scrub(`${what} failed: ${explanation}`);
+      if (exit.signal) return `${what} was stopped by ${exit.signal}`;
+      return `${what} failed with exit code ${exit.code ?? 'unknown'}${errors.tail() ? `: ${scrub(errors.tail())}` : ''}`;
+    },
+  };
+}
+
+/** Keeps the first error line (and the server's detail after it) and the last few lines. */
+class ErrorLines {
+  private partial = '';
+  private first: string | undefined;
+  private detail: string | undefined;
+  private lastLines: string[] = [];
+
+  add(chunk: string): void {
+    const lines = (this.partial + chunk).split('\n');
+    this.partial = (lines.pop() ?? '').slice(-MAX_LINE);
+    for (const line of lines) this.line(line);
+  }
+
+  end(): void {
+    if (this.partial) this.line(this.partial);
+    this.partial = '';
+  }
+
+  explanation(): string | undefined {
+    if (this.first === undefined) return undefined;
+    return this.detail ? `${this.first} (${this.detail})` : this.first;
+  }
+
+  tail(): string {
+    return this.lastLines.join(' ').slice(-500);
+  }
+
+  private line(raw: string): void {
+    const line = raw.replace(/\s+/g, ' ').trim().slice(0, MAX_LINE);
+    if (!line) return;
+    this.lastLines.push(line);
+    if (this.lastLines.length > KEPT_TAIL_LINES) this.lastLines.shift();
+    if (this.first === undefined) {
+      const explained = explainLine(line);
+      if (explained) this.first = explained;
+      return;
+    }
+    // pg_dump: "detail: Error message from server: FATAL: terminating connection …"
+    const fromServer = /detail: Error message from server: (.*)$/.exec(line);
+    if (this.detail === undefined && fromServer?.[1]) this.detail = `server said: ${fromServer[1]}`;
+  }
+}
+
+/**
+ *   pg_dump: error: connection to server … failed: FATAL: database "x" does not exist
+ *   psql:<stdin>:45: ERROR: relation "x" already exists
+ *   psql: error: connection to server … failed: …
+ */
+function explainLine(line: string): string | undefined {
+  const script = /^psql:[^:]*:(\d+): (ERROR|FATAL|PANIC): (.*)$/.exec(line);
+  if (script) return `stopped at line ${script[1]} of the dump: ${script[2]}: ${script[3]}`;
+  const tool = /^(?:pg_dump|psql|pg_restore): (?:error|fatal): (.*)$/i.exec(line);
+  if (tool?.[1]) return tool[1];
+  const bare = /^(ERROR|FATAL|PANIC): (.*)$/.exec(line);
+  if (bare) return `${bare[1]}: ${bare[2]}`;
+  return undefined;
+}

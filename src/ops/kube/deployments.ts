@@ -1,0 +1,63 @@
+/**
+ * Reading and scaling deployments through the scale subresource (what `kubectl scale` does), and
+ * following a rollout until the replicas are ready.
+ *
+ *   const current = await readReplicas(kube, 'default', 'recipe-app'); // 3
+ *   await setReplicas(kube, 'default', 'recipe-app', 0);
+ *   await waitForReplicas(kube, 'default', 'recipe-app', 0, { timeoutMs: 120_000, onProgress });
+ */
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { Kube } from './kube-client.js';
+
+export interface DeploymentReplicas {
+  desired: number;
+  ready: number;
+  updated: number;
+  available: number;
+}
+
+export async function readReplicas(kube: Kube, namespace: string, name: string): Promise<number> {
+  const scale = await kube.apps.readNamespacedDeploymentScale({ name, namespace });
+  return scale.spec?.replicas ?? 0;
+}
+
+export async function setReplicas(kube: Kube, namespace: string, name: string, replicas: number): Promise<void> {
+  await kube.apps.patchNamespacedDeploymentScale(
+    { name, namespace, body: { spec: { replicas } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+export async function readDeploymentReplicas(kube: Kube, namespace: string, name: string): Promise<DeploymentReplicas> {
+  const deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
+  // The API leaves zero counts out of the status.
+  return {
+    desired: deployment.spec?.replicas ?? 0,
+    ready: deployment.status?.readyReplicas ?? 0,
+    updated: deployment.status?.updatedReplicas ?? 0,
+    available: deployment.status?.availableReplicas ?? 0,
+  };
+}
+
+/** Polls until `replicas` are ready (and no more are running), or the timeout; returns the last reading. */
+export async function waitForReplicas(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  replicas: number,
+  options: { timeoutMs: number; pollMs?: number; onProgress?: (state: DeploymentReplicas) => Promise<void> },
+): Promise<{ done: boolean; state: DeploymentReplicas }> {
+  const deadline = Date.now() + options.timeoutMs;
+  let last = '';
+  for (;;) {
+    const state = await readDeploymentReplicas(kube, namespace, name);
+    const key = JSON.stringify(state);
+    if (key !== last) {
+      last = key;
+      await options.onProgress?.(state);
+    }
+    if (state.ready === replicas && state.available === replicas) return { done: true, state };
+    if (Date.now() >= deadline) return { done: false, state };
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1_000));
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * `status` with the pods of the database deployment, read from a fake Kubernetes API through the
+ * real client: usage against requests and limits, restarts and readiness flagged, a missing
+ * metrics API and a hanging API server each reduced to one line while PostgreSQL is still reported.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { renderBlocks } from '../../src/bot/blocks-to-text.js';
+import { statusView } from '../../src/bot/views/status-view.js';
+import { statusHandler, type StatusResult } from '../../src/handlers/status.js';
+import { LIMITS } from '../../src/bot/blocks.js';
+import { startFakeKube, type FakeKube } from '../support/fake-kube.js';
+import { handlerContext, openTestServices, type TestServices } from '../support/services.js';
+
+const NS = 'recipe-database';
+
+let kube: FakeKube;
+let services: TestServices;
+let podName: string;
+
+function addDatabaseDeployment(fake: FakeKube): void {
+  fake.addDeployment({
+    namespace: NS,
+    name: 'recipe-database',
+    replicas: 1,
+    containers: [
+      { name: 'recipe-database', requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+      { name: 'postgres-exporter' },
+    ],
+  });
+}
+
+/** Pod names carry a random suffix: ask the API, as an operator would. */
+async function databasePodName(): Promise<string> {
+  const list = await services.kube?.core.listNamespacedPod({ namespace: NS, labelSelector: 'app=recipe-database' });
+  const name = list?.items[0]?.metadata?.name;
+  if (name === undefined) throw new Error('the fake has no database pod');
+  return name;
+}
+
+async function status(): Promise<{ result: StatusResult; text: string; started: number; elapsed: number }> {
+  const started = Date.now();
+  const result = await statusHandler.run({}, handlerContext(services));
+  const elapsed = Date.now() - started;
+  const message = statusView(result);
+  expect(message.blocks.length).toBeLessThanOrEqual(LIMITS.blocks);
+  expect(JSON.stringify(message.blocks).length).toBeLessThanOrEqual(LIMITS.messageChars);
+  return { result, text: renderBlocks(message, { width: 200 }).text, started, elapsed };
+}
+
+beforeAll(async () => {
+  kube = await startFakeKube();
+  addDatabaseDeployment(kube);
+  // Another deployment in the same namespace: its pods must not be taken for the database's.
+  kube.addDeployment({ namespace: NS, name: 'pgbouncer', replicas: 1 });
+  services = await openTestServices({ kubeconfig: kube.kubeconfigPath });
+  podName = await databasePodName();
+});
+
+afterAll(async () => {
+  await services?.close();
+  await kube?.close();
+});
+
+afterEach(() => {
+  kube.hang(null);
+  kube.failWith(null, 0);
+  kube.setPod(NS, podName, { phase: 'Running', ready: true, restarts: 0 });
+});
+
+describe('status with Kubernetes', () => {
+  it('shows the database pod with CPU and memory against its requests and limits', async () => {
+    kube.setPodMetrics(NS, podName, {
+      'recipe-database': { cpu: '120m', memory: '300Mi' },
+      'postgres-exporter': { cpu: '1500000n', memory: '20Mi' },
+    });
+    const { result, text } = await status();
+    expect(result.verdict).toBe('OK');
+    expect(text).toContain('Pods of recipe-database/recipe-database');
+    expect(text).toMatch(new RegExp(`${podName} · Running · ready 2/2 · 0 restarts · age \\d+(ms|\\.\\ds|s) · node fake-node-1`));
+    expect(text).toContain('recipe-database: CPU 120m (48% of 250m request, 12% of 1 core limit) · memory 300Mi (59% of 512Mi request, 29% of 1Gi limit)');
+    expect(text).toContain('postgres-exporter: CPU 2m (no limit) · memory 20Mi (no limit)');
+    expect(text).not.toContain('pgbouncer');
+    // The PostgreSQL part is still all there.
+    expect(text).toContain('PostgreSQL: up · PostgreSQL 15');
+    expect(text).toContain('Exporter: not configured (EXPORTER_URL)');
+  });
+
+  it('flags restarts and a pod that is not ready as WARN', async () => {
+    kube.setPod(NS, podName, { ready: false, restarts: 3 });
+    const { result, text } = await status();
+    expect(result.verdict).toBe('WARN');
+    expect(text).toContain(`⚠️ WARN — pod ${podName} not ready (0/2 containers), restarted 3 times`);
+    expect(text).toContain('ready 0/2 · 3 restarts');
+  });
+
+  it('says DOWN when the only pod is not running', async () => {
+    kube.setPod(NS, podName, { phase: 'Pending' });
+    const { result, text } = await status();
+    expect(result.verdict).toBe('DOWN');
+    expect(text).toContain(`🔴 DOWN — pod ${podName} is Pending (ContainerCreating)`);
+  });
+
+  it('still lists the pods when the metrics API is missing', async () => {
+    kube.failWith('/apis/metrics.k8s.io', 404);
+    const { result, text } = await status();
+    expect(result.verdict).toBe('OK');
+    expect(text).toContain(`${podName} · Running · ready 2/2`);
+    expect(text).toContain('recipe-database: CPU n/a (250m request, 1 core limit) · memory n/a (512Mi request, 1Gi limit)');
+    expect(text).toContain('CPU and memory n/a: the metrics API (metrics-server) is not installed');
+  });
+
+  it('answers within its budget when the Kubernetes API hangs, PostgreSQL intact and Kubernetes one line', async () => {
+    kube.hang('/api');
+    kube.hang('/apis');
+    const { result, text, elapsed } = await status();
+    expect(elapsed).toBeLessThan(4_000);
+    expect(result.postgres.ok).toBe(true);
+    expect(text).toContain('PostgreSQL: up · PostgreSQL 15');
+    expect(text).toMatch(/Connections: \d+ \/ \d+/);
+    const kubeLines = text.split('\n').filter((l) => l.includes('Kubernetes'));
+    expect(kubeLines).toEqual(['Kubernetes: unavailable — Kubernetes did not answer within 2.0s']);
+    expect(result.verdict).toBe('OK');
+    expect(text).toContain('🟢 OK — the checks that could run pass');
+  });
+
+  it('reports a missing deployment in one sentence', async () => {
+    const other = await openTestServices({ kubeconfig: kube.kubeconfigPath, env: { RECIPEDB_DEPLOYMENT: 'no-such-db' } });
+    try {
+      const result = await statusHandler.run({}, handlerContext(other));
+      const text = renderBlocks(statusView(result), { width: 200 }).text;
+      expect(text).toContain('Kubernetes: unavailable — the deployment recipe-database/no-such-db does not exist');
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('status without Kubernetes', () => {
+  it('says "not configured" in one line', async () => {
+    const plain = await openTestServices();
+    try {
+      const result = await statusHandler.run({}, handlerContext(plain));
+      const text = renderBlocks(statusView(result)).text;
+      expect(result.kubernetes).toBeNull();
+      expect(text).toContain('Kubernetes: not configured');
+      expect(text).toContain('PostgreSQL: up');
+    } finally {
+      await plain.close();
+    }
+  });
+});
