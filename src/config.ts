@@ -56,6 +56,9 @@ const intInRange = (fallback: number, min: number, max: number, what: string) =>
       return n;
     });
 
+/** A Slack user group ID (S…), mentioned when an incident is escalated to that level. */
+const userGroup = optionalText.refine((s) => s === undefined || /^S[A-Z0-9_]+$/.test(s), 'must be a Slack user group ID (S…)');
+
 const percent = (fallback: number) => intInRange(fallback, 0, 100, 'a percentage');
 
 const envSchema = z.object({
@@ -92,6 +95,13 @@ const envSchema = z.object({
   ALLOWED_CHANNELS: commaList.refine((list) => list.every((x) => /^[CGD][A-Z0-9_]+$/.test(x)), 'must be a comma list of Slack channel IDs (C…)'),
   OPS_CHANNEL: optionalText.refine((s) => s === undefined || /^[CGD][A-Z0-9_]+$/.test(s), 'must be a Slack channel ID (C…)'),
   EXPORTER_URL: optionalText.refine((s) => s === undefined || /^https?:\/\//.test(s) && URL.canParse(s), 'must be an http(s) URL'),
+  ESCALATION_L1: userGroup,
+  ESCALATION_L2: userGroup,
+  ESCALATION_L3: userGroup,
+  ESCALATION_MGMT: userGroup,
+  INCIDENT_REACTION: optionalText
+    .transform((s) => (s ?? 'pushpin').replace(/^:|:$/g, ''))
+    .refine((s) => /^[a-z0-9_+-]+$/.test(s), 'must be an emoji name like pushpin'),
   LOG_LEVEL: optionalText.transform((s) => s ?? 'info').pipe(z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })),
   // Thresholds the runbook names (status verdict); additions to the contract.
   STATUS_CACHE_HIT_MIN_PERCENT: percent(95),
@@ -101,6 +111,9 @@ const envSchema = z.object({
   DB_CONNECT_TIMEOUT: duration('3s'),
   DB_STATEMENT_TIMEOUT: duration('5s'),
 });
+
+export const ESCALATION_LEVELS = ['1', '2', '3', 'mgmt'] as const;
+export type EscalationLevel = (typeof ESCALATION_LEVELS)[number];
 
 export type Mode = 'slack-http' | 'slack-socket' | 'console';
 
@@ -121,6 +134,7 @@ export interface Config {
   allowedChannels: string[];
   opsChannel?: string;
   exporterUrl?: string;
+  incidents: { escalation: Record<EscalationLevel, string | undefined>; reaction: string };
   logLevel: (typeof LOG_LEVELS)[number];
   thresholds: { cacheHitMinPercent: number; connectionsMaxPercent: number; longTransactionMs: number };
   timeouts: { sourceMs: number; connectMs: number; statementMs: number };
@@ -165,6 +179,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     allowedChannels: e.ALLOWED_CHANNELS,
     opsChannel: e.OPS_CHANNEL,
     exporterUrl: e.EXPORTER_URL,
+    incidents: {
+      escalation: { '1': e.ESCALATION_L1, '2': e.ESCALATION_L2, '3': e.ESCALATION_L3, mgmt: e.ESCALATION_MGMT },
+      reaction: e.INCIDENT_REACTION,
+    },
     logLevel: e.LOG_LEVEL,
     thresholds: {
       cacheHitMinPercent: e.STATUS_CACHE_HIT_MIN_PERCENT,

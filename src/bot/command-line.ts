@@ -22,7 +22,7 @@ export function tokenize(text: string): string[] {
 }
 
 /** `--flag value` takes the next word unless it is another flag; `--flag=value` also works. */
-export function splitArgs(tokens: string[], switches: ReadonlySet<string> = new Set()): RawArgs {
+export function splitArgs(tokens: string[], switches: ReadonlySet<string> = new Set(), text = tokens.join(' ')): RawArgs {
   const positional: string[] = [];
   const flags: Record<string, string | true> = {};
   for (let i = 0; i < tokens.length; i++) {
@@ -41,11 +41,13 @@ export function splitArgs(tokens: string[], switches: ReadonlySet<string> = new 
       flags[name] = true;
     }
   }
-  return { positional, flags };
+  return { positional, flags, text };
 }
 
 export function parseCommandLine(text: string, switches?: ReadonlySet<string>): CommandLine {
-  const tokens = tokenize(text.trim());
+  const trimmed = text.trim();
+  const tokens = tokenize(trimmed);
   const [first, ...rest] = tokens;
-  return { name: (first ?? '').toLowerCase(), words: rest, args: splitArgs(rest, switches) };
+  const afterName = trimmed.replace(/^\S+\s*/, '');
+  return { name: (first ?? '').toLowerCase(), words: rest, args: splitArgs(rest, switches, afterName) };
 }

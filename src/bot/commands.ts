@@ -4,7 +4,7 @@
  */
 import type { Handler, HandlerContext, CommandInfo } from '../handlers/handler.js';
 import type { GatedResult } from '../handlers/gated.js';
-import { assertApproversConfigured, requestApproval } from '../handlers/approval-engine.js';
+import { assertApproversConfigured, attachApprovalMessage, requestApproval } from '../handlers/approval-engine.js';
 import { approvalView } from './views/approval-view.js';
 import { nothingToDoView } from './views/usage-view.js';
 import { helpHandler } from '../handlers/help.js';
@@ -22,9 +22,13 @@ import { indexesHandler } from '../handlers/indexes.js';
 import { bloatHandler } from '../handlers/bloat.js';
 import { sizesHandler } from '../handlers/sizes.js';
 import { settingsHandler } from '../handlers/settings.js';
+import { backupHandler } from '../handlers/backup.js';
+import { backupsHandler } from '../handlers/backups.js';
 import type { CommandLine } from './command-line.js';
 import type { Message } from './blocks.js';
 import { helpView } from './views/help-view.js';
+import { incidentHandler } from '../handlers/incident.js';
+import { incidentAnswer } from './incident-answer.js';
 import { auditView } from './views/audit-view.js';
 import { statusView } from './views/status-view.js';
 import { logsView } from './views/logs-view.js';
@@ -37,6 +41,8 @@ import { indexesView } from './views/indexes-view.js';
 import { bloatView } from './views/bloat-view.js';
 import { sizesView } from './views/sizes-view.js';
 import { settingsView } from './views/settings-view.js';
+import { backupView } from './views/backup-view.js';
+import { backupsView } from './views/backups-view.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -45,10 +51,28 @@ export class UsageError extends Error {
   }
 }
 
+export interface MessageEdit {
+  channel: string;
+  ts: string;
+  message: Message;
+}
+
+export interface FileUpload {
+  filename: string;
+  title: string;
+  content: string;
+}
+
 export interface CommandAnswer {
   message: Message;
-  /** Set when the answer is an approval request: its message ts must be stored once posted. */
-  approvalId?: string;
+  /** Called with the posted message's ts, for answers that must remember where they are. */
+  posted?: (ts: string) => Promise<void>;
+  /** Post the answer as a reply in this thread of the channel. */
+  threadTs?: string;
+  /** Other messages to redraw (an incident's root message). */
+  edits?: MessageEdit[];
+  /** A file to attach next to the answer (in the same thread). */
+  upload?: FileUpload;
 }
 
 export interface BotCommand {
@@ -66,16 +90,21 @@ function parseArgs<Args>(handler: Handler<Args, unknown>, line: CommandLine): Ar
   return parsed.data;
 }
 
-function command<Args, Result>(
+function command<Args, Result>(handler: Handler<Args, Result>, view: (result: Result) => Message, switches: string[] = []): BotCommand {
+  return answeringCommand(handler, (result) => ({ message: view(result) }), switches);
+}
+
+/** A command whose answer does more than post one message (threads, edits, uploads). */
+function answeringCommand<Args, Result>(
   handler: Handler<Args, Result>,
-  view: (result: Result) => Message,
+  answer: (result: Result, ctx: HandlerContext) => CommandAnswer,
   switches: string[] = [],
 ): BotCommand {
   return {
-    info: { name: handler.name, usage: handler.usage, summary: handler.summary, gated: handler.gated ?? false },
+    info: { name: handler.name, usage: handler.usage, summary: handler.summary, gated: handler.gated ?? false, recordsOwnTimeline: handler.recordsOwnTimeline },
     switches: new Set(switches),
     async execute(line, ctx) {
-      return { message: view(await handler.run(parseArgs(handler, line), ctx)) };
+      return answer(await handler.run(parseArgs(handler, line), ctx), ctx);
     },
   };
 }
@@ -91,7 +120,10 @@ function gatedCommand<Args, Plan>(handler: Handler<Args, GatedResult<Plan>>, swi
       const result = await handler.run(args, ctx);
       if (result.kind === 'nothing') return { message: nothingToDoView(result.message) };
       const request = await requestApproval(ctx, ctx.actor, result);
-      return { message: approvalView(request, { approvers: ctx.config.approvers }), approvalId: request.id };
+      return {
+        message: approvalView(request, { approvers: ctx.config.approvers }),
+        posted: (ts) => attachApprovalMessage(ctx, request.id, ts),
+      };
     },
   };
 }
@@ -112,6 +144,9 @@ export const COMMANDS: readonly BotCommand[] = [
   command(bloatHandler, bloatView),
   command(sizesHandler, sizesView),
   command(settingsHandler, settingsView),
+  command(backupHandler, backupView),
+  command(backupsHandler, backupsView),
+  answeringCommand(incidentHandler, incidentAnswer),
 ];
 
 export function findCommand(name: string): BotCommand | undefined {

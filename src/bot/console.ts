@@ -14,6 +14,7 @@ import { decide } from '../handlers/approval-engine.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
 import { APPROVE_ACTION, REJECT_ACTION, approvalView } from './views/approval-view.js';
 import { refusalView } from './views/usage-view.js';
+import { incidentEventView } from './views/incident-view.js';
 
 export const CONSOLE_CHANNEL = 'C_CONSOLE';
 export const CONSOLE_DEFAULT_USER = 'U_LOCAL';
@@ -31,6 +32,10 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
   const color = Boolean((output as NodeJS.WriteStream).isTTY);
   let userId = options.userId ?? CONSOLE_DEFAULT_USER;
   let choices: Choice[] = [];
+  let postedCount = 0;
+  services.recorder.addSink(async ({ event }) => {
+    if (event) print(`  ↳ incident timeline: ${renderBlocks(incidentEventView(event)).text}`);
+  });
   const print = (text: string) => output.write(`${text}\n`);
   const show = (message: Message) => {
     const rendered = renderBlocks(message, { color, width: Math.min((output as NodeJS.WriteStream).columns ?? 100, 120) });
@@ -91,5 +96,9 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
       },
     });
     show(reply.message);
+    // The console has no threads or message edits: it remembers a local ts so incidents and
+    // approvals behave as on Slack, and mentions what Slack would have shown elsewhere.
+    await reply.posted?.(`console.${++postedCount}`);
+    if (reply.upload) print(`(On Slack, ${reply.upload.filename} is attached here for the postmortem.)\n`);
   }
 }

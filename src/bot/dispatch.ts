@@ -7,22 +7,18 @@
 import type { Actor, Services } from '../context.js';
 import { describeFailure } from '../handlers/describe-failure.js';
 import { createScrubber } from '../redact.js';
-import type { Message } from './blocks.js';
 import { parseCommandLine } from './command-line.js';
-import { COMMANDS, UsageError, findCommand } from './commands.js';
+import { COMMANDS, UsageError, findCommand, type CommandAnswer } from './commands.js';
 import { failureView, refusalView, usageView } from './views/usage-view.js';
 import { Refusal } from '../handlers/refusal.js';
 
 export type Outcome = 'ok' | 'usage' | 'refused' | 'failed';
 
-export interface Reply {
+export interface Reply extends CommandAnswer {
   command: string;
   outcome: Outcome;
-  message: Message;
   /** Usage mistakes are shown only to the person who typed them. */
   ephemeral: boolean;
-  /** For an approval request: the posted message's ts must be attached to it. */
-  approvalId?: string;
 }
 
 export interface DispatchOptions {
@@ -53,7 +49,7 @@ async function run(text: string, actor: Actor, services: Services, options: Disp
   const summary = `/recipedb ${text.trim() || 'help'}`;
   const scrub = createScrubber(services.config.secrets);
   try {
-    await services.recorder.record({ actor: actor.userId, channel: actor.channelId, kind: 'command', action: cmd.info.name, summary }).catch((error: unknown) => {
+    await services.recorder.record({ actor: actor.userId, channel: actor.channelId, kind: 'command', action: cmd.info.name, summary, timeline: !cmd.info.recordsOwnTimeline }).catch((error: unknown) => {
       // A read-only answer is worth more than its audit line when the state database is down;
       // gated commands cannot proceed anyway, since their requests live in that database.
       if (cmd.info.gated) throw error;
@@ -65,7 +61,7 @@ async function run(text: string, actor: Actor, services: Services, options: Disp
       commands: COMMANDS.map((c) => c.info),
       progress: options.progress ?? (async () => undefined),
     });
-    return { command: cmd.info.name, outcome: 'ok', ephemeral: false, message: answer.message, approvalId: answer.approvalId };
+    return { command: cmd.info.name, outcome: 'ok', ephemeral: false, ...answer };
   } catch (error) {
     if (error instanceof Refusal) {
       return { command: cmd.info.name, outcome: 'refused', ephemeral: false, message: refusalView(error.message) };

@@ -12,8 +12,10 @@ import { boltLogger } from './bolt-logger.js';
 import { checkCommandLine, dispatchCommand } from './dispatch.js';
 import { httpRoutes } from './http-routes.js';
 import { refusalView } from './views/usage-view.js';
+import { channelAllowed, wrongChannel } from './channels.js';
 import { registerApprovals } from './approval-actions.js';
-import { attachApprovalMessage } from '../handlers/approval-engine.js';
+import { incidentThread } from './incident-thread.js';
+import { registerIncidentListeners } from './incident-listeners.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
 import type { Message } from './blocks.js';
 
@@ -42,6 +44,9 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     logLevel: LogLevel.INFO,
     clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: process.env.NODE_ENV === 'test' ? 0 : 3 } },
   });
+
+  const thread = incidentThread(services, app.client);
+  services.recorder.addSink(thread.sink);
 
   app.command('/recipedb', async ({ ack, command, client, respond }) => {
     const received = performance.now();
@@ -78,13 +83,27 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
       return posted.ts;
     };
 
-    const reply = await dispatchCommand(command.text, actor, services, { progress });
+    const reply = await dispatchCommand(unescapeSlackText(command.text), actor, services, { progress });
     try {
       if (reply.ephemeral) {
         await respond({ response_type: 'ephemeral', text: reply.message.text, blocks: reply.message.blocks });
-      } else {
-        const ts = await postOrUpdate(actor.channelId, reply.message, progressTs);
-        if (reply.approvalId && ts) await attachApprovalMessage(services, reply.approvalId, ts);
+        return;
+      }
+      const ts = reply.threadTs
+        ? (await client.chat.postMessage({ channel: actor.channelId, thread_ts: reply.threadTs, text: reply.message.text, blocks: reply.message.blocks })).ts
+        : await postOrUpdate(actor.channelId, reply.message, progressTs);
+      if (reply.posted && ts) {
+        await reply.posted(ts);
+        await thread.flushChannel(actor.channelId);
+      }
+      for (const edit of reply.edits ?? []) {
+        await client.chat.update({ channel: edit.channel, ts: edit.ts, text: edit.message.text, blocks: edit.message.blocks });
+      }
+      if (reply.upload) {
+        const file = { filename: reply.upload.filename, title: reply.upload.title, content: reply.upload.content };
+        await client.filesUploadV2(
+          reply.threadTs ? { ...file, channel_id: actor.channelId, thread_ts: reply.threadTs } : { ...file, channel_id: actor.channelId },
+        );
       }
     } catch (error) {
       // Typically not_in_channel: answer through the response_url instead, visible to the channel.
@@ -96,6 +115,7 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
   });
 
   const stopSweeper = registerApprovals(app, services, GATED_ACTIONS);
+  registerIncidentListeners(app, services);
 
   app.error(async (error) => {
     log.error({ err: error }, 'unhandled error in a Slack listener');
@@ -114,10 +134,7 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
   };
 }
 
-export function channelAllowed(allowed: readonly string[], channelId: string): boolean {
-  return allowed.length === 0 || allowed.includes(channelId);
-}
-
-function wrongChannel(allowed: readonly string[]): string {
-  return `recipedb-ops only answers in ${allowed.map((c) => `<#${c}>`).join(', ')}.`;
+/** Slack escapes &, < and > in what the user typed. */
+function unescapeSlackText(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }

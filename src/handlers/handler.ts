@@ -11,6 +11,8 @@ import type { Actor, Services } from '../context.js';
 export interface RawArgs {
   positional: string[];
   flags: Record<string, string | true>;
+  /** Everything after the command word, as typed (free text such as an incident note). */
+  text: string;
 }
 
 export interface CommandInfo {
@@ -18,6 +20,7 @@ export interface CommandInfo {
   usage: string;
   summary: string;
   gated: boolean;
+  recordsOwnTimeline?: boolean;
 }
 
 export interface HandlerContext extends Services {
@@ -33,6 +36,8 @@ export interface Handler<Args, Result> {
   usage: string;
   summary: string;
   gated?: boolean;
+  /** The handler records its own, more telling timeline event; its command line stays in the audit log only. */
+  recordsOwnTimeline?: boolean;
   /** Parses a RawArgs; a failure's message is shown to the user with the usage. */
   args: z.ZodType<Args>;
   run(args: Args, ctx: HandlerContext): Promise<Result>;

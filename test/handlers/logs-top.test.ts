@@ -160,7 +160,7 @@ describe('logs', () => {
       expect(text).toContain('line 999 ');
       expect(text).not.toContain('line 0 ');
       expect(text).toMatch(/… \d+ earlier lines not shown/);
-      expect(text).toMatch(new RegExp(`${pods[1]} — 1000 lines · 🔴 11 errors \\(ERROR/FATAL/PANIC\\), \\d+ of them in the lines not shown · newest \\d+ shown`));
+      expect(text).toMatch(new RegExp(`${pods[1]} — 1000 lines · 🔴 11 errors \\(ERROR/FATAL/PANIC\\), \\d+ of them in the lines not shown \\(try --grep ERROR\\) · newest \\d+ shown`));
     } finally {
       kube.setLogs(NS, pods[1] ?? '', 'recipe-database', '2026-11-29 10:00:00 UTC [5] LOG:  replica says hello\n');
     }

@@ -1,7 +1,10 @@
 // A fake Slack Web API: a real HTTP server on 127.0.0.1 that the real @slack/web-api client (and Bolt's
 // respond()) talk to over the wire, so tests exercise the real serialisation instead of in-process mocks.
+// It also plays Slack's Socket Mode side: apps.connections.open hands out a ws:// URL on the same server.
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
 
 export interface SlackCall {
   method: string;
@@ -26,6 +29,14 @@ export interface FileUpload {
   at: number;
 }
 
+export type SocketEnvelopeType = 'slash_commands' | 'interactive' | 'events_api';
+
+/** What a Socket Mode client sends back for an envelope: its ack, with the optional response payload. */
+export interface SocketAck {
+  envelope_id: string;
+  payload?: Record<string, unknown>;
+}
+
 export interface FakeSlack {
   apiUrl: string;
   calls: SlackCall[];
@@ -36,6 +47,17 @@ export interface FakeSlack {
   waitFor(method: string, predicate?: (c: SlackCall) => boolean, timeoutMs?: number): Promise<SlackCall>;
   waitForResponsePost(predicate?: (p: ResponseUrlPost) => boolean, timeoutMs?: number): Promise<ResponseUrlPost>;
   failNext(method: string, error: string): void;
+  /**
+   * Sends an envelope to the connected Socket Mode client (the most recent one) and resolves with its
+   * ack; rejects when no client is connected or no ack arrives within timeoutMs.
+   */
+  sendSocketEnvelope(type: SocketEnvelopeType, payload: Record<string, unknown>, timeoutMs?: number): Promise<SocketAck>;
+  /** Socket Mode connections currently open. */
+  socketClients(): number;
+  /** Resolves once no Socket Mode connection is open (at once if none is). */
+  waitForSocketClientsGone(timeoutMs?: number): Promise<void>;
+  /** A message people wrote in a channel, for conversations.history (reactions and shortcuts read it). */
+  seedMessage(message: { channel: string; ts: string; user: string; text: string }): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -118,6 +140,7 @@ function notify<T>(waiters: Set<Waiter<T>>, item: T): void {
 }
 
 export async function startFakeSlack(): Promise<FakeSlack> {
+  const seeded: { channel: string; ts: string; user: string; text: string }[] = [];
   const calls: SlackCall[] = [];
   const responsePosts: ResponseUrlPost[] = [];
   const uploads: FileUpload[] = [];
@@ -136,7 +159,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   };
   const nextId = (prefix: string): string => `${prefix}${String(++idCounter).padStart(6, '0')}`;
 
-  function answer(method: string, body: Json): Json {
+  function answer(method: string, body: Json, token: string | undefined): Json {
     const queued = failures.get(method);
     const error = queued?.shift();
     if (queued !== undefined && queued.length === 0) failures.delete(method);
@@ -144,6 +167,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
 
     const channel = str(body.channel, 'C_OPS');
     switch (method) {
+      case 'apps.connections.open':
+        // Slack refuses bot tokens here: only an app-level token (connections:write) opens a socket.
+        if (!token?.startsWith('xapp-')) return { ok: false, error: 'not_allowed_token_type' };
+        return { ok: true, url: `${base.replace(/^http/, 'ws')}/socket-mode` };
       case 'auth.test':
         return { ok: true, url: 'https://test.slack.com/', team: 'Test Team', team_id: 'T0TEST', user: 'recipedb', user_id: 'UBOT', bot_id: 'BBOT' };
       case 'chat.postMessage': {
@@ -173,6 +200,11 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       }
       case 'conversations.info':
         return { ok: true, channel: { id: channel, name: 'ops' } };
+      case 'conversations.history': {
+        const latest = str(body.latest, '');
+        const messages = seeded.filter((m) => m.channel === channel && (!latest || m.ts === latest)).map(({ ts, user, text }) => ({ type: 'message', ts, user, text }));
+        return { ok: true, messages, has_more: false };
+      }
       default:
         return { ok: true };
     }
@@ -196,7 +228,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       const body = decodeBody(contentType, raw);
       const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
       const token = bearer ?? (typeof body.token === 'string' ? body.token : undefined);
-      const response = answer(method, body);
+      const response = answer(method, body, token);
       const call: SlackCall = { method, body, token, at, response };
       calls.push(call);
       notify(callWaiters, call);
@@ -229,6 +261,14 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       if (!res.headersSent) send(res, 500, { ok: false, error: 'fake_slack_error', detail: String(err) });
     });
   });
+  const socketMode = startSocketMode();
+  server.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', base).pathname !== '/socket-mode') {
+      socket.destroy();
+      return;
+    }
+    socketMode.wss.handleUpgrade(req, socket, head, (ws) => socketMode.accept(ws));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   base = `http://127.0.0.1:${port}`;
@@ -255,6 +295,12 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       queued.push(error);
       failures.set(method, queued);
     },
+    sendSocketEnvelope: (type, payload, timeoutMs) => socketMode.send(type, payload, timeoutMs),
+    socketClients: () => socketMode.open.size,
+    waitForSocketClientsGone: (timeoutMs) => socketMode.waitUntilEmpty(timeoutMs),
+    seedMessage: (message) => {
+      seeded.push(message);
+    },
     reset: () => {
       // Mutate in place: tests may hold references to these arrays.
       calls.length = 0;
@@ -264,8 +310,90 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
+        // Upgraded sockets are no longer the HTTP server's: closeAllConnections() does not see them.
+        socketMode.closeAll();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Slack's side of a Socket Mode connection, as @slack/socket-mode expects it: a `hello` frame once
+ * connected (the client's start() resolves on it), envelopes as JSON text frames, acks back as
+ * `{ envelope_id, payload }`. The client pings with WebSocket ping frames, which ws answers itself.
+ */
+function startSocketMode() {
+  const wss = new WebSocketServer({ noServer: true });
+  const open = new Set<WebSocket>();
+  const pendingAcks = new Map<string, (ack: SocketAck) => void>();
+  const goneWaiters = new Set<() => void>();
+
+  function accept(ws: WebSocket): void {
+    open.add(ws);
+    ws.on('close', () => {
+      open.delete(ws);
+      if (open.size === 0) for (const wake of [...goneWaiters]) wake();
+    });
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      let frame: unknown;
+      try {
+        frame = JSON.parse(String(data));
+      } catch {
+        return;
+      }
+      if (!isRecord(frame) || typeof frame.envelope_id !== 'string') return;
+      const ack: SocketAck = { envelope_id: frame.envelope_id };
+      if (isRecord(frame.payload)) ack.payload = frame.payload;
+      pendingAcks.get(frame.envelope_id)?.(ack);
+    });
+    ws.send(JSON.stringify({ type: 'hello', num_connections: open.size, debug_info: { host: 'fake' }, connection_info: { app_id: 'A0TEST' } }));
+  }
+
+  function send(type: SocketEnvelopeType, payload: Json, timeoutMs = 5000): Promise<SocketAck> {
+    const ws = [...open].at(-1);
+    if (ws === undefined) return Promise.reject(new Error('fake Slack: no Socket Mode client is connected'));
+    const envelopeId = randomUUID();
+    return new Promise<SocketAck>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pendingAcks.delete(envelopeId);
+        reject(new Error(`fake Slack: no ack for the ${type} envelope ${envelopeId} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      pendingAcks.set(envelopeId, (ack) => {
+        clearTimeout(timer);
+        pendingAcks.delete(envelopeId);
+        resolve(ack);
+      });
+      ws.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: true }), (error) => {
+        if (!error) return;
+        clearTimeout(timer);
+        pendingAcks.delete(envelopeId);
+        reject(error);
+      });
+    });
+  }
+
+  function waitUntilEmpty(timeoutMs = 5000): Promise<void> {
+    if (open.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        goneWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        goneWaiters.delete(wake);
+        reject(new Error(`fake Slack: ${open.size} Socket Mode connection(s) still open after ${timeoutMs} ms`));
+      }, timeoutMs);
+      goneWaiters.add(wake);
+    });
+  }
+
+  function closeAll(): void {
+    for (const ws of open) ws.terminate();
+    wss.close();
+  }
+
+  return { wss, open, accept, send, waitUntilEmpty, closeAll };
 }

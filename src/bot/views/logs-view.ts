@@ -55,7 +55,7 @@ function podBlocks(pod: PodLogLines, budget: number, grep: boolean): Block[] {
   const errorsShown = pod.lines.slice(-kept).filter((l) => l.error).length;
   const summary = [
     `${pod.lines.length} ${pod.lines.length === 1 ? 'line' : 'lines'}`,
-    errors === 0 ? 'no errors' : `${ERROR_MARK}${errors} ${errors === 1 ? 'error' : 'errors'} (ERROR/FATAL/PANIC)${errorsShown < errors ? `, ${errors - errorsShown} of them in the lines not shown` : ''}`,
+    errors === 0 ? 'no errors' : `${ERROR_MARK}${errors} ${errors === 1 ? 'error' : 'errors'} (ERROR/FATAL/PANIC)${errorsShown < errors ? `, ${errors - errorsShown} of them in the lines not shown (try --grep ERROR)` : ''}`,
     ...(kept < pod.lines.length ? [`newest ${kept} shown`] : []),
   ];
   return [section(`${title} — ${summary.join(' · ')}\n${codeBlock(text, budget)}`)];

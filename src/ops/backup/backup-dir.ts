@@ -91,6 +91,7 @@ export function fileSystemProblem(error: unknown): string {
 
 function dirError(error: unknown, dir: string, what: string): Error {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOTDIR' || code === 'EEXIST') return new Error(`BACKUP_DIR ${dir} is not a folder (${fileSystemProblem(error)})`);
+  if (code === 'EEXIST') return new Error(`BACKUP_DIR ${dir} is not a folder`);
+  if (code === 'ENOTDIR') return new Error(`BACKUP_DIR ${dir} is not a folder (${fileSystemProblem(error)})`);
   return new Error(`BACKUP_DIR ${dir} ${what}: ${fileSystemProblem(error)}`);
 }

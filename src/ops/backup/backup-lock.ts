@@ -74,7 +74,7 @@ export async function acquireBackupLock(state: pg.Pool, holder: { requestedBy: s
 }
 
 /** Who holds the lock, or undefined when nobody does (or their session is not visible to us). */
-export async function readHolder(client: pg.ClientBase | pg.Pool): Promise<BackupLockHolder | undefined> {
+async function readHolder(client: pg.ClientBase | pg.Pool): Promise<BackupLockHolder | undefined> {
   const { rows } = await client.query<{ application_name: string | null }>(
     `SELECT a.application_name
        FROM pg_locks l

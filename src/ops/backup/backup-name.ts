@@ -33,10 +33,6 @@ export function backupTakenAt(name: string): Date | undefined {
   return backupFileName(at) === name ? at : undefined;
 }
 
-export function sidecarName(backupName: string): string {
-  return `${backupName}${SIDECAR_SUFFIX}`;
-}
-
 export function partialFileName(backupName: string): string {
   return `.${backupName}.partial`;
 }

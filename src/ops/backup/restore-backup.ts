@@ -63,7 +63,8 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
   const serverVersionNum = await readServerVersionNum(options.databaseUrl, options.connectTimeoutMs ?? 10_000, scrub);
   const psql = await requireClientTool('psql', serverVersionNum);
 
-  const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password'];
+  // `-f -` rather than plain stdin: psql then prefixes errors with the line of the dump they came from.
+  const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', '-f', '-'];
   if (options.singleTransaction ?? true) args.push('--single-transaction');
   const tool = startTool(psql.path, args, { env: libpqEnv(options.databaseUrl, 'recipedb-ops restore'), stdin: 'pipe', stdout: 'ignore' });
 

@@ -40,18 +40,16 @@ export function startTool(file: string, args: readonly string[], options: StartT
   const errors = new ErrorLines();
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => errors.add(chunk));
+  let startError: Error | undefined;
   const exited = new Promise<ToolExit>((resolve) => {
-    let spawnError: Error | undefined;
     child.once('error', (error) => {
-      spawnError = error;
-      // 'close' does not follow when the process could not be started at all.
+      // 'close' may not follow when the process could not be started at all.
       if (child.pid === undefined) {
-        errors.add(`error: could not start ${file}: ${error.message}\n`);
+        startError = error;
         resolve({ code: null, signal: null });
       }
     });
     child.once('close', (code, signal) => {
-      if (spawnError !== undefined && child.pid === undefined) return;
       errors.end();
       resolve({ code, signal });
     });
@@ -73,6 +71,7 @@ export function startTool(file: string, args: readonly string[], options: StartT
       return exited;
     },
     failure(what, exit, scrub) {
+      if (startError !== undefined) return scrub(`${what} could not be started: ${startError.message}`);
       const explanation = errors.explanation();
       if (explanation) return scrub(`${what} failed: ${explanation}`);
       if (exit.signal) return `${what} was stopped by ${exit.signal}`;
@@ -118,9 +117,13 @@ class ErrorLines {
       if (explained) this.first = explained;
       return;
     }
+    if (this.detail !== undefined) return;
     // pg_dump: "detail: Error message from server: FATAL: terminating connection …"
     const fromServer = /detail: Error message from server: (.*)$/.exec(line);
-    if (this.detail === undefined && fromServer?.[1]) this.detail = `server said: ${fromServer[1]}`;
+    if (fromServer?.[1]) this.detail = `server said: ${fromServer[1]}`;
+    // pg_dump: "detail: Query was: LOCK TABLE recipe_manager.reviews IN ACCESS SHARE MODE"
+    const locking = /detail: Query was: LOCK TABLE (\S+)/.exec(line);
+    if (locking?.[1]) this.detail = `while locking ${locking[1]}, which another session holds locked`;
   }
 }
 

@@ -75,13 +75,14 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Backup
   }
   const integrityMs = performance.now() - started;
 
-  let restored: { counts: RowCounts; scratchDatabase: string; restoreMs: number; countMs: number } | undefined;
+  let restored: ScratchRestore | undefined;
   if (integrity !== undefined) {
     progress(`Restoring ${options.backup.name} into a scratch database…`);
     restored = await restoreIntoScratch(options, scrub, problems, warnings);
   }
 
-  const checks = restored === undefined ? [] : compareCounts(options.verifyTables, sidecar, restored.counts, problems, warnings);
+  const counts = restored?.counts;
+  const checks = counts === undefined ? [] : compareCounts(options.verifyTables, sidecar, counts, problems, warnings);
   const verification: BackupVerification = {
     name: options.backup.name,
     ok: problems.length === 0,
@@ -94,18 +95,21 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Backup
     durationMs: performance.now() - started,
     phases: { integrityMs, restoreMs: restored?.restoreMs, countMs: restored?.countMs },
   };
-  await recordVerification(options.backup, sidecar, verification, restored?.counts ?? {}).catch((error: unknown) => {
+  await recordVerification(options.backup, sidecar, verification, counts ?? {}).catch((error: unknown) => {
     warnings.push(`the result could not be written to ${options.backup.name}.json: ${error instanceof Error ? error.message : String(error)}`);
   });
   return verification;
 }
 
-async function restoreIntoScratch(
-  options: VerifyBackupOptions,
-  scrub: Scrubber,
-  problems: string[],
-  warnings: string[],
-): Promise<{ counts: RowCounts; scratchDatabase: string; restoreMs: number; countMs: number } | undefined> {
+interface ScratchRestore {
+  scratchDatabase: string;
+  /** Undefined when the dump did not restore (the reason is in problems). */
+  counts?: RowCounts;
+  restoreMs?: number;
+  countMs?: number;
+}
+
+async function restoreIntoScratch(options: VerifyBackupOptions, scrub: Scrubber, problems: string[], warnings: string[]): Promise<ScratchRestore> {
   const admin = new pg.Client({
     connectionString: options.databaseUrl,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
@@ -138,7 +142,7 @@ async function restoreIntoScratch(
       } catch (error) {
         if (!(error instanceof RestoreError && error.inDump)) throw error;
         problems.push(`it does not restore: ${error.message}`);
-        return undefined;
+        return { scratchDatabase: scratch, restoreMs: performance.now() - restoreStarted };
       }
       const restoreMs = performance.now() - restoreStarted;
       const countStarted = performance.now();

@@ -1,0 +1,44 @@
+import type { BackupListing, BackupsResult } from '../../handlers/backups.js';
+import { formatDuration } from '../../duration.js';
+import { context, escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, type Message } from '../blocks.js';
+import { formatBytes } from './format.js';
+
+const MAX_LISTED = 20;
+
+const VERIFICATION: Record<BackupListing['verification'], string> = {
+  verified: ':white_check_mark: verified',
+  failed: ':x: failed verification',
+  never: 'not verified',
+};
+
+export function backupsView(result: BackupsResult): Message {
+  const dir = escapeMrkdwn(result.dir);
+  if (result.backups.length === 0) {
+    return fitMessage({
+      text: `No backups in ${result.dir} yet`,
+      blocks: [header('Backups'), section(`No backups in ${dir} yet. \`/recipedb backup\` takes one.`), measuredAt(result.measuredAt)],
+    });
+  }
+  const now = result.measuredAt.getTime();
+  const lines = listWithMore(
+    result.backups,
+    MAX_LISTED,
+    (b) => `• \`${escapeMrkdwn(b.name)}\` · ${formatBytes(b.sizeBytes)} · ${age(now - b.takenAt.getTime())} · ${VERIFICATION[b.verification]}`,
+    'backups',
+  );
+  const total = result.backups.reduce((sum, b) => sum + b.sizeBytes, 0);
+  const count = result.backups.length;
+  return fitMessage({
+    text: `${count} ${count === 1 ? 'backup' : 'backups'}, the newest ${age(now - (result.backups[0]?.takenAt.getTime() ?? now))}`,
+    blocks: [
+      header(`Backups (${count})`),
+      section(lines.join('\n')),
+      context([`In ${dir} · ${formatBytes(total)} in all · kept ${result.retentionDays} days (the newest always) · \`/recipedb backup verify <name|latest>\` proves one restores`]),
+      measuredAt(result.measuredAt),
+    ],
+  });
+}
+
+function age(ms: number): string {
+  return ms < 60_000 ? 'just now' : `${formatDuration(ms)} ago`;
+}

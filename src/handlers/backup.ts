@@ -1,0 +1,152 @@
+/**
+ * `backup`: a backup now (SPEC section 5), reporting progress while pg_dump runs, then retention.
+ * `backup verify <name|latest>`: proves a stored backup restores, in a scratch database.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { formatBytes } from '../bot/views/format.js';
+import { markBackupInUse } from '../ops/backup/backups-in-use.js';
+import { resolveBackupName } from '../ops/backup/list-backups.js';
+import type { RowCounts } from '../ops/backup/count-rows.js';
+import { takeBackup } from '../ops/backup/take-backup.js';
+import { verifyBackup, type BackupVerification } from '../ops/backup/verify-backup.js';
+import { defineHandler, type HandlerContext } from './handler.js';
+
+type BackupArgs = { action: 'backup' } | { action: 'verify'; name: string };
+
+export interface BackupTaken {
+  kind: 'backup';
+  measuredAt: Date;
+  dir: string;
+  name: string;
+  sizeBytes: number;
+  dumpBytes: number;
+  sha256: string;
+  durationMs: number;
+  /** Dump bytes per second. */
+  throughput: number;
+  rowCounts: RowCounts;
+  rowCountsTaken: 'same-snapshot' | 'separately';
+  retentionDays: number;
+  deleted: string[];
+  warnings: string[];
+}
+
+export interface BackupVerified {
+  kind: 'verify';
+  measuredAt: Date;
+  verification: BackupVerification;
+}
+
+export type BackupCommandResult = BackupTaken | BackupVerified;
+
+const USAGE_PROBLEM = 'takes no arguments to back up now, or `verify <name|latest>`';
+
+const backupArgs = z
+  .object({ positional: z.array(z.string()), flags: z.record(z.string(), z.unknown()) })
+  .transform((raw, ctx): BackupArgs => {
+    if (Object.keys(raw.flags).length > 0) {
+      ctx.addIssue({ code: 'custom', message: 'takes no options' });
+      return z.NEVER;
+    }
+    const [first, ...rest] = raw.positional;
+    if (first === undefined) return { action: 'backup' };
+    if (first.toLowerCase() !== 'verify') {
+      ctx.addIssue({ code: 'custom', message: USAGE_PROBLEM });
+      return z.NEVER;
+    }
+    if (rest.length !== 1 || !rest[0]) {
+      ctx.addIssue({ code: 'custom', message: 'verify takes one backup name (as `backups` lists it) or `latest`' });
+      return z.NEVER;
+    }
+    return { action: 'verify', name: rest[0] };
+  });
+
+export const backupHandler = defineHandler({
+  name: 'backup',
+  usage: 'backup · backup verify <name|latest>',
+  summary: 'a backup now (gzip of pg_dump --clean --if-exists, then retention); `verify` restores one into a scratch database to prove it',
+  args: backupArgs,
+  async run(args, ctx): Promise<BackupCommandResult> {
+    return args.action === 'verify' ? verify(args.name, ctx) : backUp(ctx);
+  },
+});
+
+async function backUp(ctx: HandlerContext): Promise<BackupTaken> {
+  const dir = path.resolve(ctx.config.backup.dir);
+  await ctx.progress('Backing up the database…');
+  const taken = await takeBackup({
+    state: ctx.state,
+    databaseUrl: operatedDatabaseUrl(ctx),
+    dir,
+    retentionDays: ctx.config.backup.retentionDays,
+    verifyTables: ctx.config.verifyTables,
+    requestedBy: ctx.actor.userId,
+    now: ctx.now,
+    connectTimeoutMs: ctx.config.timeouts.connectMs,
+    onProgress: (bytes) => ctx.progress(`Backing up… ${formatBytes(bytes)} dumped so far`),
+  });
+  const { backup } = taken;
+  ctx.metrics.backupDuration.observe({ trigger: 'manual' }, backup.durationMs / 1000);
+  ctx.metrics.backupSize.observe({ trigger: 'manual' }, backup.sizeBytes);
+  const warnings = [...backup.warnings];
+  if (taken.retentionProblem) warnings.push(`retention did not run: ${taken.retentionProblem}`);
+  await ctx.recorder.record({
+    actor: ctx.actor.userId,
+    channel: ctx.actor.channelId,
+    kind: 'backup',
+    action: 'backup.completed',
+    summary: `Backup ${backup.name} written (${formatBytes(backup.sizeBytes)})${taken.deleted.length ? `; retention deleted ${taken.deleted.length}` : ''}`,
+    details: { name: backup.name, sha256: backup.sha256, sizeBytes: backup.sizeBytes, durationMs: Math.round(backup.durationMs), deleted: taken.deleted },
+  });
+  return {
+    kind: 'backup',
+    measuredAt: backup.finishedAt,
+    dir,
+    name: backup.name,
+    sizeBytes: backup.sizeBytes,
+    dumpBytes: backup.dumpBytes,
+    sha256: backup.sha256,
+    durationMs: backup.durationMs,
+    throughput: backup.throughput,
+    rowCounts: backup.rowCounts,
+    rowCountsTaken: backup.rowCountsTaken,
+    retentionDays: ctx.config.backup.retentionDays,
+    deleted: taken.deleted,
+    warnings,
+  };
+}
+
+async function verify(nameOrLatest: string, ctx: HandlerContext): Promise<BackupVerified> {
+  const backup = await resolveBackupName(path.resolve(ctx.config.backup.dir), nameOrLatest);
+  const done = markBackupInUse(backup.name);
+  let verification: BackupVerification;
+  try {
+    verification = await verifyBackup({
+      databaseUrl: operatedDatabaseUrl(ctx),
+      backup,
+      verifyTables: ctx.config.verifyTables,
+      now: ctx.now,
+      connectTimeoutMs: ctx.config.timeouts.connectMs,
+      onProgress: (stage) => ctx.progress(stage),
+    });
+  } finally {
+    done();
+  }
+  await ctx.recorder.record({
+    actor: ctx.actor.userId,
+    channel: ctx.actor.channelId,
+    kind: 'backup',
+    action: verification.ok ? 'backup.verified' : 'backup.verification-failed',
+    summary: verification.ok ? `Backup ${backup.name} verified` : `Backup ${backup.name} failed verification: ${verification.problems[0] ?? ''}`,
+    details: { name: backup.name, problems: verification.problems, checks: verification.checks },
+  });
+  return { kind: 'verify', measuredAt: verification.verifiedAt, verification };
+}
+
+/** The operated database's URL: configured, or (local console) the one its pool was opened with. */
+function operatedDatabaseUrl(ctx: HandlerContext): string {
+  const url = ctx.config.databaseUrl ?? ctx.db.options.connectionString;
+  if (!url) throw new Error('the URL of the operated database is not known, so pg_dump cannot reach it');
+  return url;
+}

@@ -1,0 +1,62 @@
+/** `backup` through Slack: a signed slash command in, progress and the result posted to the channel. */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderBlocks } from '../../src/bot/blocks-to-text.js';
+import type { Message } from '../../src/bot/blocks.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import type { SlackCall } from '../support/fake-slack.js';
+import { tempBackupDir } from '../ops/backup/backup-fixtures.js';
+
+function textOf(call: SlackCall): string {
+  return renderBlocks({ text: String(call.body.text ?? ''), blocks: (call.body.blocks ?? []) as Message['blocks'] }, { width: 400 }).text;
+}
+
+describe('backup over Slack', () => {
+  let bot: TestBot;
+  let backups: Awaited<ReturnType<typeof tempBackupDir>>;
+  let dir: string;
+
+  beforeAll(async () => {
+    backups = await tempBackupDir();
+    dir = path.join(backups.dir, 'recipe-database');
+    bot = await startTestBot({ env: { BACKUP_DIR: dir } });
+  });
+  afterAll(async () => {
+    await bot.stop();
+    await backups.cleanup();
+  });
+
+  it('acks at once, shows progress, then turns the progress message into the result', async () => {
+    bot.slack.reset();
+    const started = Date.now();
+    const sent = await bot.client.command('backup');
+    expect(sent.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(3_000);
+
+    const progress = await bot.slack.waitFor('chat.postMessage');
+    expect(progress.body.channel).toBe('C_OPS');
+    expect(textOf(progress)).toContain('Backing up the database…');
+
+    const result = await bot.slack.waitFor('chat.update', (c) => String(c.body.text ?? '').startsWith('Backup '), 20_000);
+    expect(result.body.ts).toBeDefined();
+    const [name] = (await readdir(dir)).filter((f) => f.endsWith('.sql.gz'));
+    expect(name).toMatch(/^recipe-database-backup-\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}\.sql\.gz$/);
+    expect(result.body.text).toMatch(new RegExp(`^Backup ${String(name).replaceAll('.', '\\.')} written: `));
+    const seen = textOf(result);
+    expect(seen).toContain('Backup written');
+    expect(seen).toContain('recipe_manager.users 100');
+    expect(seen).not.toContain('Backing up');
+    expect(seen).toContain('Measured at');
+
+    const metrics = await (await fetch(`${bot.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/recipedb_ops_backup_duration_seconds_count\{trigger="manual"\} 1/);
+  });
+
+  it('`backups` then lists it', async () => {
+    bot.slack.reset();
+    await bot.client.command('backups');
+    const posted = await bot.slack.waitFor('chat.postMessage');
+    expect(textOf(posted)).toMatch(/• `recipe-database-backup-[\d_-]+\.sql\.gz` · [\d.]+ kB · just now · not verified/);
+  });
+});
