@@ -50,7 +50,7 @@ function value(f: Figure, v: number): string {
 }
 
 function ratio(f: Figure): string {
-  return f.ratio === null || !Number.isFinite(f.ratio.value) ? '' : `${f.ratio.value.toFixed(2)} (${f.ratio.reads})`;
+  return f.ratio === null || !Number.isFinite(f.ratio.value) ? '' : `${f.ratio.value.toFixed(2)}× ${f.ratio.reads}`;
 }
 
 function target(f: Figure): string {

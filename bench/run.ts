@@ -34,12 +34,19 @@ async function main(): Promise<number> {
   const undo = new Undo();
   const cleanUp = (): Promise<void> => undo.run().catch((error: unknown) => say(`cleanup: ${error instanceof Error ? error.message : String(error)}`));
 
+  let aborting = false;
+  let abortCode = 1;
   const abort = (why: string, code: number): void => {
+    if (aborting) return;
+    aborting = true;
+    abortCode = code;
     say(`${why}: cleaning up…`);
     void cleanUp().finally(() => process.exit(code));
   };
-  process.once('SIGINT', () => abort('interrupted', 130));
-  process.once('SIGTERM', () => abort('terminated', 143));
+  // `on`, not `once`: stopOnExit (src/ops/local-postgres.ts) stops the server and exits at once
+  // when it finds itself the only SIGINT listener, which would skip removing the temporary folder.
+  process.on('SIGINT', () => abort('interrupted', 130));
+  process.on('SIGTERM', () => abort('terminated', 143));
   const watchdog = setTimeout(() => abort(`still running after ${WATCHDOG_MS / 60_000} minutes`, 1), WATCHDOG_MS);
   watchdog.unref();
 
@@ -48,7 +55,7 @@ async function main(): Promise<number> {
     harness = await startHarness(say, undo);
     for (const name of names) {
       const section = SECTIONS[name];
-      if (section === undefined) continue;
+      if (section === undefined || aborting) continue;
       const started = performance.now();
       try {
         const result = await section({ harness, say });
@@ -56,7 +63,7 @@ async function main(): Promise<number> {
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         outcomes.push({ name, ms: performance.now() - started, error: message });
-        say(`${name} failed: ${message}\nLast lines of the bot's log:\n${await harness.botLogTail()}`);
+        if (!aborting) say(`${name} failed: ${message}\nLast lines of the bot's log:\n${await harness.botLogTail()}`);
       }
     }
   } finally {
@@ -64,6 +71,8 @@ async function main(): Promise<number> {
     await cleanUp();
     clearTimeout(watchdog);
   }
+  // An interrupted run's figures are partial: keep the previous results.json.
+  if (aborting) return abortCode;
 
   process.stdout.write(`\n${formatTable(outcomes)}\n`);
   await writeFile(RESULTS_FILE, `${JSON.stringify(resultsDocument(outcomes, startedAt), null, 2)}\n`);

@@ -3,7 +3,7 @@ import type { Harness } from './harness.js';
 
 export interface Ratio {
   value: number;
-  /** How to read it, e.g. "bot/baseline" (1.0 = no overhead) or "baseline/bot" (how many times faster). */
+  /** Printed after "N×": e.g. "bot/baseline" (1.0 = no overhead) or "faster (psql/bot)". */
   reads: string;
 }
 

@@ -60,10 +60,10 @@ export async function statusSection({ harness, say }: BenchContext): Promise<Sec
           unit: 'ms',
           bot: b.p50,
           baseline: p.p50,
-          ratio: { value: speedUp, reads: 'baseline/bot (× faster)' },
+          ratio: { value: speedUp, reads: 'faster (psql/bot)' },
           target: { text: `bot ≥ ${TARGET_SPEED_UP}× faster (issue 3)`, met: speedUp >= TARGET_SPEED_UP },
         },
-        { name: 'status p90', unit: 'ms', bot: b.p90, baseline: p.p90, ratio: { value: p.p90 / b.p90, reads: 'baseline/bot (× faster)' } },
+        { name: 'status p90', unit: 'ms', bot: b.p90, baseline: p.p90, ratio: { value: p.p90 / b.p90, reads: 'faster (psql/bot)' } },
       ],
       notes: [
         `Bot: signed /recipedb status → status message at the fake Slack. psql: ${PSQL_CHECKS.map((c) => c.name).join(', ')}.`,

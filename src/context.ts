@@ -14,6 +14,8 @@ export interface Services {
   log: Logger;
   /** The operated database (DATABASE_URL). */
   db: pg.Pool;
+  /** Its URL, for the client tools (pg_dump, psql) that cannot share the pool. */
+  databaseUrl: string;
   /** The bot's own state (STATE_DATABASE_URL). */
   state: pg.Pool;
   kube: Kube | null;

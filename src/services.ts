@@ -44,6 +44,7 @@ export async function openServices(
     config,
     log,
     db,
+    databaseUrl: urls.databaseUrl,
     state,
     kube: createKube({ kubeconfig: config.kubeconfig }),
     recorder: createRecorder(state, log),

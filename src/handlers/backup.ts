@@ -77,7 +77,7 @@ async function backUp(ctx: HandlerContext): Promise<BackupTaken> {
   await ctx.progress('Backing up the database…');
   const taken = await takeBackup({
     state: ctx.state,
-    databaseUrl: operatedDatabaseUrl(ctx),
+    databaseUrl: ctx.databaseUrl,
     dir,
     retentionDays: ctx.config.backup.retentionDays,
     verifyTables: ctx.config.verifyTables,
@@ -123,7 +123,7 @@ async function verify(nameOrLatest: string, ctx: HandlerContext): Promise<Backup
   let verification: BackupVerification;
   try {
     verification = await verifyBackup({
-      databaseUrl: operatedDatabaseUrl(ctx),
+      databaseUrl: ctx.databaseUrl,
       backup,
       verifyTables: ctx.config.verifyTables,
       now: ctx.now,
@@ -142,11 +142,4 @@ async function verify(nameOrLatest: string, ctx: HandlerContext): Promise<Backup
     details: { name: backup.name, problems: verification.problems, checks: verification.checks },
   });
   return { kind: 'verify', measuredAt: verification.verifiedAt, verification };
-}
-
-/** The operated database's URL: configured, or (local console) the one its pool was opened with. */
-function operatedDatabaseUrl(ctx: HandlerContext): string {
-  const url = ctx.config.databaseUrl ?? ctx.db.options.connectionString;
-  if (!url) throw new Error('the URL of the operated database is not known, so pg_dump cannot reach it');
-  return url;
 }

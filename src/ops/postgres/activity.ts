@@ -5,7 +5,7 @@
  *   const slow = await listActiveQueries(pool, { olderThanMs: 600_000 }); // running 10 min or more
  */
 import type pg from 'pg';
-import { BOT_APPLICATION_NAME } from './pool.js';
+import { BOT_SESSIONS_PATTERN } from './pool.js';
 
 export interface ActiveQuery {
   pid: number;
@@ -65,10 +65,10 @@ export async function listActiveQueries(pool: pg.Pool, { olderThanMs = 0 }: List
        AND datname = current_database()
        AND state <> 'idle'
        AND pid <> pg_backend_pid()
-       AND application_name <> $1
+       AND coalesce(application_name, '') NOT LIKE $1
        AND ($2::float8 = 0 OR now() - query_start >= $2::float8 * interval '1 millisecond')
      ORDER BY query_start ASC NULLS LAST, pid`,
-    [BOT_APPLICATION_NAME, olderThanMs],
+    [BOT_SESSIONS_PATTERN, olderThanMs],
   );
   return rows.map((row) => ({
     pid: row.pid,

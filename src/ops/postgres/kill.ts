@@ -6,7 +6,7 @@
  *   const results = await signalBackends(pool, targets, 'terminate');
  */
 import type pg from 'pg';
-import { BOT_APPLICATION_NAME } from './pool.js';
+import { BOT_SESSIONS_PATTERN } from './pool.js';
 
 export interface KillTarget {
   pid: number;
@@ -31,7 +31,7 @@ const TARGET_COLUMNS = `
   extract(epoch FROM now() - CASE WHEN state = 'active' THEN query_start ELSE xact_start END)::float8 AS duration_seconds,
   query`;
 
-const NOT_OURS = `backend_type = 'client backend' AND pid <> pg_backend_pid() AND coalesce(application_name, '') <> $1`;
+const NOT_OURS = `backend_type = 'client backend' AND pid <> pg_backend_pid() AND coalesce(application_name, '') NOT LIKE $1`;
 
 interface TargetRow {
   pid: number; backend_start: string; user: string | null; application: string; state: string; duration_seconds: number; query: string;
@@ -52,7 +52,7 @@ export async function findKillTargets(pool: pg.Pool, options: { olderThanMs: num
         AND ((state = 'active' AND query_start < now() - $2 * interval '1 millisecond')
           OR (state LIKE 'idle in transaction%' AND xact_start < now() - $2 * interval '1 millisecond'))
       ORDER BY duration_seconds DESC`,
-    [BOT_APPLICATION_NAME, options.olderThanMs],
+    [BOT_SESSIONS_PATTERN, options.olderThanMs],
   );
   return rows.map(toTarget);
 }
@@ -61,7 +61,7 @@ export async function findKillTargets(pool: pg.Pool, options: { olderThanMs: num
 export async function findBackend(pool: pg.Pool, pid: number): Promise<KillTarget | null> {
   const { rows } = await pool.query<TargetRow>(
     `SELECT ${TARGET_COLUMNS} FROM pg_stat_activity WHERE ${NOT_OURS} AND datname = current_database() AND pid = $2`,
-    [BOT_APPLICATION_NAME, pid],
+    [BOT_SESSIONS_PATTERN, pid],
   );
   return rows[0] ? toTarget(rows[0]) : null;
 }
@@ -81,7 +81,7 @@ export async function signalBackends(
               END AS signalled
          FROM pg_stat_activity
         WHERE pid = $2 AND ${NOT_OURS}`,
-      [BOT_APPLICATION_NAME, target.pid, target.backendStart, mode],
+      [BOT_SESSIONS_PATTERN, target.pid, target.backendStart, mode],
     );
     const row = rows[0];
     const result: SignalResult = !row

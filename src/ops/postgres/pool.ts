@@ -8,6 +8,8 @@
 import pg from 'pg';
 
 export const BOT_APPLICATION_NAME = 'recipedb-ops';
+/** Every session the bot opens (pool, pg_dump, restore, verify) has a name matching this LIKE pattern. */
+export const BOT_SESSIONS_PATTERN = `${BOT_APPLICATION_NAME}%`;
 
 export interface PoolOptions {
   url: string;

@@ -4,7 +4,7 @@
  *   const status = await readServerStatus(pool); // { version, uptimeSeconds, connections, … }
  */
 import type pg from 'pg';
-import { BOT_APPLICATION_NAME } from './pool.js';
+import { BOT_SESSIONS_PATTERN } from './pool.js';
 
 export interface ConnectionsByState {
   state: string;
@@ -58,8 +58,8 @@ export async function readServerStatus(pool: pg.Pool): Promise<ServerStatus> {
       SELECT pid, extract(epoch FROM now() - xact_start)::float8 AS seconds, coalesce(state, '') AS state, query
         FROM pg_stat_activity
        WHERE xact_start IS NOT NULL AND backend_type = 'client backend'
-         AND pid <> pg_backend_pid() AND application_name <> $1
-       ORDER BY xact_start LIMIT 1`, [BOT_APPLICATION_NAME]),
+         AND pid <> pg_backend_pid() AND coalesce(application_name, '') NOT LIKE $1
+       ORDER BY xact_start LIMIT 1`, [BOT_SESSIONS_PATTERN]),
     pool.query<{ granted: number; waiting: number; blocked: number }>(`
       SELECT count(*) FILTER (WHERE granted)::int AS granted,
              count(*) FILTER (WHERE NOT granted)::int AS waiting,
