@@ -129,13 +129,9 @@ function gatedCommand<Args, Plan>(handler: Handler<Args, GatedResult<Plan>>, swi
 }
 
 export const COMMANDS: readonly BotCommand[] = [
+  // In the order `help` lists them: look first, then act, then record.
   command(helpHandler, helpView),
-  gatedCommand(killHandler, ['cancel']),
-  gatedCommand(scaleHandler),
-  command(auditHandler, auditView),
   command(statusHandler, statusView),
-  command(logsHandler, logsView),
-  command(topHandler, topView),
   command(queriesHandler, queriesView),
   command(activeHandler, activeView),
   command(connectionsHandler, connectionsView),
@@ -144,9 +140,14 @@ export const COMMANDS: readonly BotCommand[] = [
   command(bloatHandler, bloatView),
   command(sizesHandler, sizesView),
   command(settingsHandler, settingsView),
+  command(logsHandler, logsView),
+  command(topHandler, topView),
+  gatedCommand(killHandler, ['cancel']),
+  gatedCommand(scaleHandler),
   command(backupHandler, backupView),
   command(backupsHandler, backupsView),
   answeringCommand(incidentHandler, incidentAnswer),
+  command(auditHandler, auditView),
 ];
 
 export function findCommand(name: string): BotCommand | undefined {

@@ -90,4 +90,20 @@ export const MIGRATIONS: readonly Migration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION audit_log_is_append_only();
     `,
   },
+  {
+    version: 2,
+    name: 'scheduled backup slots',
+    sql: `
+      -- One row per BACKUP_SCHEDULE slot: the replica whose INSERT wins runs it, so a slot runs once
+      -- across replicas and restarts. A slot too old to catch up is recorded as skipped.
+      CREATE TABLE backup_slots (
+        slot          timestamptz PRIMARY KEY,
+        claimed_by    text NOT NULL,
+        claimed_at    timestamptz NOT NULL DEFAULT now(),
+        finished_at   timestamptz,
+        outcome       text CHECK (outcome IN ('ok', 'failed', 'skipped')),
+        detail        jsonb
+      );
+    `,
+  },
 ];

@@ -1,0 +1,15 @@
+# The bot with the PostgreSQL client tools it runs (pg_dump, psql). Their major version must be at
+# least the server's: the bot checks and says so before a backup.
+FROM node:22-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client-15 ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+ENV NODE_ENV=production PORT=3000
+EXPOSE 3000
+USER node
+CMD ["npx", "tsx", "src/main.ts"]

@@ -1,0 +1,118 @@
+/**
+ * `restore <name|latest>` (SPEC section 5): the plan names the backup exactly as BACKUP_DIR lists
+ * it, with the checksum of the file that was checked whole, and the application that will be
+ * stopped around the restore. An unknown or corrupt file is refused here, before any approval
+ * is requested; the executor (restore-procedure.ts) checks the file again after approval.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { formatBytes, formatTime } from '../bot/views/format.js';
+import { BACKUP_FILE_PATTERN } from '../ops/backup/backup-name.js';
+import { markBackupInUse } from '../ops/backup/backups-in-use.js';
+import { BackupIntegrityError, checkBackupIntegrity, type BackupIntegrity } from '../ops/backup/integrity.js';
+import { resolveBackupName, UnknownBackupError, type StoredBackup } from '../ops/backup/list-backups.js';
+import { readReplicas } from '../ops/kube/deployments.js';
+import { kubeFailure } from '../ops/kube/kube-failure.js';
+import { withTimeout } from '../with-timeout.js';
+import { planned, type GatedAction, type GatedResult } from './gated.js';
+import { defineHandler } from './handler.js';
+import { Refusal } from './refusal.js';
+import { runRestoreProcedure, KUBE_CALL_TIMEOUT_MS } from './restore-procedure.js';
+
+const restorePlan = z.object({
+  name: z.string().regex(BACKUP_FILE_PATTERN),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  sizeBytes: z.number().int().min(0),
+  app: z.object({ namespace: z.string().min(1), deployment: z.string().min(1) }),
+});
+export type RestorePlan = z.infer<typeof restorePlan>;
+
+const restoreArgs = z
+  .object({
+    positional: z.array(z.string()).length(1, 'takes one backup name (as `backups` lists it) or `latest`'),
+    flags: z.record(z.string(), z.unknown()).refine((f) => Object.keys(f).length === 0, 'takes no options'),
+  })
+  .transform((raw) => ({ name: raw.positional[0] as string }));
+
+export const restoreHandler = defineHandler({
+  name: 'restore',
+  usage: 'restore <name|latest>',
+  summary: 'replace the database with a stored backup: stops the application, takes a safety backup, restores, counts rows, starts it again',
+  gated: true,
+  args: restoreArgs,
+  async run(args, ctx): Promise<GatedResult<RestorePlan>> {
+    const dir = path.resolve(ctx.config.backup.dir);
+    const backup = await chooseBackup(dir, args.name);
+    await ctx.progress(`Checking the integrity of ${backup.name} (${formatBytes(backup.sizeBytes)})…`);
+    const integrity = await checkWhole(backup);
+
+    const { namespace, deployment } = ctx.config.app;
+    let appTarget: string;
+    if (ctx.kube) {
+      const replicas = await withTimeout(readReplicas(ctx.kube, namespace, deployment), KUBE_CALL_TIMEOUT_MS, 'Kubernetes').catch((error: unknown) => {
+        throw kubeFailure(error, {
+          what: `read the deployment ${namespace}/${deployment}`,
+          notFound: `the application APP_DEPLOYMENT ${namespace}/${deployment} does not exist in Kubernetes, so the restore could not stop it: fix APP_NAMESPACE/APP_DEPLOYMENT`,
+        });
+      });
+      appTarget =
+        replicas === 0
+          ? `application ${namespace}/${deployment}: already at 0 replicas, left at 0`
+          : `application ${namespace}/${deployment}: ${replicas} → 0 replicas during the restore, then back to ${replicas}`;
+    } else {
+      appTarget = `application ${namespace}/${deployment}: NOT stopped — Kubernetes is not configured (stop it by hand first)`;
+    }
+
+    const database = databaseName(ctx.databaseUrl);
+    const takenAt = formatTime(backup.takenAt);
+    const verified = backup.verification === 'verified' ? 'verified' : backup.verification === 'failed' ? 'FAILED its last verification' : 'not verified';
+    return planned(
+      'restore',
+      `replace the database ${database} with the backup ${backup.name}`,
+      [
+        `database ${database} ← ${backup.name} (taken ${takenAt}, ${formatBytes(integrity.fileBytes)}, ${verified}, SHA-256 ${integrity.sha256.slice(0, 12)}…)`,
+        appTarget,
+        `a safety backup of the current database is taken first, into ${dir}`,
+      ],
+      { name: backup.name, sha256: integrity.sha256, sizeBytes: integrity.fileBytes, app: { namespace, deployment } },
+    );
+  },
+});
+
+export const restoreAction: GatedAction<RestorePlan> = {
+  action: 'restore',
+  plan: restorePlan,
+  execute: (plan, ctx) => runRestoreProcedure(plan, ctx),
+};
+
+async function chooseBackup(dir: string, nameOrLatest: string): Promise<StoredBackup> {
+  try {
+    return await resolveBackupName(dir, nameOrLatest);
+  } catch (error) {
+    if (error instanceof UnknownBackupError) throw new Refusal(`Cannot restore: ${error.message}. Nothing was touched.`);
+    throw error;
+  }
+}
+
+/** Checked against the sidecar's checksum when there is one (a runbook file has none). */
+async function checkWhole(backup: StoredBackup): Promise<BackupIntegrity> {
+  const done = markBackupInUse(backup.name);
+  try {
+    return await checkBackupIntegrity(backup.path, { expectedSha256: backup.sha256 });
+  } catch (error) {
+    if (error instanceof BackupIntegrityError) {
+      throw new Refusal(`Cannot restore: ${error.message}. Nothing was touched and no approval was requested.`);
+    }
+    throw error;
+  } finally {
+    done();
+  }
+}
+
+function databaseName(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).pathname.replace(/^\//, '')) || 'postgres';
+  } catch {
+    return 'the operated database';
+  }
+}

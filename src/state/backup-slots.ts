@@ -1,0 +1,70 @@
+/**
+ * Slots of BACKUP_SCHEDULE in the state database. Claiming is one `INSERT … ON CONFLICT DO
+ * NOTHING`: whichever replica's insert wins runs the slot, every other replica (and every later
+ * restart) sees it taken, so a slot runs at most once.
+ *
+ *   const won = await claimBackupSlot(pool, { slot, claimedBy: 'bot-7f9c:1234:ab12' }); // false when taken
+ *   await finishBackupSlot(pool, slot, 'ok', { name: 'recipe-database-backup-….sql.gz' });
+ */
+import type pg from 'pg';
+
+export type SlotOutcome = 'ok' | 'failed' | 'skipped';
+
+export interface BackupSlot {
+  slot: Date;
+  claimedBy: string;
+  claimedAt: Date;
+  finishedAt: Date | null;
+  outcome: SlotOutcome | null;
+  detail: Record<string, unknown> | null;
+}
+
+interface Row {
+  slot: Date;
+  claimed_by: string;
+  claimed_at: Date;
+  finished_at: Date | null;
+  outcome: SlotOutcome | null;
+  detail: Record<string, unknown> | null;
+}
+
+const fromRow = (r: Row): BackupSlot => ({
+  slot: r.slot,
+  claimedBy: r.claimed_by,
+  claimedAt: r.claimed_at,
+  finishedAt: r.finished_at,
+  outcome: r.outcome,
+  detail: r.detail,
+});
+
+/** True when this caller won the slot. A slot claimed as `skipped` is finished at once. */
+export async function claimBackupSlot(
+  pool: pg.Pool,
+  claim: { slot: Date; claimedBy: string; skipped?: Record<string, unknown> },
+): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `INSERT INTO backup_slots (slot, claimed_by, finished_at, outcome, detail)
+     VALUES ($1, $2, CASE WHEN $3::jsonb IS NULL THEN NULL ELSE now() END, CASE WHEN $3::jsonb IS NULL THEN NULL ELSE 'skipped' END, $3::jsonb)
+     ON CONFLICT (slot) DO NOTHING`,
+    [claim.slot, claim.claimedBy, claim.skipped === undefined ? null : JSON.stringify(claim.skipped)],
+  );
+  return rowCount === 1;
+}
+
+export async function finishBackupSlot(pool: pg.Pool, slot: Date, outcome: SlotOutcome, detail: Record<string, unknown>): Promise<void> {
+  await pool.query(
+    `UPDATE backup_slots SET finished_at = now(), outcome = $2, detail = $3::jsonb WHERE slot = $1`,
+    [slot, outcome, JSON.stringify(detail)],
+  );
+}
+
+export async function findBackupSlot(pool: pg.Pool, slot: Date): Promise<BackupSlot | null> {
+  const { rows } = await pool.query<Row>(`SELECT * FROM backup_slots WHERE slot = $1`, [slot]);
+  return rows[0] ? fromRow(rows[0]) : null;
+}
+
+/** The most recent slots, newest first (for tests and for an operator reading the table). */
+export async function recentBackupSlots(pool: pg.Pool, limit: number): Promise<BackupSlot[]> {
+  const { rows } = await pool.query<Row>(`SELECT * FROM backup_slots ORDER BY slot DESC LIMIT $1`, [limit]);
+  return rows.map(fromRow);
+}
