@@ -3,6 +3,7 @@ import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createDemoTestDatabase, createTestDatabase } from '../support/postgres.js';
 
@@ -47,6 +48,28 @@ describe('the local console', () => {
     // The console prints the same Block Kit as Slack, as text: no raw JSON or mrkdwn markers.
     expect(run.stdout).not.toContain('"type":');
     expect(run.stdout).not.toContain('*PostgreSQL*');
+  });
+
+  it('runs the whole approval flow alone, with /as and numbered buttons', async () => {
+    const databaseUrl = await createDemoTestDatabase();
+    const session = new pg.Client({ connectionString: databaseUrl, application_name: 'recipe-app' });
+    session.on('error', () => undefined);
+    await session.connect();
+    const pid = (await session.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const running = session.query('SELECT pg_sleep(600)').catch((e: Error) => e.message);
+    try {
+      const env = { DATABASE_URL: databaseUrl, STATE_DATABASE_URL: await createTestDatabase('state'), APPROVERS: 'U_BOB' };
+      const run = await runConsole(`kill ${pid}\n1\n/as U_BOB\n1\n`, env);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain(`Terminate backend ${pid}`);
+      expect(run.stdout).toMatch(/\[1\] Approve {2}\[2\] Reject/);
+      expect(run.stdout).toContain('You cannot approve your own request');
+      expect(run.stdout).toContain('Approved by @U_BOB');
+      expect(run.stdout).toContain(`pid ${pid}: terminated`);
+      expect(String(await running)).toMatch(/terminat/);
+    } finally {
+      await session.end().catch(() => undefined);
+    }
   });
 
   it('stops start-up with one line naming a bad variable', async () => {
