@@ -11,6 +11,7 @@ import { helpHandler } from '../handlers/help.js';
 import { auditHandler } from '../handlers/audit.js';
 import { killHandler } from '../handlers/kill.js';
 import { scaleHandler } from '../handlers/scale.js';
+import { restoreHandler } from '../handlers/restore.js';
 import { statusHandler } from '../handlers/status.js';
 import { logsHandler } from '../handlers/logs.js';
 import { topHandler } from '../handlers/top.js';
@@ -144,6 +145,7 @@ export const COMMANDS: readonly BotCommand[] = [
   command(topHandler, topView),
   gatedCommand(killHandler, ['cancel']),
   gatedCommand(scaleHandler),
+  gatedCommand(restoreHandler),
   command(backupHandler, backupView),
   command(backupsHandler, backupsView),
   answeringCommand(incidentHandler, incidentAnswer),

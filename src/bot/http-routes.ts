@@ -2,6 +2,8 @@
  * Health, readiness and metrics, served by Bolt's receiver in HTTP mode and by the Socket Mode
  * receiver's side server, so both modes answer the same probes.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { CustomRoute } from '@slack/bolt';
 import type pg from 'pg';
 import type { Metrics } from '../metrics.js';
@@ -49,4 +51,35 @@ export function httpRoutes(state: pg.Pool, metrics: Metrics): CustomRoute[] {
       },
     },
   ];
+}
+
+/**
+ * Serves the routes on their own server (Socket Mode, where Bolt has no HTTP receiver). Unlike
+ * Bolt's side server this reports a busy port as an error, knows the port it got, and closes.
+ */
+export async function serveRoutes(routes: CustomRoute[], port: number): Promise<{ port: number; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const route = routes.find((r) => r.path === path && (Array.isArray(r.method) ? r.method : [r.method]).includes(req.method ?? 'GET'));
+    if (!route) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found\n');
+      return;
+    }
+    void route.handler(Object.assign(req, { params: {} }), res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
 }

@@ -10,7 +10,7 @@ import { App, LogLevel } from '@slack/bolt';
 import type { Services } from '../context.js';
 import { boltLogger } from './bolt-logger.js';
 import { checkCommandLine, dispatchCommand } from './dispatch.js';
-import { httpRoutes } from './http-routes.js';
+import { httpRoutes, serveRoutes } from './http-routes.js';
 import { refusalView } from './views/usage-view.js';
 import { channelAllowed, wrongChannel } from './channels.js';
 import { registerApprovals } from './approval-actions.js';
@@ -36,8 +36,9 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     signingSecret: config.slack.signingSecret ?? 'unused-in-socket-mode',
     socketMode,
     appToken: config.slack.appToken,
-    customRoutes: routes,
-    installerOptions: socketMode ? { port: config.port } : undefined,
+    // In Socket Mode the routes get a server of our own (serveRoutes): Bolt's side server neither
+    // reports a busy port nor the port it got, and does not wait to close.
+    customRoutes: socketMode ? [] : routes,
     port: config.port,
     processBeforeResponse: false,
     logger: boltLogger(log),
@@ -121,8 +122,12 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     log.error({ err: error }, 'unhandled error in a Slack listener');
   });
 
-  const started = await app.start(config.port);
-  const port = socketMode ? config.port : ((started as Server).address() as AddressInfo).port;
+  const sideServer = socketMode ? await serveRoutes(routes, config.port) : undefined;
+  const started = await app.start(config.port).catch(async (error: unknown) => {
+    await sideServer?.close();
+    throw error;
+  });
+  const port = sideServer ? sideServer.port : ((started as Server).address() as AddressInfo).port;
   log.info({ port, mode: config.mode }, 'recipedb-ops is listening');
   return {
     app,
@@ -130,6 +135,7 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     stop: async () => {
       stopSweeper();
       await app.stop();
+      await sideServer?.close();
     },
   };
 }

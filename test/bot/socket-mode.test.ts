@@ -147,3 +147,33 @@ describe('the Slack app in Socket Mode', () => {
     expect(slack.callsTo('apps.connections.open')).toHaveLength(opensBefore);
   });
 });
+
+describe('Socket Mode start-up errors', () => {
+  it('refuses a busy PORT with an error instead of crashing, and reports the port it got for PORT=0', async () => {
+    const slack = await startFakeSlack();
+    const [databaseUrl, stateDatabaseUrl] = await Promise.all([createDemoTestDatabase(), createTestDatabase('state')]);
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, resolve));
+    const busyPort = (busy.address() as { port: number }).port;
+    const open = async (port: number) => {
+      const config = loadConfig(
+        testEnv({ SLACK_BOT_TOKEN: TEST_BOT_TOKEN, SLACK_APP_TOKEN: APP_TOKEN, SLACK_API_URL: slack.apiUrl, PORT: String(port), DATABASE_URL: databaseUrl, STATE_DATABASE_URL: stateDatabaseUrl, BACKUP_SCHEDULE: 'off' }),
+      );
+      const logger = createLogger({ level: 'warn', secrets: config.secrets, destination: captureLog().stream, pretty: false });
+      return openServices(config, logger, { databaseUrl, stateDatabaseUrl });
+    };
+    const first = await open(busyPort);
+    const second = await open(0);
+    try {
+      await expect(startSlackApp(first)).rejects.toThrow(/EADDRINUSE/);
+      const bot = await startSlackApp(second);
+      expect(bot.port).toBeGreaterThan(0);
+      expect((await fetch(`http://127.0.0.1:${bot.port}/healthz`)).status).toBe(200);
+      await bot.stop();
+    } finally {
+      busy.close();
+      await Promise.all([first.close(), second.close()]);
+      await slack.close();
+    }
+  });
+});
