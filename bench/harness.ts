@@ -12,14 +12,13 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { loadConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { openServices, type OpenServices } from '../src/services.js';
 import { startSlackApp, type SlackBot } from '../src/bot/slack-app.js';
-import { createDemoDatabase, databaseUrl } from '../src/ops/demo-database.js';
+import { createDemoDatabase } from '../src/ops/demo-database.js';
+import { databaseUrl, ensureDatabase } from '../src/ops/postgres/databases.js';
 import { clientBinDir, handOverToServerAccount, startLocalPostgres, stopOnExit, type LocalPostgres } from '../src/ops/local-postgres.js';
-import { quoteIdent } from '../src/ops/postgres/quote-ident.js';
 import { startFakeSlack, type FakeSlack } from '../test/support/fake-slack.js';
 import { slackClient } from '../test/support/slack-client.js';
 
@@ -102,7 +101,7 @@ export async function startHarness(say: (line: string) => void, undo = new Undo(
 
     say('Creating the demo Recipe Database…');
     await createDemoDatabase(adminUrl, OPERATED_DATABASE);
-    await createDatabase(adminUrl, STATE_DATABASE);
+    await ensureDatabase(adminUrl, STATE_DATABASE);
 
     const slack = await startFakeSlack();
     undo.push(() => slack.close());
@@ -158,15 +157,5 @@ export async function startHarness(say: (line: string) => void, undo = new Undo(
   } catch (error) {
     await close().catch(() => undefined);
     throw error;
-  }
-}
-
-async function createDatabase(adminUrl: string, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
-  } finally {
-    await client.end();
   }
 }

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
 import type { LocalPostgres } from '../src/ops/local-postgres.js';
-import { quoteIdent } from '../src/ops/postgres/quote-ident.js';
+import { ensureDatabase } from '../src/ops/postgres/databases.js';
 import { withoutLibpqVariables } from './psql-checks.js';
 
 const LOAD_DATABASE = 'pgbench_load';
@@ -25,7 +25,7 @@ export interface BackgroundLoad {
 
 export async function startBackgroundLoad(server: LocalPostgres, binDir: string, operatedUrl: string): Promise<BackgroundLoad> {
   const connection = ['-h', server.host, '-p', String(server.port), '-U', server.superuser];
-  await createDatabaseIfMissing(server.url(), LOAD_DATABASE);
+  await ensureDatabase(server.url(), LOAD_DATABASE);
   await run(path.join(binDir, 'pgbench'), ['-i', '-q', '-s', String(SCALE), ...connection, LOAD_DATABASE]);
 
   const pgbench = spawn(
@@ -67,16 +67,6 @@ async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<vo
   clearTimeout(timer);
 }
 
-async function createDatabaseIfMissing(adminUrl: string, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
-  } finally {
-    await client.end();
-  }
-}
 
 function run(file: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {

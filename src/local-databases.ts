@@ -7,10 +7,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createDemoDatabase, databaseUrl, demoDatabaseExists } from './ops/demo-database.js';
+import { createDemoDatabase, demoDatabaseExists } from './ops/demo-database.js';
+import { databaseUrl, ensureDatabase } from './ops/postgres/databases.js';
 import { handOverToServerAccount, startLocalPostgres, type LocalPostgres } from './ops/local-postgres.js';
-import { quoteIdent } from './ops/postgres/quote-ident.js';
-import pg from 'pg';
 
 export const DEMO_DATABASE = 'recipe_database';
 export const LOCAL_STATE_DATABASE = 'recipedb_ops_state';
@@ -44,16 +43,6 @@ export async function ensureLocalDatabases(
   };
 }
 
-async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * As root, the server runs as the `postgres` account, which must be able to walk down to the data

@@ -244,3 +244,8 @@ export function measuredAt(date: Date): slack.ContextBlock {
   const stamp = date.toISOString().slice(0, 19).replace('T', ' ');
   return context([`Measured at ${stamp} UTC`]);
 }
+
+/** A statement as a one-line code block: whitespace folded, cut safely, escaped for Slack. */
+export function sqlSnippet(query: string, max: number): string {
+  return codeBlock(escapeMrkdwn(truncateText(query.replace(/\s+/g, ' ').trim(), max)));
+}

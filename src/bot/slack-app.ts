@@ -18,6 +18,8 @@ import { incidentThread } from './incident-thread.js';
 import { registerIncidentListeners } from './incident-listeners.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
 import type { Message } from './blocks.js';
+import { startBackupScheduler, type BackupScheduler } from './backup-scheduler.js';
+import { parseBackupSchedule, ScheduleError, type BackupSchedule } from '../ops/backup/schedule.js';
 
 
 export interface SlackBot {
@@ -29,6 +31,7 @@ export interface SlackBot {
 
 export async function startSlackApp(services: Services): Promise<SlackBot> {
   const { config, log, metrics } = services;
+  const backupSchedule = config.backup.schedule === 'off' ? undefined : readBackupSchedule(config.backup.schedule);
   const socketMode = config.mode === 'slack-socket';
   const routes = httpRoutes(services.state, metrics);
   const app = new App({
@@ -129,15 +132,35 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
   });
   const port = sideServer ? sideServer.port : ((started as Server).address() as AddressInfo).port;
   log.info({ port, mode: config.mode }, 'recipedb-ops is listening');
+  const opsChannel = config.opsChannel;
+  const scheduler: BackupScheduler | undefined = backupSchedule && startBackupScheduler(services, {
+    schedule: backupSchedule,
+    post: opsChannel
+      ? async (message) => {
+          await app.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
+        }
+      : undefined,
+  });
   return {
     app,
     port,
     stop: async () => {
       stopSweeper();
+      await scheduler?.stop();
       await app.stop();
       await sideServer?.close();
     },
   };
+}
+
+/** BACKUP_SCHEDULE passed the config's shape check; whether cron can follow it is known only here. */
+function readBackupSchedule(expression: string): BackupSchedule {
+  try {
+    return parseBackupSchedule(expression);
+  } catch (error) {
+    if (error instanceof ScheduleError) throw new Error(`BACKUP_SCHEDULE: ${error.message}`);
+    throw error;
+  }
 }
 
 /** Slack escapes &, < and > in what the user typed. */

@@ -7,9 +7,11 @@
  *
  *   const outcome = await runRestoreProcedure(plan, ctx); // { ok, summary, lines: ['1. integrity check — ok (0.4s)', …] }
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { formatDuration } from '../duration.js';
 import { formatBytes, formatCount } from '../bot/views/format.js';
+import { backupFileName } from '../ops/backup/backup-name.js';
 import { markBackupInUse } from '../ops/backup/backups-in-use.js';
 import { countRows, type RowCounts } from '../ops/backup/count-rows.js';
 import { checkBackupIntegrity } from '../ops/backup/integrity.js';
@@ -152,6 +154,7 @@ class RestoreRun {
     const { config } = this.ctx;
     return this.step(3, 'safety backup of the current database', async () => {
       try {
+        await this.nameFreeForSafetyBackup();
         const taken = await takeBackup({
           state: this.ctx.state,
           databaseUrl: this.ctx.databaseUrl,
@@ -173,6 +176,14 @@ class RestoreRun {
         throw error;
       }
     });
+  }
+
+  /** A backup taken earlier in this same second holds the name the safety backup would get. */
+  private async nameFreeForSafetyBackup(): Promise<void> {
+    const taken = (): Promise<boolean> => stat(path.join(this.dir, backupFileName(this.ctx.now()))).then(() => true, () => false);
+    for (let waited = 0; waited < 2 && (await taken()); waited++) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000 - (this.ctx.now().getTime() % 1_000) + 5));
+    }
   }
 
   private async restore(backup: StoredBackup): Promise<boolean> {

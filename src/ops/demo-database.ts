@@ -3,8 +3,8 @@
  * recipes, ingredients, reviews), filled with plausible generated data so that the local console
  * and the tests have something real to inspect, back up and restore.
  */
-import pg from 'pg';
-import { quoteIdent } from './postgres/quote-ident.js';
+import type pg from 'pg';
+import { databaseExists, databaseUrl, ensureDatabase, withConnection } from './postgres/databases.js';
 
 export interface DemoDatabaseOptions {
   /** Default 5000. */
@@ -13,17 +13,11 @@ export interface DemoDatabaseOptions {
   users?: number;
 }
 
-/** `url` with its database replaced by `database` (the rest, including credentials, kept). */
-export function databaseUrl(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${encodeURIComponent(database)}`;
-  return parsed.toString();
-}
 
 /** True when the database exists and its demo data is in place. */
 export async function demoDatabaseExists(adminUrl: string, databaseName: string): Promise<boolean> {
   if (!(await databaseExists(adminUrl, databaseName))) return false;
-  return withClient(databaseUrl(adminUrl, databaseName), async (client) => {
+  return withConnection(databaseUrl(adminUrl, databaseName), async (client) => {
     const table = await client.query<{ found: string | null }>(
       `SELECT to_regclass('recipe_manager.recipes')::text AS found`,
     );
@@ -48,7 +42,7 @@ export async function createDemoDatabase(
     throw new Error(`The demo database needs a whole number of recipes (got ${recipes}) and at least one user (got ${users}).`);
   }
   await ensureDatabase(adminUrl, databaseName);
-  await withClient(databaseUrl(adminUrl, databaseName), async (client) => {
+  await withConnection(databaseUrl(adminUrl, databaseName), async (client) => {
     await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     await client.query('BEGIN');
     try {
@@ -67,36 +61,8 @@ export async function createDemoDatabase(
   });
 }
 
-async function databaseExists(adminUrl: string, databaseName: string): Promise<boolean> {
-  return withClient(adminUrl, async (client) => {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [databaseName]);
-    return found.rowCount === 1;
-  });
-}
 
-async function ensureDatabase(adminUrl: string, databaseName: string): Promise<void> {
-  if (await databaseExists(adminUrl, databaseName)) return;
-  await withClient(adminUrl, async (client) => {
-    try {
-      await client.query(`CREATE DATABASE ${quoteIdent(databaseName)}`);
-    } catch (error) {
-      // Created by a concurrent caller between our check and now: that is fine.
-      if (errorCode(error) !== '42P04') {
-        throw new Error(`Could not create database "${databaseName}": ${errorText(error)}`);
-      }
-    }
-  });
-}
 
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 const SCHEMA_SQL = `
 CREATE SCHEMA IF NOT EXISTS recipe_manager;
@@ -243,11 +209,6 @@ async function populateDemoData(client: pg.Client, recipes: number, users: numbe
      FROM picked ORDER BY 5`,
     [users, REVIEW_COMMENTS.flat()],
   );
-}
-
-function errorCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
-  return typeof error.code === 'string' ? error.code : undefined;
 }
 
 function errorText(error: unknown): string {

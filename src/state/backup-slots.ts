@@ -58,6 +58,11 @@ export async function finishBackupSlot(pool: pg.Pool, slot: Date, outcome: SlotO
   );
 }
 
+/** Gives an unfinished claim back, so that a later tick (of any replica) may run the slot after all. */
+export async function releaseBackupSlot(pool: pg.Pool, slot: Date, claimedBy: string): Promise<void> {
+  await pool.query(`DELETE FROM backup_slots WHERE slot = $1 AND claimed_by = $2 AND finished_at IS NULL`, [slot, claimedBy]);
+}
+
 export async function findBackupSlot(pool: pg.Pool, slot: Date): Promise<BackupSlot | null> {
   const { rows } = await pool.query<Row>(`SELECT * FROM backup_slots WHERE slot = $1`, [slot]);
   return rows[0] ? fromRow(rows[0]) : null;

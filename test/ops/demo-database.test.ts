@@ -1,20 +1,10 @@
-import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createDemoDatabase, demoDatabaseExists } from '../../src/ops/demo-database.js';
+import { withConnection } from '../../src/ops/postgres/databases.js';
 import { createDemoTestDatabase, createTestDatabase, sharedTestPostgres } from '../support/postgres.js';
 
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
 async function rowCounts(url: string): Promise<Record<string, number>> {
-  return withClient(url, async (client) => {
+  return withConnection(url, async (client) => {
     const { rows } = await client.query<{ users: string; recipes: string; ingredients: string; reviews: string }>(`
       SELECT (SELECT count(*) FROM recipe_manager.users) AS users,
              (SELECT count(*) FROM recipe_manager.recipes) AS recipes,
@@ -51,7 +41,7 @@ describe('createDemoDatabase', () => {
   });
 
   it('links the tables with foreign keys and guards values with checks', async () => {
-    await withClient(url, async (client) => {
+    await withConnection(url, async (client) => {
       const { rows } = await client.query<{ source: string; target: string }>(`
         SELECT conrelid::regclass::text AS source, confrelid::regclass::text AS target
         FROM pg_constraint
@@ -73,7 +63,7 @@ describe('createDemoDatabase', () => {
   });
 
   it('generates readable data', async () => {
-    await withClient(url, async (client) => {
+    await withConnection(url, async (client) => {
       const { rows } = await client.query<{ title: string; email: string; name: string; unit: string }>(`
         SELECT r.title, u.email, i.name, i.unit
         FROM recipe_manager.recipes r
@@ -99,7 +89,7 @@ describe('createDemoDatabase', () => {
   });
 
   it('has pg_stat_statements working', async () => {
-    await withClient(url, async (client) => {
+    await withConnection(url, async (client) => {
       await client.query('SELECT count(*) FROM recipe_manager.recipes');
       const { rows } = await client.query('SELECT * FROM pg_stat_statements LIMIT 1');
       expect(rows).toHaveLength(1);

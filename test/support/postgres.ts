@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { inject } from 'vitest';
-import { createDemoDatabase, databaseUrl, type DemoDatabaseOptions } from '../../src/ops/demo-database.js';
+import { createDemoDatabase, type DemoDatabaseOptions } from '../../src/ops/demo-database.js';
+import { databaseUrl, withConnection } from '../../src/ops/postgres/databases.js';
 import { handOverToServerAccount, startLocalPostgres, type LocalPostgres } from '../../src/ops/local-postgres.js';
 import { quoteIdent } from '../../src/ops/postgres/quote-ident.js';
 
@@ -84,9 +84,9 @@ export async function createDemoTestDatabase(opts: DemoDatabaseOptions = {}): Pr
 
 async function createDatabaseOn(adminUrl: string, prefix = 'test'): Promise<string> {
   const name = uniqueName(prefix);
-  await withClient(adminUrl, (client) => client.query(`CREATE DATABASE ${quoteIdent(name)}`));
+  await withConnection(adminUrl, (client) => client.query(`CREATE DATABASE ${quoteIdent(name)}`));
   const url = databaseUrl(adminUrl, name);
-  await withClient(url, (client) => client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements'));
+  await withConnection(url, (client) => client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements'));
   return url;
 }
 
@@ -94,12 +94,3 @@ function uniqueName(prefix: string): string {
   return `${prefix.toLowerCase()}_${randomBytes(5).toString('hex')}`;
 }
 
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}

@@ -1,7 +1,7 @@
 import type { ActiveQuery } from '../../ops/postgres/activity.js';
 import type { ActiveResult } from '../../handlers/active.js';
 import { formatDuration } from '../../duration.js';
-import { codeBlock, escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, truncateText, type Block, type Message } from '../blocks.js';
+import { escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, type Block, type Message, sqlSnippet } from '../blocks.js';
 
 const MAX_SHOWN = 20;
 // Shared by all query texts so that MAX_SHOWN sessions still fit one message.
@@ -34,6 +34,3 @@ function activeEntry(q: ActiveQuery, queryChars: number): string {
   return `${facts.join(' · ')}\n${escapeMrkdwn(who.join(' · '))}\n${sqlSnippet(q.query, queryChars)}`;
 }
 
-function sqlSnippet(query: string, max: number): string {
-  return codeBlock(escapeMrkdwn(truncateText(query.replace(/\s+/g, ' ').trim(), max)));
-}

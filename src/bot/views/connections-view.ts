@@ -1,19 +1,7 @@
 import type { ConnectionUsage, ConnectionsFromClient, IdleInTransactionSession } from '../../ops/postgres/connections.js';
 import type { ConnectionsResult } from '../../handlers/connections.js';
 import { formatDuration } from '../../duration.js';
-import {
-  codeBlock,
-  escapeMrkdwn,
-  fitMessage,
-  header,
-  listWithMore,
-  measuredAt,
-  section,
-  sectionFields,
-  truncateText,
-  type Block,
-  type Message,
-} from '../blocks.js';
+import { escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, sectionFields, type Block, type Message, sqlSnippet } from '../blocks.js';
 import { formatCount, formatPercent } from './format.js';
 
 const MAX_CLIENTS = 15;
@@ -63,6 +51,6 @@ function idleEntry(s: IdleInTransactionSession, currentDatabase: string): string
   const parts = [s.user ?? 'unknown user', s.application || 'no application name'];
   if (s.database !== null && s.database !== currentDatabase) parts.push(`database ${s.database}`);
   const aborted = s.state.endsWith('(aborted)') ? ' (aborted)' : '';
-  const last = codeBlock(escapeMrkdwn(truncateText(s.query.replace(/\s+/g, ' ').trim(), 200)));
+  const last = sqlSnippet(s.query, 200);
   return `*pid ${s.pid}* · idle *${formatDuration(s.idleMs)}*${aborted} · ${escapeMrkdwn(parts.join(' · '))}\n${last}`;
 }

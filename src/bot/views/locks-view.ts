@@ -1,7 +1,7 @@
 import type { BlockedQuery, Blocker, LocksByMode } from '../../ops/postgres/locks.js';
 import type { LocksResult } from '../../handlers/locks.js';
 import { formatDuration } from '../../duration.js';
-import { codeBlock, escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, truncateText, type Block, type Message } from '../blocks.js';
+import { escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, type Block, type Message, sqlSnippet } from '../blocks.js';
 
 const MAX_BLOCKED = 10;
 const MAX_BLOCKERS = 3;
@@ -56,6 +56,3 @@ function modeLine(m: LocksByMode): string {
   return `${m.mode} ${m.granted} held${m.waiting ? `, *${m.waiting} waiting*` : ''}`;
 }
 
-function sqlSnippet(query: string, max: number): string {
-  return codeBlock(escapeMrkdwn(truncateText(query.replace(/\s+/g, ' ').trim(), max)));
-}

@@ -1,19 +1,7 @@
 import type { StatementStats, StatementsMissing } from '../../ops/postgres/statements.js';
 import type { QueriesResult } from '../../handlers/queries.js';
 import { formatDuration } from '../../duration.js';
-import {
-  LIMITS,
-  codeBlock,
-  context,
-  escapeMrkdwn,
-  fitMessage,
-  header,
-  measuredAt,
-  section,
-  truncateText,
-  type Block,
-  type Message,
-} from '../blocks.js';
+import { LIMITS, context, escapeMrkdwn, fitMessage, header, measuredAt, section, type Block, type Message, sqlSnippet } from '../blocks.js';
 import { formatCount, formatTime } from './format.js';
 
 // Shared by all query texts so that 50 statements, with their figures, still fit one message.
@@ -90,6 +78,3 @@ function formatMs(ms: number): string {
   return formatDuration(ms);
 }
 
-function sqlSnippet(query: string, max: number): string {
-  return codeBlock(escapeMrkdwn(truncateText(query.replace(/\s+/g, ' ').trim(), max)));
-}

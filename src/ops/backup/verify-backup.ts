@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import pg from 'pg';
 import { createScrubber, urlPassword, type Scrubber } from '../../redact.js';
-import { databaseUrl as withDatabase } from '../demo-database.js';
+import { databaseUrl as withDatabase } from '../postgres/databases.js';
 import { quoteIdent } from '../postgres/quote-ident.js';
 import { countRows, type RowCounts } from './count-rows.js';
 import { BackupIntegrityError, checkBackupIntegrity, type BackupIntegrity } from './integrity.js';

@@ -8,7 +8,7 @@ import { restoreBackup, RestoreError } from '../../../src/ops/backup/restore-bac
 import { checkBackupIntegrity } from '../../../src/ops/backup/integrity.js';
 import { listBackups } from '../../../src/ops/backup/list-backups.js';
 import { readSidecar } from '../../../src/ops/backup/sidecar.js';
-import { databaseUrl } from '../../../src/ops/demo-database.js';
+import { databaseUrl } from '../../../src/ops/postgres/databases.js';
 import { createDemoTestDatabase } from '../../support/postgres.js';
 import { holdTableLock, runbookBackup, sql, tableCounts, tempBackupDir, waitUntil, waitingPgDumpPid } from './backup-fixtures.js';
 
