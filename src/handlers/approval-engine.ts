@@ -12,6 +12,7 @@ import {
   setApprovalMessage, type ApprovalRequest,
 } from '../state/approvals.js';
 import { describeFailure } from './describe-failure.js';
+import { createScrubber } from '../redact.js';
 import type { ActionOutcome, GatedAction, PlannedAction } from './gated.js';
 import { Refusal } from './refusal.js';
 
@@ -117,7 +118,10 @@ export async function decide(
 }
 
 async function execute(services: Services, registry: ActionRegistry, request: ApprovalRequest, onChange: OnRequestChange): Promise<ApprovalRequest> {
-  const outcome = await runExecutor(services, registry, request, (text) => onChange(request, text));
+  const scrub = createScrubber(services.config.secrets);
+  // Outcomes quote tool output (psql, pg_dump, Kubernetes): nothing secret may reach the message.
+  const raw = await runExecutor(services, registry, request, (text) => onChange(request, scrub(text)));
+  const outcome: ActionOutcome = { ok: raw.ok, summary: scrub(raw.summary), lines: raw.lines.map(scrub) };
   const done = await recordApprovalOutcome(services.state, request.id, outcome);
   await services.recorder.record({
     actor: request.decidedBy ?? 'unknown',

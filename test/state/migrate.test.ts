@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../src/ops/postgres/pool.js';
@@ -5,6 +8,17 @@ import { STATE_SCHEMA, migrate } from '../../src/state/migrate.js';
 import { MIGRATIONS } from '../../src/state/migrations.js';
 import { appendAudit } from '../../src/state/audit-log.js';
 import { createTestDatabase } from '../support/postgres.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function runMigrateProcess(url: string): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'test/support/migrate-process.ts'), url], (error, stdout, stderr) => {
+      if (error) reject(new Error(`${error.message}\n${stderr}`));
+      else resolve(JSON.parse(stdout) as number[]);
+    });
+  });
+}
 
 const pools: pg.Pool[] = [];
 function statePool(url: string): pg.Pool {
@@ -28,12 +42,18 @@ describe('state migrations', () => {
     expect(rows.map((r) => r.table_name)).toEqual(['approval_requests', 'audit_log', 'backup_slots', 'incident_events', 'incidents', 'schema_migrations']);
   });
 
-  it('applies each migration exactly once when two processes start at once', async () => {
+  it('applies each migration exactly once when three pools start at once', async () => {
     const url = await createTestDatabase('state');
     const results = await Promise.all([migrate(statePool(url)), migrate(statePool(url)), migrate(statePool(url))]);
     expect(results.flat().sort()).toEqual(MIGRATIONS.map((m) => m.version));
     const { rows } = await statePool(url).query('SELECT version FROM schema_migrations');
     expect(rows).toHaveLength(MIGRATIONS.length);
+  });
+
+  it('applies each migration exactly once when two bot processes start at once', async () => {
+    const url = await createTestDatabase('state');
+    const runs = await Promise.all([runMigrateProcess(url), runMigrateProcess(url)]);
+    expect(runs.flat().sort()).toEqual(MIGRATIONS.map((m) => m.version));
   });
 
   it('keeps the audit log append-only', async () => {
