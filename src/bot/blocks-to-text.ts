@@ -39,6 +39,14 @@ const EMOJI: Record<string, string> = {
   x: '❌',
   pushpin: '📌',
   rotating_light: '🚨',
+  information_source: 'ℹ️',
+  arrow_forward: '▶️',
+  no_entry: '⛔',
+  heavy_minus_sign: '➖',
+  hourglass: '⌛',
+  floppy_disk: '💾',
+  raised_hand: '✋',
+  small_blue_diamond: '🔹',
 };
 
 const ANSI = /\x1b\[[0-9;]*m/g; // eslint-disable-line no-control-regex

@@ -424,5 +424,6 @@ const PENDING_TITLES = ['integrity check', 'stop the application', 'safety backu
 
 /** Tenths of a second for short steps ("0.4s"), as operators compare them. */
 function stepDuration(ms: number): string {
+  if (ms < 100) return `${Math.round(ms)}ms`;
   return ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : formatDuration(ms);
 }
