@@ -22,7 +22,7 @@ import { takeBackup } from '../ops/backup/take-backup.js';
 import { createScrubber } from '../redact.js';
 import { claimBackupSlot, finishBackupSlot, releaseBackupSlot } from '../state/backup-slots.js';
 import type { Message } from './blocks.js';
-import { formatBytes, formatTime } from './views/format.js';
+import { formatBytes, formatTime } from '../format.js';
 import { scheduledBackupView, type ScheduledBackupReport } from './views/scheduled-backup-view.js';
 
 export const DEFAULT_TICK_MS = 30_000;

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { formatBytes } from '../bot/views/format.js';
+import { formatBytes } from '../format.js';
 import { markBackupInUse } from '../ops/backup/backups-in-use.js';
 import { resolveBackupName } from '../ops/backup/list-backups.js';
 import type { RowCounts } from '../ops/backup/count-rows.js';

@@ -10,7 +10,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { formatDuration } from '../duration.js';
-import { formatBytes, formatCount } from '../bot/views/format.js';
+import { formatBytes, formatCount } from '../format.js';
 import { backupFileName } from '../ops/backup/backup-name.js';
 import { markBackupInUse } from '../ops/backup/backups-in-use.js';
 import { countRows, type RowCounts } from '../ops/backup/count-rows.js';
@@ -20,7 +20,7 @@ import { acquireRestoreLock, RestoreRunningError, type RestoreLock } from '../op
 import { restoreBackup, RestoreError } from '../ops/backup/restore-backup.js';
 import { readSidecar } from '../ops/backup/sidecar.js';
 import { takeBackup } from '../ops/backup/take-backup.js';
-import { readReplicas, setReplicas, waitForReplicas, type DeploymentReplicas } from '../ops/kube/deployments.js';
+import { readDeploymentReplicas, readReplicas, setReplicas, waitForReplicas, type DeploymentReplicas } from '../ops/kube/deployments.js';
 import type { Kube } from '../ops/kube/kube-client.js';
 import { kubeFailure } from '../ops/kube/kube-failure.js';
 import { createScrubber, type Scrubber } from '../redact.js';
@@ -264,7 +264,11 @@ class RestoreRun {
         return { note: `${state.ready} ready` };
       } catch (error) {
         if (this.appEnd === undefined) {
-          const now = await this.kubeCall(readReplicas(kube, namespace, deployment), `read the deployment ${this.appName}`).catch(() => undefined);
+          // Read from the deployment itself: the scale subresource is what just failed.
+          const now = await this.kubeCall(readDeploymentReplicas(kube, namespace, deployment), `read the deployment ${this.appName}`).then(
+            (state) => state.desired,
+            () => undefined,
+          );
           this.appEnd = { kind: 'failed', reason: this.reason(error), now };
         }
         throw error;
@@ -362,7 +366,8 @@ class RestoreRun {
     const end = this.appEnd;
     if (end === undefined || end.kind === 'back') return `the application is back at ${replicas} replicas`;
     if (end.kind === 'not-ready') return `the application is scaled back to ${replicas} but only ${end.ready} are ready`;
-    return end.now === replicas ? `the application is back at ${replicas} replicas` : 'the application is STILL STOPPED';
+    if (end.now === undefined) return 'the application MAY STILL BE AT 0 REPLICAS';
+    return end.now === replicas ? `the application is back at ${replicas} replicas` : `the application is STILL AT ${end.now} REPLICAS`;
   }
 
   /** Runs one numbered step: progress at its start, its duration, and its failure kept as the reason. */

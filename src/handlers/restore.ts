@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { formatBytes, formatTime } from '../bot/views/format.js';
+import { formatBytes, formatTime } from '../format.js';
 import { BACKUP_FILE_PATTERN } from '../ops/backup/backup-name.js';
 import { markBackupInUse } from '../ops/backup/backups-in-use.js';
 import { BackupIntegrityError, checkBackupIntegrity, type BackupIntegrity } from '../ops/backup/integrity.js';

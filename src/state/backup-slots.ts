@@ -67,9 +67,3 @@ export async function findBackupSlot(pool: pg.Pool, slot: Date): Promise<BackupS
   const { rows } = await pool.query<Row>(`SELECT * FROM backup_slots WHERE slot = $1`, [slot]);
   return rows[0] ? fromRow(rows[0]) : null;
 }
-
-/** The most recent slots, newest first (for tests and for an operator reading the table). */
-export async function recentBackupSlots(pool: pg.Pool, limit: number): Promise<BackupSlot[]> {
-  const { rows } = await pool.query<Row>(`SELECT * FROM backup_slots ORDER BY slot DESC LIMIT $1`, [limit]);
-  return rows.map(fromRow);
-}

@@ -3,7 +3,7 @@
  * application scaled 3 → 0 → 3 on the (fake) Kubernetes API, a safety backup, the restore, the
  * row counts — and what the operator is told when something is wrong.
  */
-import { readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,7 @@ describe('restore over Slack, with the application on Kubernetes', () => {
     kube.addDeployment({ namespace: 'default', name: 'recipe-app', replicas: 3 });
     backups = await tempBackupDir();
     dir = path.join(backups.dir, 'recipe-database');
+    await mkdir(dir);
     bot = await startTestBot({ env: { BACKUP_DIR: dir, APPROVERS: 'U_BOB' }, kube });
   });
   afterAll(async () => {
@@ -238,6 +239,38 @@ describe('restore over Slack, with the application on Kubernetes', () => {
     expect(await tableCounts(bot.databaseUrl)).toEqual(before);
     // The safety backup's retention (30 days) ran while this 2024 file was being restored.
     expect(await readdir(dir)).toContain(runbookName);
+  }, 60_000);
+
+  it('when Kubernetes fails while scaling back, the report says the application is still at 0 replicas and how to fix it', async () => {
+    const slow = 'recipe-database-backup-2024-04-01_00-00-00.sql.gz';
+    await writeFile(
+      path.join(dir, slow),
+      gzipSync(['SELECT pg_sleep(1.5);', 'SELECT count(*) FROM recipe_manager.no_such_table;', '-- PostgreSQL database dump complete', ''].join('\n')),
+    );
+    const patchesBefore = scalePatches().length;
+    const r = await requestRestore(`restore ${slow}`);
+    await bot.client.blockAction({ actionId: 'approval_approve', value: r.id, userId: 'U_BOB', messageTs: r.ts });
+    // The application is stopped; Kubernetes breaks before it is started again.
+    await waitUntil(async () => (scalePatches().length > patchesBefore ? true : undefined), 20_000, 'the scale to 0');
+    kube.failWith('/apis/apps/v1/namespaces/default/deployments/recipe-app/scale', 500);
+    let outcome: string;
+    try {
+      outcome = textOf(await bot.slack.waitFor('chat.update', (c) => c.body.ts === r.ts && textOf(c).includes('Outcome:'), 60_000));
+    } finally {
+      kube.failWith(null, 0);
+    }
+    expect(outcome).toContain('Outcome: FAILED at step 4');
+    expect(outcome).toContain('database unchanged (rolled back); the application is STILL AT 0 REPLICAS');
+    expect(outcome).toMatch(/6\. scale default\/recipe-app 0 → 3 — FAILED after [^:]+: Kubernetes could not scale the deployment default\/recipe-app/);
+    expect(outcome).toContain('Database: unchanged (the restore ran in one transaction and was rolled back)');
+    expect(outcome).toContain('Application: STILL AT 0 REPLICAS — scale it back: /recipedb scale recipe-app 3');
+    expect(kube.deployment('default', 'recipe-app')?.spec.replicas).toBe(0);
+
+    // The fix it names works.
+    const fix = await requestRestore('scale recipe-app 3');
+    await bot.client.blockAction({ actionId: 'approval_approve', value: fix.id, userId: 'U_BOB', messageTs: fix.ts });
+    await bot.slack.waitFor('chat.update', (c) => c.body.ts === fix.ts && textOf(c).includes('Outcome:'), 20_000);
+    expect(kube.deployment('default', 'recipe-app')?.spec.replicas).toBe(3);
   }, 60_000);
 });
 

@@ -5,7 +5,7 @@
 import type { ApprovalRequest } from '../../state/approvals.js';
 import { outcomeOf, storedPlanOf } from '../../handlers/approval-engine.js';
 import { actions, button, codeBlock, context, header, section, sectionFields, type Block, type Message } from '../blocks.js';
-import { formatTime } from './format.js';
+import { formatTime } from '../../format.js';
 
 export const APPROVE_ACTION = 'approval_approve';
 export const REJECT_ACTION = 'approval_reject';

@@ -1,6 +1,6 @@
 import type { AuditResult } from '../../handlers/audit.js';
 import { context, fitMessage, header, measuredAt, section, type Message } from '../blocks.js';
-import { formatTime } from './format.js';
+import { formatTime } from '../../format.js';
 
 export function auditView(result: AuditResult): Message {
   if (!result.entries.length) {

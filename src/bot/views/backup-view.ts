@@ -1,7 +1,7 @@
 import type { BackupCommandResult, BackupTaken, BackupVerified } from '../../handlers/backup.js';
 import { formatDuration } from '../../duration.js';
 import { context, escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, sectionFields, type Block, type Message } from '../blocks.js';
-import { formatBytes, formatCount } from './format.js';
+import { formatBytes, formatCount } from '../../format.js';
 
 const MAX_DELETED_LISTED = 5;
 

@@ -1,7 +1,7 @@
 import type { BackupListing, BackupsResult } from '../../handlers/backups.js';
 import { formatDuration } from '../../duration.js';
 import { context, escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, type Message } from '../blocks.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../../format.js';
 
 const MAX_LISTED = 20;
 

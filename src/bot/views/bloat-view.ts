@@ -2,7 +2,7 @@ import type { BloatResult } from '../../handlers/bloat.js';
 import { RUNBOOK_DEAD_TUPLES, type TableBloat } from '../../ops/postgres/bloat.js';
 import { formatDuration } from '../../duration.js';
 import { codeBlock, context, escapeMrkdwn, fitMessage, header, measuredAt, section, type Block, type Message } from '../blocks.js';
-import { formatCount, formatPercent } from './format.js';
+import { formatCount, formatPercent } from '../../format.js';
 
 const MAX_LISTED = 10;
 const MAX_STATEMENTS = 5;

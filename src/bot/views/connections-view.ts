@@ -2,7 +2,7 @@ import type { ConnectionUsage, ConnectionsFromClient, IdleInTransactionSession }
 import type { ConnectionsResult } from '../../handlers/connections.js';
 import { formatDuration } from '../../duration.js';
 import { escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, sectionFields, type Block, type Message, sqlSnippet } from '../blocks.js';
-import { formatCount, formatPercent } from './format.js';
+import { formatCount, formatPercent } from '../../format.js';
 
 const MAX_CLIENTS = 15;
 const MAX_IDLE_SHOWN = 5;

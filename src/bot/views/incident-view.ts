@@ -3,7 +3,7 @@ import { TO_BE_WRITTEN, chronological, documentSections, incidentDuration } from
 import type { IncidentResult } from '../../handlers/incident.js';
 import type { Incident, IncidentEvent } from '../../state/incidents.js';
 import { context, header, listWithMore, section, sectionFields, truncateText, type Block, type Message } from '../blocks.js';
-import { formatTime } from './format.js';
+import { formatTime } from '../../format.js';
 
 const KIND_ICON: Record<string, string> = {
   command: ':arrow_forward:',

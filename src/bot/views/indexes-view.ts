@@ -1,6 +1,6 @@
 import type { IndexesResult } from '../../handlers/indexes.js';
 import { context, escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, type Block, type Message } from '../blocks.js';
-import { formatBytes, formatCount, formatTime } from './format.js';
+import { formatBytes, formatCount, formatTime } from '../../format.js';
 
 const MAX_LISTED = 10;
 

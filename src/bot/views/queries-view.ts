@@ -2,7 +2,7 @@ import type { StatementStats, StatementsMissing } from '../../ops/postgres/state
 import type { QueriesResult } from '../../handlers/queries.js';
 import { formatDuration } from '../../duration.js';
 import { LIMITS, context, escapeMrkdwn, fitMessage, header, measuredAt, section, type Block, type Message, sqlSnippet } from '../blocks.js';
-import { formatCount, formatTime } from './format.js';
+import { formatCount, formatTime } from '../../format.js';
 
 // Shared by all query texts so that 50 statements, with their figures, still fit one message.
 const QUERY_TEXT_BUDGET = 5_000;

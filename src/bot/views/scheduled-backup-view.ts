@@ -4,7 +4,7 @@
  */
 import { formatDuration } from '../../duration.js';
 import { context, escapeMrkdwn, fitMessage, measuredAt, section, type Message } from '../blocks.js';
-import { formatBytes, formatCount, formatTime } from './format.js';
+import { formatBytes, formatCount, formatTime } from '../../format.js';
 
 export interface ScheduledBackupDone {
   kind: 'ok';

@@ -1,6 +1,6 @@
 import type { SettingCheck, SettingsResult, SettingVerdict } from '../../handlers/settings.js';
 import { context, escapeMrkdwn, fitMessage, header, measuredAt, section, sectionFields, type Block, type Message } from '../blocks.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../../format.js';
 
 const ICON: Record<SettingVerdict, string> = { ok: ':large_green_circle:', review: ':warning:', rule: ':information_source:' };
 

@@ -1,6 +1,6 @@
 import type { SizesResult } from '../../handlers/sizes.js';
 import { escapeMrkdwn, fitMessage, header, measuredAt, section, sectionFields, type Block, type Message } from '../blocks.js';
-import { formatBytes, formatCount } from './format.js';
+import { formatBytes, formatCount } from '../../format.js';
 
 const MAX_LISTED = 10;
 const EMPTY_TOAST_BYTES = 8192;

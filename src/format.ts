@@ -1,4 +1,4 @@
-/** Number and size formatting shared by the views. */
+/** Number, size and time formatting shared by views and progress messages (plain text, no Slack markup). */
 export function formatBytes(bytes: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let value = bytes;
