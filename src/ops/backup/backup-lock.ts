@@ -10,17 +10,14 @@
  */
 import type pg from 'pg';
 import { BOT_APPLICATION_NAME } from '../postgres/pool.js';
+import { BOT_LOCKS, sessionLockHolders, trySessionLock, type SessionLock } from '../postgres/session-lock.js';
+import { formatTime } from '../../format.js';
 
-/** The two-key advisory lock (classid, objid): 'rdb0' for this bot, 1 for backups. */
-const LOCK_NAMESPACE = 0x72646230;
-const BACKUP_LOCK = 1;
 const HOLDER_PREFIX = `${BOT_APPLICATION_NAME} backup`;
 /** application_name keeps 63 bytes; the holder must fit. */
 const MAX_APPLICATION_NAME = 63;
 
-export interface BackupLock {
-  release(): Promise<void>;
-}
+export type BackupLock = SessionLock;
 
 export interface BackupLockHolder {
   requestedBy?: string;
@@ -32,61 +29,23 @@ export class BackupRunningError extends Error {
   constructor(readonly holder: BackupLockHolder | undefined) {
     super(
       holder?.requestedBy !== undefined && holder.since !== undefined
-        ? `a backup is already running (started by ${holder.requestedBy} at ${formatUtc(holder.since)})`
+        ? `a backup is already running (started by ${holder.requestedBy} at ${formatTime(holder.since)})`
         : 'a backup is already running',
     );
   }
 }
 
 export async function acquireBackupLock(state: pg.Pool, holder: { requestedBy: string; at: Date }): Promise<BackupLock> {
-  const client = await state.connect();
-  // A checked-out pg client has no error listener: a lost connection must not crash the process.
-  const ignore = (): void => undefined;
-  client.on('error', ignore);
-  const discard = (): void => {
-    client.off('error', ignore);
-    // Destroyed, not returned: closing the session is what surely releases a session-level lock.
-    client.release(true);
-  };
-  try {
-    // Named before the lock is tried, so that whenever the lock is held its holder is readable.
-    await client.query(`SELECT set_config('application_name', $1, false)`, [holderName(holder.requestedBy, holder.at)]);
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [LOCK_NAMESPACE, BACKUP_LOCK]);
-    if (rows[0]?.locked !== true) {
-      const current = await readHolder(client);
-      discard();
-      throw new BackupRunningError(current);
-    }
-  } catch (error) {
-    if (error instanceof BackupRunningError) throw error;
-    discard();
-    throw error;
-  }
-  let released = false;
-  return {
-    async release() {
-      if (released) return;
-      released = true;
-      await client.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, BACKUP_LOCK]).catch(() => undefined);
-      discard();
-    },
-  };
+  const lock = await trySessionLock(state, BOT_LOCKS.backup, { applicationName: holderName(holder.requestedBy, holder.at) });
+  if (!lock) throw new BackupRunningError(await readHolder(state));
+  return lock;
 }
 
 /** Who holds the lock, or undefined when nobody does (or their session is not visible to us). */
-async function readHolder(client: pg.ClientBase | pg.Pool): Promise<BackupLockHolder | undefined> {
-  const { rows } = await client.query<{ application_name: string | null }>(
-    `SELECT a.application_name
-       FROM pg_locks l
-       JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.granted
-        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-        AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid AND l.objsubid = 2`,
-    [LOCK_NAMESPACE, BACKUP_LOCK],
-  );
-  const row = rows[0];
-  if (row === undefined) return undefined;
-  return parseHolderName(row.application_name ?? '') ?? {};
+async function readHolder(state: pg.Pool): Promise<BackupLockHolder | undefined> {
+  const [name] = await sessionLockHolders(state, BOT_LOCKS.backup);
+  if (name === undefined) return undefined;
+  return parseHolderName(name) ?? {};
 }
 
 function holderName(requestedBy: string, at: Date): string {
@@ -100,8 +59,4 @@ function parseHolderName(name: string): BackupLockHolder | undefined {
   const since = new Date(at ?? '');
   if (!requestedBy || Number.isNaN(since.getTime())) return undefined;
   return { requestedBy, since };
-}
-
-function formatUtc(date: Date): string {
-  return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }

@@ -58,7 +58,7 @@ export async function readSlowestStatements(
   const view = `${quoteIdent(schema)}.pg_stat_statements`;
 
   try {
-    const sql = versionNum >= EXEC_TIME_COLUMNS_SINCE ? execTimeSql(view) : legacyTimeSql(view);
+    const sql = statementsSql(view, versionNum >= EXEC_TIME_COLUMNS_SINCE ? { total: 'total_exec_time', mean: 'mean_exec_time' } : { total: 'total_time', mean: 'mean_time' });
     const [statements, statsSince] = await Promise.all([
       pool.query<StatementRow>(sql, [limit, QUERY_TEXT_MAX]),
       versionNum >= STATS_INFO_SINCE ? readStatsReset(pool, schema) : Promise.resolve(null),
@@ -71,29 +71,17 @@ export async function readSlowestStatements(
   }
 }
 
-function execTimeSql(view: string): string {
+/** PostgreSQL 13 renamed the time columns (total_time → total_exec_time); the rest is the same. */
+function statementsSql(view: string, columns: { total: string; mean: string }): string {
   return `
     SELECT left(s.query, $2) AS query, r.rolname AS user, s.calls::text AS calls,
-           s.total_exec_time AS total_ms, s.mean_exec_time AS mean_ms, s.rows::text AS rows
+           s.${columns.total} AS total_ms, s.${columns.mean} AS mean_ms, s.rows::text AS rows
       FROM ${view} s
       LEFT JOIN pg_roles r ON r.oid = s.userid
      WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
        AND s.calls > 0
        AND s.query NOT ILIKE '%pg_stat_statements%'
-     ORDER BY s.mean_exec_time DESC
-     LIMIT $1`;
-}
-
-function legacyTimeSql(view: string): string {
-  return `
-    SELECT left(s.query, $2) AS query, r.rolname AS user, s.calls::text AS calls,
-           s.total_time AS total_ms, s.mean_time AS mean_ms, s.rows::text AS rows
-      FROM ${view} s
-      LEFT JOIN pg_roles r ON r.oid = s.userid
-     WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-       AND s.calls > 0
-       AND s.query NOT ILIKE '%pg_stat_statements%'
-     ORDER BY s.mean_time DESC
+     ORDER BY s.${columns.mean} DESC
      LIMIT $1`;
 }
 

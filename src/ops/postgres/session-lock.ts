@@ -1,0 +1,67 @@
+/**
+ * Session-level advisory locks in the state database, each held on a connection of its own for
+ * as long as the work runs, so that one bot replica at a time does it (a backup, a restore).
+ *
+ *   const lock = await trySessionLock(state, BOT_LOCKS.backup, { applicationName: 'recipedb-ops backup U1 …' });
+ *   if (!lock) … // another session holds it: sessionLockHolders(state, BOT_LOCKS.backup) says who
+ *   try { … } finally { await lock.release(); }
+ */
+import type pg from 'pg';
+
+/** The two-key advisory lock space (classid 'rdb0', objid per kind of work). */
+const LOCK_NAMESPACE = 0x72646230;
+export const BOT_LOCKS = { backup: 1, restore: 2 } as const;
+
+export interface SessionLock {
+  release(): Promise<void>;
+}
+
+/** Takes the lock, or returns null at once when another session holds it. */
+export async function trySessionLock(pool: pg.Pool, lockId: number, options: { applicationName?: string } = {}): Promise<SessionLock | null> {
+  const client = await pool.connect();
+  // A checked-out pg client has no error listener: a lost connection must not crash the process.
+  const ignore = (): void => undefined;
+  client.on('error', ignore);
+  const discard = (): void => {
+    client.off('error', ignore);
+    // Destroyed, not returned: closing the session is what surely releases a session-level lock.
+    client.release(true);
+  };
+  let locked: boolean;
+  try {
+    // Named before the lock is tried, so that whenever the lock is held its holder is readable.
+    if (options.applicationName) await client.query(`SELECT set_config('application_name', $1, false)`, [options.applicationName]);
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [LOCK_NAMESPACE, lockId]);
+    locked = rows[0]?.locked === true;
+  } catch (error) {
+    discard();
+    throw error;
+  }
+  if (!locked) {
+    discard();
+    return null;
+  }
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      await client.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, lockId]).catch(() => undefined);
+      discard();
+    },
+  };
+}
+
+/** The application_name of each session holding the lock (empty when nobody does). */
+export async function sessionLockHolders(pool: pg.Pool | pg.ClientBase, lockId: number): Promise<string[]> {
+  const { rows } = await pool.query<{ application_name: string | null }>(
+    `SELECT a.application_name
+       FROM pg_locks l
+       LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid AND l.objsubid = 2`,
+    [LOCK_NAMESPACE, lockId],
+  );
+  return rows.map((r) => r.application_name ?? '');
+}
