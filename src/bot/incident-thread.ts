@@ -7,7 +7,7 @@
  */
 import type { webApi } from '@slack/bolt';
 import type { Services } from '../context.js';
-import { claimUnpostedEvents, findOpenIncident, findIncident, setEventThreadTs } from '../state/incidents.js';
+import { claimTimelineToPost, markTimelinePosted, openIncidentOf } from '../handlers/incident.js';
 import type { RecordSink } from '../state/recorder.js';
 import { incidentEventView } from './views/incident-view.js';
 
@@ -18,7 +18,7 @@ export interface IncidentThread {
 }
 
 export function incidentThread(services: Services, client: webApi.WebClient): IncidentThread {
-  const { state, log } = services;
+  const { log } = services;
   // One flush at a time per incident keeps the thread in order within this process.
   const queues = new Map<number, Promise<void>>();
 
@@ -30,16 +30,16 @@ export function incidentThread(services: Services, client: webApi.WebClient): In
   };
 
   const postWaiting = async (incidentId: number) => {
-    const incident = await findIncident(state, incidentId);
-    if (!incident?.rootTs) return;
-    for (const event of await claimUnpostedEvents(state, incidentId)) {
+    const waiting = await claimTimelineToPost(services, incidentId);
+    if (!waiting?.incident.rootTs) return;
+    const { incident, events } = waiting;
+    for (const event of events) {
       const message = incidentEventView(event);
       try {
-        const posted = await client.chat.postMessage({ channel: incident.channel, thread_ts: incident.rootTs, text: message.text, blocks: message.blocks });
-        await setEventThreadTs(state, event.id, posted.ts ?? 'posted');
+        const posted = await client.chat.postMessage({ channel: incident.channel, thread_ts: incident.rootTs ?? undefined, text: message.text, blocks: message.blocks });
+        await markTimelinePosted(services, event.id, posted.ts ?? 'posted');
       } catch (error) {
-        // Release the claim, so that the next flush tries again.
-        await setEventThreadTs(state, event.id, null);
+        await markTimelinePosted(services, event.id, null);
         throw error;
       }
     }
@@ -50,7 +50,7 @@ export function incidentThread(services: Services, client: webApi.WebClient): In
       if (recorded.incident && recorded.event) await flush(recorded.incident.id);
     },
     async flushChannel(channel) {
-      const incident = await findOpenIncident(state, channel);
+      const incident = await openIncidentOf(services, channel);
       if (incident) await flush(incident.id);
     },
   };

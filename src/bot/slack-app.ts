@@ -18,7 +18,8 @@ import { incidentThread } from './incident-thread.js';
 import { registerIncidentListeners } from './incident-listeners.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
 import type { Message } from './blocks.js';
-import { startBackupScheduler, type BackupScheduler } from './backup-scheduler.js';
+import { startBackupScheduler, type BackupScheduler } from '../handlers/backup-scheduler.js';
+import { scheduledBackupView } from './views/scheduled-backup-view.js';
 import { parseBackupSchedule, ScheduleError, type BackupSchedule } from '../ops/backup/schedule.js';
 
 
@@ -136,7 +137,8 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
   const scheduler: BackupScheduler | undefined = backupSchedule && startBackupScheduler(services, {
     schedule: backupSchedule,
     post: opsChannel
-      ? async (message) => {
+      ? async (report) => {
+          const message = scheduledBackupView(report);
           await app.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
         }
       : undefined,

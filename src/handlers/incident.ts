@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ESCALATION_LEVELS, type EscalationLevel } from '../config.js';
 import {
-  findOpenIncident, listIncidentEvents, openIncident, resolveIncident, setIncidentRoot, updateIncident,
+  claimUnpostedEvents, findIncident, findOpenIncident, listIncidentEvents, setEventThreadTs, openIncident, resolveIncident, setIncidentRoot, updateIncident,
   SEVERITIES, type Incident, type IncidentEvent, type IncidentField, type Severity,
 } from '../state/incidents.js';
 import type { Services } from '../context.js';
@@ -192,4 +192,23 @@ export async function addMessageToTimeline(
     at: Number.isFinite(at.getTime()) ? at : undefined,
   });
   return recorded.duplicate ? 'duplicate' : 'added';
+}
+
+/**
+ * The incident's timeline events not yet posted to its thread, claimed for posting (so another
+ * replica does not post them too); none while the root message is not known yet.
+ */
+export async function claimTimelineToPost(services: Services, incidentId: number): Promise<{ incident: Incident; events: IncidentEvent[] } | null> {
+  const incident = await findIncident(services.state, incidentId);
+  if (!incident?.rootTs) return null;
+  return { incident, events: await claimUnpostedEvents(services.state, incidentId) };
+}
+
+/** Records where an event was posted, or (null) releases its claim so that the next flush retries it. */
+export async function markTimelinePosted(services: Services, eventId: number, threadTs: string | null): Promise<void> {
+  await setEventThreadTs(services.state, eventId, threadTs);
+}
+
+export async function openIncidentOf(services: Services, channel: string): Promise<Incident | null> {
+  return findOpenIncident(services.state, channel);
 }

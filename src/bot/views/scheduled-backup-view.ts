@@ -5,30 +5,8 @@
 import { formatDuration } from '../../duration.js';
 import { context, escapeMrkdwn, fitMessage, measuredAt, section, type Message } from '../blocks.js';
 import { formatBytes, formatCount, formatTime } from '../../format.js';
+import type { ScheduledBackupDone, ScheduledBackupFailed, ScheduledBackupReport } from '../../handlers/backup-scheduler.js';
 
-export interface ScheduledBackupDone {
-  kind: 'ok';
-  slot: Date;
-  name: string;
-  sizeBytes: number;
-  durationMs: number;
-  rowCounts: Record<string, number | null>;
-  deleted: string[];
-  retentionDays: number;
-  warnings: string[];
-  next: Date;
-  finishedAt: Date;
-}
-
-export interface ScheduledBackupFailed {
-  kind: 'failed';
-  slot: Date;
-  reason: string;
-  next: Date;
-  failedAt: Date;
-}
-
-export type ScheduledBackupReport = ScheduledBackupDone | ScheduledBackupFailed;
 
 export function scheduledBackupView(report: ScheduledBackupReport): Message {
   return report.kind === 'ok' ? doneView(report) : failedView(report);

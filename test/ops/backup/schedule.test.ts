@@ -8,7 +8,8 @@ import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackupScheduler, type BackupScheduler } from '../../../src/bot/backup-scheduler.js';
+import { createBackupScheduler, type BackupScheduler } from '../../../src/handlers/backup-scheduler.js';
+import { scheduledBackupView } from '../../../src/bot/views/scheduled-backup-view.js';
 import { renderBlocks } from '../../../src/bot/blocks-to-text.js';
 import { startSlackApp } from '../../../src/bot/slack-app.js';
 import { acquireBackupLock } from '../../../src/ops/backup/backup-lock.js';
@@ -74,7 +75,8 @@ describe('scheduled backups by two bot processes on one state database', () => {
       { ...bot.services, ...overrides },
       {
         schedule: daily,
-        post: async (message) => {
+        post: async (report) => {
+          const message = scheduledBackupView(report);
           await bot.bot.app.client.chat.postMessage({ channel: OPS, text: message.text, blocks: message.blocks });
         },
       },

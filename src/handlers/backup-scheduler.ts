@@ -14,23 +14,45 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Services } from '../context.js';
 import { formatDuration } from '../duration.js';
-import { describeFailure } from '../handlers/describe-failure.js';
+import { describeFailure } from './describe-failure.js';
 import { BackupRunningError } from '../ops/backup/backup-lock.js';
 import { restoreRunning } from '../ops/backup/restore-lock.js';
 import { DEFAULT_GRACE_MS, dueSlot, type BackupSchedule } from '../ops/backup/schedule.js';
 import { takeBackup } from '../ops/backup/take-backup.js';
 import { createScrubber } from '../redact.js';
 import { claimBackupSlot, finishBackupSlot, releaseBackupSlot } from '../state/backup-slots.js';
-import type { Message } from './blocks.js';
 import { formatBytes, formatTime } from '../format.js';
-import { scheduledBackupView, type ScheduledBackupReport } from './views/scheduled-backup-view.js';
+
+export interface ScheduledBackupDone {
+  kind: 'ok';
+  slot: Date;
+  name: string;
+  sizeBytes: number;
+  durationMs: number;
+  rowCounts: Record<string, number | null>;
+  deleted: string[];
+  retentionDays: number;
+  warnings: string[];
+  next: Date;
+  finishedAt: Date;
+}
+
+export interface ScheduledBackupFailed {
+  kind: 'failed';
+  slot: Date;
+  reason: string;
+  next: Date;
+  failedAt: Date;
+}
+
+export type ScheduledBackupReport = ScheduledBackupDone | ScheduledBackupFailed;
 
 export const DEFAULT_TICK_MS = 30_000;
 
 export interface BackupSchedulerOptions {
   schedule: BackupSchedule;
-  /** Posts to OPS_CHANNEL; undefined when OPS_CHANNEL is not set (results are then only logged and recorded). */
-  post?: (message: Message) => Promise<void>;
+  /** Posts the result to OPS_CHANNEL; undefined when OPS_CHANNEL is not set (results are then only logged and recorded). */
+  post?: (report: ScheduledBackupReport) => Promise<void>;
   graceMs?: number;
   tickMs?: number;
   /** This replica, as written into backup_slots.claimed_by. */
@@ -70,7 +92,7 @@ export function createBackupScheduler(services: Services, options: BackupSchedul
 
   const post = async (report: ScheduledBackupReport): Promise<void> => {
     if (!options.post) return;
-    await options.post(scheduledBackupView(report)).catch((error: unknown) => log.error({ err: error, channel: config.opsChannel }, 'could not post the scheduled backup result to OPS_CHANNEL'));
+    await options.post(report).catch((error: unknown) => log.error({ err: error, channel: config.opsChannel }, 'could not post the scheduled backup result to OPS_CHANNEL'));
   };
 
   async function tickOnce(now: Date): Promise<TickResult> {
