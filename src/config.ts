@@ -108,6 +108,7 @@ const envSchema = z.object({
   STATUS_CONNECTIONS_MAX_PERCENT: percent(80),
   STATUS_LONG_TRANSACTION: duration('5m'),
   STATUS_SOURCE_TIMEOUT: duration('2s'),
+  RESTORE_LOCK_WAIT: duration('5m'),
   DB_CONNECT_TIMEOUT: duration('3s'),
   DB_STATEMENT_TIMEOUT: duration('5s'),
 });
@@ -137,7 +138,7 @@ export interface Config {
   incidents: { escalation: Record<EscalationLevel, string | undefined>; reaction: string };
   logLevel: (typeof LOG_LEVELS)[number];
   thresholds: { cacheHitMinPercent: number; connectionsMaxPercent: number; longTransactionMs: number };
-  timeouts: { sourceMs: number; connectMs: number; statementMs: number };
+  timeouts: { sourceMs: number; connectMs: number; statementMs: number; restoreLockWaitMs: number };
   /** Values that must never appear in logs or messages. */
   secrets: string[];
 }
@@ -189,7 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       connectionsMaxPercent: e.STATUS_CONNECTIONS_MAX_PERCENT,
       longTransactionMs: e.STATUS_LONG_TRANSACTION,
     },
-    timeouts: { sourceMs: e.STATUS_SOURCE_TIMEOUT, connectMs: e.DB_CONNECT_TIMEOUT, statementMs: e.DB_STATEMENT_TIMEOUT },
+    timeouts: { sourceMs: e.STATUS_SOURCE_TIMEOUT, connectMs: e.DB_CONNECT_TIMEOUT, statementMs: e.DB_STATEMENT_TIMEOUT, restoreLockWaitMs: e.RESTORE_LOCK_WAIT },
     secrets,
   };
 }

@@ -4,6 +4,8 @@
  * to 0, safety backup of the current database, restore (one transaction, ON_ERROR_STOP), row
  * counts of VERIFY_TABLES, and the application scaled back to what it was — also when a step
  * failed. The report ends with the state the database and the application are left in.
+ * While psql waits for a lock (pg_dump's `lock_timeout = 0` would let it wait forever), the
+ * progress names the session holding it; past the limit the restore is stopped and rolled back.
  *
  *   const outcome = await runRestoreProcedure(plan, ctx); // { ok, summary, lines: ['1. integrity check — ok (0.4s)', …] }
  */
@@ -23,6 +25,8 @@ import { takeBackup } from '../ops/backup/take-backup.js';
 import { readDeploymentReplicas, readReplicas, setReplicas, waitForReplicas, type DeploymentReplicas } from '../ops/kube/deployments.js';
 import type { Kube } from '../ops/kube/kube-client.js';
 import { kubeFailure } from '../ops/kube/kube-failure.js';
+import { endWaitingSession, sessionGone, whoBlocks, type LockHolder, type LockWait } from '../ops/postgres/lock-wait.js';
+import { BOT_APPLICATION_NAME } from '../ops/postgres/pool.js';
 import { createScrubber, type Scrubber } from '../redact.js';
 import { withTimeout } from '../with-timeout.js';
 import { describeFailure } from './describe-failure.js';
@@ -36,6 +40,18 @@ const START_TIMEOUT_MS = 5 * 60_000;
 const COUNT_STATEMENT_TIMEOUT = '10min';
 const TOTAL_STEPS = 6;
 const MAX_REASON = 400;
+/**
+ * pg_dump's output sets `lock_timeout = 0`: a session holding a table the dump drops would keep
+ * the restore waiting forever. Past RESTORE_LOCK_WAIT (config) the restore is stopped and rolled
+ * back. The wait is checked this often (or four times per limit, when that is shorter), because
+ * the restore's byte progress stops moving exactly when psql waits.
+ */
+const LOCK_CHECK_INTERVAL_MS = 2_000;
+/** How long a terminated restore session may take to exit before the report says it still holds locks. */
+const SESSION_EXIT_WAIT_MS = 5_000;
+/** The restore's psql session (restore-backup.ts), as pg_stat_activity shows it. */
+const RESTORE_APPLICATION_NAME = 'recipedb-ops restore';
+const MAX_HOLDERS_SHOWN = 3;
 
 type StepStatus = 'ok' | 'failed' | 'skipped' | 'differs';
 
@@ -55,6 +71,11 @@ interface StepDone {
   details?: string[];
 }
 
+/** The procedure's own sentence, longer than describeFailure keeps. */
+class RestoreStopped extends Error {
+  override name = 'RestoreStopped';
+}
+
 /** What the database is left as; decides the "Database:" line. */
 type DatabaseState = 'unchanged' | 'rolled-back' | 'in-doubt' | 'restored';
 
@@ -72,7 +93,8 @@ export async function runRestoreProcedure(plan: RestorePlan, ctx: ExecutionConte
   }
   // Retention (after a backup on any path in this process) must not delete the file under us.
   const done = markBackupInUse(plan.name);
-  const run = new RestoreRun(plan, ctx);
+  const limitMs = ctx.config.timeouts.restoreLockWaitMs;
+  const run = new RestoreRun(plan, ctx, { lockWaitLimitMs: limitMs, lockCheckIntervalMs: Math.min(LOCK_CHECK_INTERVAL_MS, limitMs / 4) });
   try {
     await run.perform();
   } finally {
@@ -100,6 +122,7 @@ class RestoreRun {
   constructor(
     private readonly plan: RestorePlan,
     private readonly ctx: ExecutionContext,
+    private readonly options: { lockWaitLimitMs: number; lockCheckIntervalMs: number },
   ) {
     this.scrub = createScrubber(ctx.config.secrets);
     this.dir = path.resolve(ctx.config.backup.dir);
@@ -188,22 +211,115 @@ class RestoreRun {
 
   private async restore(backup: StoredBackup): Promise<boolean> {
     return this.step(4, `restore ${backup.name}`, async () => {
+      const cancel = new AbortController();
+      let shown = `Step 4/${TOTAL_STEPS}: restoring ${backup.name}…`;
+      const watch = this.watchLockWaits(backup.name, cancel, () => shown);
       try {
         await restoreBackup({
           databaseUrl: this.ctx.databaseUrl,
           file: backup.path,
           connectTimeoutMs: this.ctx.config.timeouts.connectMs,
-          onProgress: (read, total) => this.progress(`Step 4/${TOTAL_STEPS}: restoring ${backup.name}… ${formatBytes(read)} of ${formatBytes(total)}`),
+          signal: cancel.signal,
+          onProgress: (read, total) => {
+            shown = `Step 4/${TOTAL_STEPS}: restoring ${backup.name}… ${formatBytes(read)} of ${formatBytes(total)}`;
+            return watch.waiting() ? undefined : this.progress(shown);
+          },
         });
       } catch (error) {
+        const stopped = await watch.finish();
+        if (stopped !== undefined) {
+          // It was stopped inside its one transaction, before the COMMIT psql sends last.
+          this.database = 'rolled-back';
+          throw new RestoreStopped(stopped);
+        }
         // psql ran the dump in one transaction: a statement that failed rolled all of it back.
         // Anything else that stopped psql midway leaves the outcome to the server's last word.
         if (error instanceof RestoreError) this.database = error.inDump ? 'rolled-back' : 'in-doubt';
         throw error;
+      } finally {
+        await watch.finish();
       }
       this.database = 'restored';
       return {};
     });
+  }
+
+  /**
+   * While psql runs: its own session, looked up on every tick; when it waits for a lock, the
+   * progress names who holds it, and past the limit the session is ended (rolling the restore
+   * back) and psql cancelled. `finish` stops the ticks and gives the reason when it was stopped.
+   */
+  private watchLockWaits(name: string, cancel: AbortController, normalText: () => string): { waiting(): boolean; finish(): Promise<string | undefined> } {
+    const { lockWaitLimitMs: limitMs, lockCheckIntervalMs: intervalMs } = this.options;
+    const head = `Step 4/${TOTAL_STEPS}: restoring ${name}`;
+    let waiting = false;
+    let stopped: string | undefined;
+    let finished = false;
+    let timer: NodeJS.Timeout | undefined;
+    let tick: Promise<void> = Promise.resolve();
+
+    const check = async (): Promise<void> => {
+      const waits = await whoBlocks(this.ctx.db, RESTORE_APPLICATION_NAME).catch((error: unknown) => {
+        this.ctx.log.warn({ err: error }, 'could not look up what the restore waits for');
+        return undefined;
+      });
+      if (waits === undefined) return;
+      const wait = waits.find((w) => w.blockers.length > 0);
+      if (wait === undefined) {
+        // The lock was granted: back to the bytes, which may not move again in a small dump.
+        if (waiting) await this.progress(normalText());
+        waiting = false;
+        return;
+      }
+      waiting = true;
+      const held = describeLockWait(wait);
+      if (wait.waitingMs < limitMs) {
+        await this.progress(`${head} — ${held}: ${killAdvice(wait.blockers)} (the restore is stopped and rolled back if it still waits at ${formatDuration(limitMs)})`);
+        return;
+      }
+      await this.progress(`${head} — ${held}: stopping the restore…`);
+      const ended = await endWaitingSession(this.ctx.db, wait).catch((error: unknown) => {
+        this.ctx.log.warn({ err: error, pid: wait.pid }, 'could not end the waiting restore session');
+        return 'refused' as const;
+      });
+      if (ended === 'not-waiting') return; // granted meanwhile: the restore goes on
+      cancel.abort();
+      const gone = ended === 'ended' && (await this.sessionExits(wait));
+      const holders = wait.blockers.map((b) => (b.pid === 0 ? 'the prepared transaction' : `pid ${b.pid}`));
+      stopped =
+        `stopped after ${held}; ` +
+        (gone
+          ? 'its transaction was rolled back'
+          : `its session (pid ${wait.pid}) could not be ended and keeps the locks it took until ${holders.join(' and ')} ends, then rolls back`) +
+        ` — ${killAdvice(wait.blockers)}, then run the restore again`;
+      finished = true;
+    };
+    const schedule = (): void => {
+      if (finished) return;
+      timer = setTimeout(() => {
+        tick = check().finally(schedule);
+      }, intervalMs);
+    };
+    schedule();
+    return {
+      waiting: () => waiting,
+      async finish() {
+        clearTimeout(timer);
+        await tick;
+        finished = true;
+        clearTimeout(timer);
+        return stopped;
+      },
+    };
+  }
+
+  private async sessionExits(session: LockWait): Promise<boolean> {
+    const deadline = performance.now() + SESSION_EXIT_WAIT_MS;
+    for (;;) {
+      if (await sessionGone(this.ctx.db, session).catch(() => false)) return true;
+      if (performance.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   private async countRestoredRows(backup: StoredBackup): Promise<void> {
@@ -397,7 +513,7 @@ class RestoreRun {
   }
 
   private reason(error: unknown): string {
-    return this.scrub(describeFailure(error)).slice(0, MAX_REASON);
+    return this.scrub(error instanceof RestoreStopped ? error.message : describeFailure(error)).slice(0, MAX_REASON);
   }
 
   private async kubeCall<T>(call: Promise<T>, what: string): Promise<T> {
@@ -423,6 +539,33 @@ class RestoreRun {
       throw kubeFailure(error, { what: `follow the deployment ${this.appName}` });
     }
   }
+}
+
+/** "waiting 45s for a lock on recipe_manager.recipes held by pid 4242 (user app, application cron-report, idle in transaction for 12m)" */
+function describeLockWait(wait: LockWait): string {
+  const item = wait.lockedItem ? ` on ${wait.lockedItem}` : '';
+  return `waiting ${formatDuration(wait.waitingMs)} for a lock${item} held by ${describeHolders(wait.blockers)}`;
+}
+
+function describeHolders(holders: LockHolder[]): string {
+  const shown = holders.slice(0, MAX_HOLDERS_SHOWN).map(describeHolder);
+  const more = holders.length - shown.length;
+  return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(' and ');
+}
+
+function describeHolder(holder: LockHolder): string {
+  if (holder.pid === 0) return 'a prepared transaction (see pg_prepared_xacts)';
+  if (holder.state === null) return `pid ${holder.pid}`;
+  const since = holder.stateMs === null ? '' : ` for ${formatDuration(holder.stateMs)}`;
+  return `pid ${holder.pid} (user ${holder.user ?? '?'}, application ${holder.application || 'none'}, ${holder.state}${since})`;
+}
+
+/** The bot's own sessions end by themselves and `kill` refuses them; a prepared transaction has no session. */
+function killAdvice(holders: LockHolder[]): string {
+  const killable = holders.filter((h) => h.pid !== 0 && !(h.application ?? '').startsWith(BOT_APPLICATION_NAME)).slice(0, MAX_HOLDERS_SHOWN);
+  if (killable.length === 0) return holders.some((h) => h.pid === 0) ? 'end it with ROLLBACK PREPARED' : 'it should end by itself';
+  const commands = killable.map((h) => `\`/recipedb kill ${h.pid}\``);
+  return `end ${killable.length === 1 ? 'it' : 'them'} with ${commands.join(', ')}`;
 }
 
 const PENDING_TITLES = ['integrity check', 'stop the application', 'safety backup', 'restore', 'row counts', 'start the application'];

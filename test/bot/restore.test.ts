@@ -6,6 +6,7 @@
 import { mkdir, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderBlocks } from '../../src/bot/blocks-to-text.js';
 import { readSidecar } from '../../src/ops/backup/sidecar.js';
@@ -239,6 +240,98 @@ describe('restore over Slack, with the application on Kubernetes', () => {
     expect(await tableCounts(bot.databaseUrl)).toEqual(before);
     // The safety backup's retention (30 days) ran while this 2024 file was being restored.
     expect(await readdir(dir)).toContain(runbookName);
+  }, 60_000);
+
+  /** A report job forgotten in an open transaction: its ACCESS SHARE lock on recipes keeps the dump's DROP waiting. */
+  async function forgottenCronJob(): Promise<{ pid: number; state(): Promise<string | undefined>; release(): Promise<void> }> {
+    const client = new pg.Client({ connectionString: bot.databaseUrl, application_name: 'cron-report' });
+    client.on('error', () => undefined); // it may be terminated by the test
+    await client.connect();
+    await client.query('BEGIN');
+    await client.query('SELECT count(*) FROM recipe_manager.recipes');
+    const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number;
+    return {
+      pid,
+      state: async () => (await sql<{ state: string }>(bot.databaseUrl, 'SELECT state FROM pg_stat_activity WHERE pid = $1', [pid]))[0]?.state,
+      async release() {
+        await client.query('ROLLBACK').catch(() => undefined);
+        await client.end().catch(() => undefined);
+      },
+    };
+  }
+
+  const restoreSessions = () => sql(bot.databaseUrl, `SELECT pid FROM pg_stat_activity WHERE application_name = 'recipedb-ops restore'`);
+
+  it('a restore kept waiting by a lock names who holds it, and past the limit is stopped and rolled back', async () => {
+    const name = await takeBackupNow();
+    await sql(bot.databaseUrl, `UPDATE recipe_manager.recipes SET title = 'changed after the backup' WHERE id = 1`);
+    const before = await tableCounts(bot.databaseUrl);
+    const cron = await forgottenCronJob();
+    // A bot with a short RESTORE_LOCK_WAIT, on the same databases, Kubernetes and backups.
+    const patient = bot;
+    await patient.stop();
+    bot = await startTestBot({ env: { BACKUP_DIR: dir, APPROVERS: 'U_BOB', RESTORE_LOCK_WAIT: '2s' }, kube, databaseUrl: patient.databaseUrl, stateDatabaseUrl: patient.stateDatabaseUrl });
+    try {
+      const patchesBefore = scalePatches().length;
+      const r = await requestRestore(`restore ${name}`);
+      const outcome = await approve(r);
+
+      const progress = bot.slack.callsTo('chat.update').filter((c) => c.body.ts === r.ts).map(textOf);
+      const waiting = progress.find((t) => t.includes(`Step 4/6: restoring ${name} — waiting`));
+      expect(waiting, progress.join('\n---\n')).toBeDefined();
+      expect(waiting).toMatch(
+        new RegExp(`waiting [\\d.]+m?s for a lock on recipe_manager\\.\\w+ held by pid ${cron.pid} \\(user \\w+, application cron-report, idle in transaction for [^)]+\\)`),
+      );
+      expect(waiting).toContain(`end it with \`/recipedb kill ${cron.pid}\``);
+      expect(waiting).toContain('the restore is stopped and rolled back if it still waits at 2.0s');
+
+      expect(outcome).toContain(`Outcome: FAILED at step 4 (restore ${name}): stopped after waiting`);
+      expect(outcome).toMatch(new RegExp(`4\\. restore ${name.replaceAll('.', '\\.')} — FAILED after [^:]+: stopped after waiting [^ ]+ for a lock on recipe_manager\\.\\w+ held by pid ${cron.pid} \\(`));
+      expect(outcome).toContain(`its transaction was rolled back — end it with \`/recipedb kill ${cron.pid}\`, then run the restore again`);
+      expect(outcome).toContain('database unchanged (rolled back); the application is back at 3 replicas');
+      expect(outcome).toContain('5. row counts — not run');
+      expect(outcome).toMatch(/6\. scale default\/recipe-app 0 → 3 — ok/);
+      expect(outcome).toContain('Database: unchanged (the restore ran in one transaction and was rolled back)');
+      expect(outcome).toContain('Application: scaled back to 3 replicas (3 ready)');
+
+      // Nothing of the restore is left: no session (still holding the tables it dropped), no change.
+      expect(await restoreSessions()).toEqual([]);
+      expect(await tableCounts(bot.databaseUrl)).toEqual(before);
+      const [recipe] = await sql<{ title: string }>(bot.databaseUrl, 'SELECT title FROM recipe_manager.recipes WHERE id = 1');
+      expect(recipe?.title).toBe('changed after the backup');
+      expect(scalePatches().slice(patchesBefore)).toEqual([0, 3]);
+      // The session holding the lock is the operator's to end, not the restore's.
+      expect(await cron.state()).toBe('idle in transaction');
+    } finally {
+      await cron.release();
+      await bot.stop();
+      bot = await startTestBot({ env: { BACKUP_DIR: dir, APPROVERS: 'U_BOB' }, kube, databaseUrl: patient.databaseUrl, stateDatabaseUrl: patient.stateDatabaseUrl });
+    }
+  }, 60_000);
+
+  it('the kill the waiting restore suggests ends the holder, and the restore goes on', async () => {
+    const name = await takeBackupNow();
+    await sql(bot.databaseUrl, `UPDATE recipe_manager.recipes SET title = 'changed while the cron job ran' WHERE id = 1`);
+    const cron = await forgottenCronJob();
+    try {
+      const r = await requestRestore(`restore ${name}`);
+      await bot.client.blockAction({ actionId: 'approval_approve', value: r.id, userId: 'U_BOB', messageTs: r.ts });
+      const advice = `/recipedb kill ${cron.pid}`;
+      await bot.slack.waitFor('chat.update', (c) => c.body.ts === r.ts && textOf(c).includes(advice), 30_000);
+
+      const kill = await requestRestore(advice.replace('/recipedb ', ''));
+      await bot.client.blockAction({ actionId: 'approval_approve', value: kill.id, userId: 'U_BOB', messageTs: kill.ts });
+      const killed = textOf(await bot.slack.waitFor('chat.update', (c) => c.body.ts === kill.ts && textOf(c).includes('Outcome:'), 20_000));
+      expect(killed).toContain(`pid ${cron.pid}: terminated`);
+
+      const outcome = textOf(await bot.slack.waitFor('chat.update', (c) => c.body.ts === r.ts && textOf(c).includes('Outcome:'), 60_000));
+      expect(outcome).toContain(`Outcome: restored ${name} in `);
+      expect(outcome).toContain('Application: scaled back to 3 replicas (3 ready)');
+      const [recipe] = await sql<{ title: string }>(bot.databaseUrl, 'SELECT title FROM recipe_manager.recipes WHERE id = 1');
+      expect(recipe?.title).not.toBe('changed while the cron job ran');
+    } finally {
+      await cron.release();
+    }
   }, 60_000);
 
   it('when Kubernetes fails while scaling back, the report says the application is still at 0 replicas and how to fix it', async () => {
