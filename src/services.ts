@@ -46,7 +46,7 @@ export async function openServices(
     db,
     databaseUrl: urls.databaseUrl,
     state,
-    kube: createKube({ kubeconfig: config.kubeconfig }),
+    kube: await createKube({ kubeconfig: config.kubeconfig }),
     recorder: createRecorder(state, log),
     metrics: createMetrics(),
     now: () => new Date(),

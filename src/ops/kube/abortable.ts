@@ -2,12 +2,14 @@
  * Request options that tie a Kubernetes API call to an AbortSignal, so a call that outlives its
  * deadline is cancelled on the wire instead of holding a socket open behind a timed-out answer.
  *
- *   await kube.core.listNamespacedPod({ namespace }, abortable(AbortSignal.timeout(2000)));
+ *   await kube.core.listNamespacedPod({ namespace }, abortable(kube, AbortSignal.timeout(2000)));
  */
-import { type ConfigurationOptions, type RequestContext, type ResponseContext, Observable } from '@kubernetes/client-node';
+import type { ConfigurationOptions, RequestContext, ResponseContext } from '@kubernetes/client-node';
+import type { Kube } from './kube-client.js';
 
-export function abortable(signal: AbortSignal | undefined): ConfigurationOptions | undefined {
+export function abortable(kube: Kube, signal: AbortSignal | undefined): ConfigurationOptions | undefined {
   if (signal === undefined) return undefined;
+  const { Observable } = kube.lib;
   return {
     middleware: [
       {

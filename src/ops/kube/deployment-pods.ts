@@ -22,12 +22,12 @@ export interface DeploymentPods {
 export async function listDeploymentPods(kube: Kube, target: DeploymentTarget, signal?: AbortSignal): Promise<DeploymentPods> {
   const { namespace, deployment } = target;
   const where = `${namespace}/${deployment}`;
-  const found = await kube.apps.readNamespacedDeployment({ name: deployment, namespace }, abortable(signal)).catch((error: unknown) => {
+  const found = await kube.apps.readNamespacedDeployment({ name: deployment, namespace }, abortable(kube, signal)).catch((error: unknown) => {
     throw kubeFailure(error, { what: `read the deployment ${where}`, notFound: `the deployment ${where} does not exist` });
   });
   const selector = labelSelector(found.spec?.selector);
   if (selector === '') throw new Error(`the deployment ${where} has no pod selector`);
-  const list = await kube.core.listNamespacedPod({ namespace, labelSelector: selector }, abortable(signal)).catch((error: unknown) => {
+  const list = await kube.core.listNamespacedPod({ namespace, labelSelector: selector }, abortable(kube, signal)).catch((error: unknown) => {
     throw kubeFailure(error, { what: `list the pods in ${namespace}` });
   });
   const pods = [...list.items].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));

@@ -6,7 +6,6 @@
  *   await setReplicas(kube, 'default', 'recipe-app', 0);
  *   await waitForReplicas(kube, 'default', 'recipe-app', 0, { timeoutMs: 120_000, onProgress });
  */
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { Kube } from './kube-client.js';
 
 export interface DeploymentReplicas {
@@ -24,7 +23,7 @@ export async function readReplicas(kube: Kube, namespace: string, name: string):
 export async function setReplicas(kube: Kube, namespace: string, name: string, replicas: number): Promise<void> {
   await kube.apps.patchNamespacedDeploymentScale(
     { name, namespace, body: { spec: { replicas } } },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    kube.lib.setHeaderOptions('Content-Type', kube.lib.PatchStrategy.MergePatch),
   );
 }
 

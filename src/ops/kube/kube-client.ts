@@ -1,34 +1,35 @@
 /**
  * The Kubernetes API clients, or null when Kubernetes is not configured (no KUBECONFIG and not
- * running in a pod): features that need it then say "not configured".
+ * running in a pod): features that need it then say "not configured". The client library is
+ * loaded only then: it alone would add some 75 MB to a bot that never talks to Kubernetes.
  *
- *   const kube = createKube({ kubeconfig: '/path/kubeconfig' }); // kube?.apps.readNamespacedDeployment(…)
+ *   const kube = await createKube({ kubeconfig: '/path/kubeconfig' }); // kube?.apps.readNamespacedDeployment(…)
  */
-import { AppsV1Api, CoreV1Api, KubeConfig, Log, Metrics } from '@kubernetes/client-node';
+import type * as KubeLibrary from '@kubernetes/client-node';
 
 export interface Kube {
-  config: KubeConfig;
-  apps: AppsV1Api;
-  core: CoreV1Api;
-  metrics: Metrics;
-  logs: Log;
+  /** The library itself, for the few values (patch options, middleware) the ops modules need. */
+  lib: typeof KubeLibrary;
+  config: KubeLibrary.KubeConfig;
+  apps: KubeLibrary.AppsV1Api;
+  core: KubeLibrary.CoreV1Api;
+  metrics: KubeLibrary.Metrics;
+  logs: KubeLibrary.Log;
 }
 
-export function createKube(options: { kubeconfig?: string; env?: NodeJS.ProcessEnv }): Kube | null {
+export async function createKube(options: { kubeconfig?: string; env?: NodeJS.ProcessEnv }): Promise<Kube | null> {
   const env = options.env ?? process.env;
-  const config = new KubeConfig();
-  if (options.kubeconfig) {
-    config.loadFromFile(options.kubeconfig);
-  } else if (env.KUBERNETES_SERVICE_HOST) {
-    config.loadFromCluster();
-  } else {
-    return null;
-  }
+  if (!options.kubeconfig && !env.KUBERNETES_SERVICE_HOST) return null;
+  const lib = await import('@kubernetes/client-node');
+  const config = new lib.KubeConfig();
+  if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
+  else config.loadFromCluster();
   return {
+    lib,
     config,
-    apps: config.makeApiClient(AppsV1Api),
-    core: config.makeApiClient(CoreV1Api),
-    metrics: new Metrics(config),
-    logs: new Log(config),
+    apps: config.makeApiClient(lib.AppsV1Api),
+    core: config.makeApiClient(lib.CoreV1Api),
+    metrics: new lib.Metrics(config),
+    logs: new lib.Log(config),
   };
 }

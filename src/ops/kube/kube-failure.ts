@@ -4,7 +4,6 @@
  *
  *   catch (error) { throw kubeFailure(error, { what: 'list the pods in recipe-database' }); }
  */
-import { ApiException } from '@kubernetes/client-node';
 
 export interface KubeAction {
   /** What was attempted, completing "the bot may not …": `read the deployment ns/name`. */
@@ -23,8 +22,8 @@ const NETWORK: Record<string, string> = {
 };
 
 export function kubeFailure(error: unknown, action: KubeAction): Error {
-  if (error instanceof ApiException) {
-    const code = Number(error.code);
+  if (isApiException(error)) {
+    const code = error.code;
     const detail = statusMessage(error.body);
     if (code === 401) return new Error('Kubernetes rejected the bot\'s credentials (401 Unauthorized)');
     if (code === 403) return new Error(`the bot's Kubernetes account may not ${action.what} (403 Forbidden)`);
@@ -52,4 +51,9 @@ function statusMessage(body: unknown): string | undefined {
     return status.message.slice(0, 200);
   }
   return undefined;
+}
+
+/** The client's ApiException, recognised by shape so that this module does not load the library. */
+function isApiException(error: unknown): error is { code: number; body: unknown } {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'number' && 'body' in error;
 }

@@ -60,7 +60,7 @@ export async function readPodLogs(kube: Kube, request: PodLogRequest): Promise<P
       try {
         const text = await kube.core.readNamespacedPodLog(
           { name, namespace, container, tailLines, sinceSeconds, limitBytes: MAX_BYTES_PER_POD },
-          abortable(signal),
+          abortable(kube, signal),
         );
         return { pod: name, lines: splitLines(text), error: null };
       } catch (error) {

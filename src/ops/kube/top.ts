@@ -51,7 +51,7 @@ export async function readTop(kube: Kube, namespace: string, signal?: AbortSigna
 async function topPods(kube: Kube, namespace: string, signal?: AbortSignal): Promise<TopPart<PodTop>> {
   const [metrics, specs] = await Promise.allSettled([
     kube.metrics.getPodMetrics(namespace),
-    kube.core.listNamespacedPod({ namespace }, abortable(signal)),
+    kube.core.listNamespacedPod({ namespace }, abortable(kube, signal)),
   ]);
   if (metrics.status === 'rejected') {
     return { ok: false, reason: kubeFailure(metrics.reason, { what: `read pod metrics in ${namespace}`, notFound: NO_METRICS }).message };
@@ -76,7 +76,7 @@ async function topPods(kube: Kube, namespace: string, signal?: AbortSignal): Pro
 }
 
 async function topNodes(kube: Kube, signal?: AbortSignal): Promise<TopPart<NodeTop>> {
-  const [metrics, nodes] = await Promise.allSettled([kube.metrics.getNodeMetrics(), kube.core.listNode({}, abortable(signal))]);
+  const [metrics, nodes] = await Promise.allSettled([kube.metrics.getNodeMetrics(), kube.core.listNode({}, abortable(kube, signal))]);
   if (metrics.status === 'rejected') {
     return { ok: false, reason: kubeFailure(metrics.reason, { what: 'read node metrics', notFound: NO_METRICS }).message };
   }
