@@ -26,6 +26,8 @@ export class BackupIntegrityError extends Error {
 /** pg_dump's last comment in a plain dump (followed, since 2025's releases, by `\unrestrict …`). */
 const DUMP_COMPLETE = '-- PostgreSQL database dump complete';
 const TAIL_BYTES = 1024;
+/** Reads of 1 MiB: several times faster than the 64 kB default on backups of hundreds of MB. */
+const READ_CHUNK = 1 << 20;
 
 export async function checkBackupIntegrity(file: string, options: { expectedSha256?: string } = {}): Promise<BackupIntegrity> {
   const name = path.basename(file);
@@ -46,7 +48,7 @@ export async function checkBackupIntegrity(file: string, options: { expectedSha2
     },
   });
   try {
-    await pipeline(createReadStream(file), hashing, createGunzip(), dumpCompleteCheck(name), counting);
+    await pipeline(createReadStream(file, { highWaterMark: READ_CHUNK }), hashing, createGunzip({ chunkSize: 64 * 1024 }), dumpCompleteCheck(name), counting);
   } catch (error) {
     throw asIntegrityError(error, name);
   }
@@ -55,6 +57,17 @@ export async function checkBackupIntegrity(file: string, options: { expectedSha2
     throw new BackupIntegrityError(`${name} is not the file that was written: its SHA-256 differs from the one recorded at backup time`);
   }
   return { fileBytes, dumpBytes, sha256 };
+}
+
+/** The file's SHA-256 and size, read in large chunks (the check after a backup is written). */
+export async function fileSha256(file: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: READ_CHUNK })) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
 }
 
 /**

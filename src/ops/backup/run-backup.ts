@@ -1,9 +1,10 @@
 /**
  * One backup of the operated database, the runbook's `pg_dump --clean --if-exists | gzip` made
  * safe: pg_dump's output is streamed through gzip into a temporary file in BACKUP_DIR (hashed and
- * counted on the way, with backpressure, so memory does not grow with the database), synced,
- * checked by decompressing it again, and only then given its final name. Any failure removes the
- * temporary file and leaves nothing under the final name.
+ * counted on the way, with backpressure, so memory does not grow with the database), decompressed
+ * on the way by a second thread to prove the stream whole (in-flight-check.ts), synced, read back
+ * to prove the bytes on disk are those bytes (SHA-256), and only then given its final name. Any
+ * failure removes the temporary file and leaves nothing under the final name.
  *
  *   const backup = await runBackup({ databaseUrl, dir: '/backups/recipe-database', verifyTables, onProgress: (bytes) => … });
  *   backup.name // 'recipe-database-backup-2026-01-15_10-30-00.sql.gz'
@@ -25,7 +26,8 @@ import { backupFileName, partialFileName } from './backup-name.js';
 import { fileSystemProblem, syncDir } from './backup-dir.js';
 import { requireClientTool } from './client-tools.js';
 import { countRows, type RowCounts } from './count-rows.js';
-import { checkBackupIntegrity } from './integrity.js';
+import { fileSha256 } from './integrity.js';
+import { inFlightCheck } from './in-flight-check.js';
 import { libpqEnv } from './libpq-env.js';
 import { reportProgress } from './progress-timer.js';
 import { writeSidecar, type BackupSidecar } from './sidecar.js';
@@ -114,6 +116,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
     const output = file.createWriteStream();
     file = undefined;
     const written = await dumpInto(output, {
+      name,
       pgDump: pgDump.path,
       args,
       env: libpqEnv(options.databaseUrl, 'recipedb-ops pg_dump'),
@@ -130,10 +133,12 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
     const dumpMs = performance.now() - started;
     await syncFile(partialPath);
 
+    // The stream was decompressed whole while it was written (dumpInto); what remains is to
+    // prove that the bytes on disk are those bytes.
     const checkStarted = performance.now();
-    const checked = await checkBackupIntegrity(partialPath, { expectedSha256: written.sha256 });
-    if (checked.dumpBytes !== written.dumpBytes || checked.fileBytes !== written.fileBytes) {
-      throw new Error(`the backup file read back differs from what was written (${checked.fileBytes} of ${written.fileBytes} bytes)`);
+    const onDisk = await fileSha256(partialPath);
+    if (onDisk.sha256 !== written.sha256 || onDisk.bytes !== written.fileBytes) {
+      throw new Error(`the backup file read back differs from what was written (${onDisk.bytes} of ${written.fileBytes} bytes)`);
     }
     const checkMs = performance.now() - checkStarted;
     await publish(partialPath, finalPath, name, dir);
@@ -251,6 +256,8 @@ async function openSnapshot(databaseUrl: string, connectTimeoutMs: number, lockW
 }
 
 interface DumpIntoOptions {
+  /** The backup's name, for the check's messages. */
+  name: string;
   pgDump: string;
   args: string[];
   env: NodeJS.ProcessEnv;
@@ -268,7 +275,7 @@ interface Written {
   sha256: string;
 }
 
-/** pg_dump → count → gzip → hash → file, with backpressure all the way back to pg_dump's pipe. */
+/** pg_dump → count → gzip → check → hash → file, with backpressure all the way back to pg_dump's pipe. */
 async function dumpInto(output: Writable, o: DumpIntoOptions): Promise<Written> {
   const tool = startTool(o.pgDump, o.args, { env: o.env, stdin: 'ignore', stdout: 'pipe' });
   const hash = createHash('sha256');
@@ -287,6 +294,7 @@ async function dumpInto(output: Writable, o: DumpIntoOptions): Promise<Written> 
       done(null, chunk);
     },
   });
+  const check = inFlightCheck(o.name);
   const stopProgress = reportProgress(() => dumpBytes, o.onProgress, o.progressIntervalMs);
   const cancel = (): void => void tool.stop();
   o.signal?.addEventListener('abort', cancel, { once: true });
@@ -296,6 +304,7 @@ async function dumpInto(output: Writable, o: DumpIntoOptions): Promise<Written> 
       tool.child.stdout as Readable,
       counted,
       createGzip({ level: o.gzipLevel }),
+      check.tap,
       hashed,
       output,
     ).catch(async (error: unknown) => {
@@ -306,6 +315,8 @@ async function dumpInto(output: Writable, o: DumpIntoOptions): Promise<Written> 
     if (o.signal?.aborted) throw new BackupCancelledError('the backup was cancelled');
     if (writeError !== undefined) throw new Error(`could not write the backup to ${o.dir}: ${fileSystemProblem(writeError)}`);
     if (exit.code !== 0) throw new Error(tool.failure('pg_dump', exit, o.scrub));
+    const checked = await check.result();
+    if (checked.dumpBytes !== dumpBytes) throw new Error(`the compressed backup decompresses to ${checked.dumpBytes} bytes, not the ${dumpBytes} dumped`);
     return { fileBytes, dumpBytes, sha256: hash.digest('hex') };
   } finally {
     o.signal?.removeEventListener('abort', cancel);
