@@ -257,8 +257,8 @@ function result(m: Measured): SectionResult {
     figures,
     notes: [
       `Database: ${r.recipes.toLocaleString('en-US')} recipes, ${r.ingredients.toLocaleString('en-US')} ingredients, ${r.reviews.toLocaleString('en-US')} reviews, ${r.users.toLocaleString('en-US')} users; the SQL dump compresses ${(botDump / botFile).toFixed(1)}×.`,
-      'Bot: `node tsx src/main.ts` as its own process (HTTP mode, LOG_LEVEL=warn); signed /recipedb backup → the chat.update naming the file. Its time includes the ack, progress posts, fsync, re-reading the file to check it, row counts, sidecar and retention; "dump phase" is the sidecar\'s dumpMs.',
-      'Both sides compress at level 6 (the bot: Node zlib in runBackup; the baseline: GNU gzip). Memory: VmHWM (peak RSS over the whole life, start-up included) of the node process running src/main.ts; pg_dump, a child, is not counted on either side.',
+      'Bot: `node dist/main.js` (built by `npm run build`, as deployed) as its own process (HTTP mode, LOG_LEVEL=warn); signed /recipedb backup → the chat.update naming the file. Its time includes the ack, progress posts, the gzip check while writing, fsync, the SHA-256 read-back, row counts, sidecar and retention; "dump phase" is the sidecar\'s dumpMs.',
+      'Both sides compress at level 6 (the bot: Node zlib in runBackup; the baseline: GNU gzip). Memory: VmHWM (peak RSS over the whole life, start-up included) of the node process running dist/main.js; pg_dump, a child, is not counted on either side.',
       `Load average at the start ${m.loadAtStart.toFixed(1)} on ${os.cpus().length} CPUs; backups per side: bot ${range(m.botRuns.map((x) => x.ms))}, baseline ${range(m.baselineRuns.map((x) => x.ms))}.`,
       `Restore: the bot's restoreBackup in the bench process (psql --single-transaction, the file streamed through gunzip), not the gated \`restore\` command (approvals, Kubernetes); into a fresh empty database each time, from the bot's first backup file; ${RESTORE_ROUNDS} alternating rounds.`,
     ],

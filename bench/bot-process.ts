@@ -1,11 +1,14 @@
 /**
- * The real bot as `npm start` runs it (tsx src/main.ts), in a process of its own so that its memory
- * can be measured alone: Slack HTTP mode against the bench's fake Slack, on a free port.
+ * The real bot as it is deployed (compiled by `npm run build`, run as `node dist/main.js`, as the
+ * Dockerfile does), in a process of its own so that its memory can be measured alone: Slack HTTP
+ * mode against the bench's fake Slack, on a free port. tsx, which `npm start` uses for
+ * convenience, keeps a compiler and a loader thread in memory that a deployment does not carry.
  *
  *   const bot = await startBotProcess({ databaseUrl, stateDatabaseUrl, backupDir, logFile, slack });
  *   await bot.client.command('backup', { channelId: 'C_BENCH' });
  *   await readMemory(bot.pid); await bot.stop();
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -13,12 +16,11 @@ import { fileURLToPath } from 'node:url';
 import type { FakeSlack } from '../test/support/fake-slack.js';
 import { slackClient } from '../test/support/slack-client.js';
 import { withoutLibpqVariables } from './psql-checks.js';
-import { childProcesses } from './process-memory.js';
 import { spawnGroup } from './process-group.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TSX_CLI = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
-const MAIN = 'src/main.ts';
+const TSC = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
+const MAIN = 'dist/main.js';
 const START_TIMEOUT_MS = 60_000;
 
 export interface BotProcessOptions {
@@ -31,7 +33,7 @@ export interface BotProcessOptions {
 }
 
 export interface BotProcess {
-  /** The process that runs src/main.ts (tsx's child, not tsx itself). */
+  /** The node process running dist/main.js. */
   pid: number;
   port: number;
   client: ReturnType<typeof slackClient>;
@@ -39,7 +41,21 @@ export interface BotProcess {
   stop(): Promise<void>;
 }
 
+let built: Promise<void> | undefined;
+
+/** `npm run build` once per bench run. */
+function buildOnce(): Promise<void> {
+  built ??= new Promise((resolve, reject) => {
+    execFile(process.execPath, [TSC, '-p', 'tsconfig.build.json'], { cwd: ROOT }, (error, stdout) => {
+      if (error) reject(new Error(`could not build the bot: ${stdout || error.message}`));
+      else resolve();
+    });
+  });
+  return built;
+}
+
 export async function startBotProcess(o: BotProcessOptions): Promise<BotProcess> {
+  await buildOnce();
   const port = await freePort();
   const signingSecret = randomBytes(16).toString('hex');
   const env: NodeJS.ProcessEnv = {
@@ -58,7 +74,7 @@ export async function startBotProcess(o: BotProcessOptions): Promise<BotProcess>
   const log = await open(o.logFile, 'a');
   const group = (() => {
     try {
-      return spawnGroup(process.execPath, [TSX_CLI, MAIN], { env, cwd: ROOT, stdio: ['ignore', log.fd, log.fd] });
+      return spawnGroup(process.execPath, [MAIN], { env, cwd: ROOT, stdio: ['ignore', log.fd, log.fd] });
     } finally {
       // The child has its own copy of the descriptor.
       void log.close();
@@ -74,11 +90,8 @@ export async function startBotProcess(o: BotProcessOptions): Promise<BotProcess>
 
   try {
     await waitForHealth(port, group.exited, logTail);
-    const children = await childProcesses(group.pid);
-    // tsx runs the script in a child node process; older or future versions may run it in-process.
-    const runner = children.find((c) => c.cmdline.some((arg) => arg.endsWith(MAIN)));
     return {
-      pid: runner?.pid ?? group.pid,
+      pid: group.pid,
       port,
       client: slackClient({ eventsUrl: `http://127.0.0.1:${port}/slack/events`, signingSecret, fakeSlack: o.slack }),
       logTail,

@@ -6,7 +6,7 @@
  *   …
  *   const { peakKb, samples } = await sampler.stop();
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 
 export interface MemoryReading {
   rssKb: number;
@@ -21,25 +21,6 @@ export async function readMemory(pid: number): Promise<MemoryReading> {
     return Number(match[1]);
   };
   return { rssKb: field('VmRSS'), hwmKb: field('VmHWM') };
-}
-
-/** The processes whose parent is `pid`, with their command lines. */
-export async function childProcesses(pid: number): Promise<{ pid: number; cmdline: string[] }[]> {
-  const found: { pid: number; cmdline: string[] }[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      // The command name (2nd field) may hold spaces and parentheses: the fields after it start after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== pid) continue;
-      const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0').filter(Boolean);
-      found.push({ pid: Number(entry), cmdline });
-    } catch {
-      // It exited while we looked.
-    }
-  }
-  return found;
 }
 
 export interface MemorySample {

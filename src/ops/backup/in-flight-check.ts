@@ -22,7 +22,7 @@ export interface InFlightCheck {
 }
 
 export function inFlightCheck(name: string): InFlightCheck {
-  const gunzip = createGunzip();
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   let dumpBytes = 0;
   const counting = new Writable({
     write(chunk: Buffer, _encoding, done) {

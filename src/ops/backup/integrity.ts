@@ -76,10 +76,10 @@ export async function fileSha256(file: string): Promise<{ sha256: string; bytes:
  * --single-transaction commits whatever it got when its input simply ends.
  */
 export function dumpCompleteCheck(name: string): Transform {
-  let tail = Buffer.alloc(0);
+  let tail: Buffer = Buffer.alloc(0);
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      tail = Buffer.concat([tail, chunk.subarray(-TAIL_BYTES)]).subarray(-TAIL_BYTES);
+      tail = chunk.length >= TAIL_BYTES ? chunk.subarray(-TAIL_BYTES) : Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES);
       done(null, chunk);
     },
     flush(done: TransformCallback) {
