@@ -11,10 +11,14 @@ import { ensureLocalDatabases } from './local-databases.js';
 import { stopOnExit } from './ops/local-postgres.js';
 import { createScrubber } from './redact.js';
 
+/** Known once the configuration is loaded, so that a start-up failure never prints them. */
+let secrets: string[] = [];
+
 async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig(process.env);
+    secrets = config.secrets;
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`recipedb-ops: configuration error: ${error.message}\n`);
@@ -67,7 +71,7 @@ async function startConsole(config: Config): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const scrub = createScrubber([]);
+  const scrub = createScrubber(secrets);
   process.stderr.write(`recipedb-ops: ${scrub(error instanceof Error ? error.message : String(error))}\n`);
   process.exit(1);
 });

@@ -33,9 +33,11 @@ export async function openServices(
     max: 10,
     onError: (err) => log.warn({ err }, 'state database connection lost'),
   });
+  let kube: Awaited<ReturnType<typeof createKube>>;
   try {
     const applied = await migrate(state);
     if (applied.length) log.info({ applied }, 'state database migrated');
+    kube = await createKube({ kubeconfig: config.kubeconfig });
   } catch (error) {
     await Promise.allSettled([db.end(), state.end()]);
     throw error;
@@ -46,7 +48,7 @@ export async function openServices(
     db,
     databaseUrl: urls.databaseUrl,
     state,
-    kube: await createKube({ kubeconfig: config.kubeconfig }),
+    kube,
     recorder: createRecorder(state, log),
     metrics: createMetrics(),
     now: () => new Date(),

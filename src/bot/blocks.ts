@@ -1,6 +1,7 @@
 // The one place that builds Block Kit. Every builder clamps its strings to Slack's limits, because
 // Slack rejects the whole message (`invalid_blocks`, `msg_blocks_too_long`) when a single field is
 // too long: a truncated line is always better than an operator seeing no answer at all.
+import { formatTime } from '../format.js';
 import type { types as slack } from '@slack/bolt';
 
 export type Block = slack.KnownBlock;
@@ -241,8 +242,7 @@ export function fitMessage(message: Message): Message {
 
 /** "Measured at 2026-11-29 11:20:05 UTC": every figure in an answer is a snapshot. */
 export function measuredAt(date: Date): slack.ContextBlock {
-  const stamp = date.toISOString().slice(0, 19).replace('T', ' ');
-  return context([`Measured at ${stamp} UTC`]);
+  return context([`Measured at ${formatTime(date)}`]);
 }
 
 /** A statement as a one-line code block: whitespace folded, cut safely, escaped for Slack. */

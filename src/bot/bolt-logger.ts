@@ -5,16 +5,14 @@ import type { Logger } from 'pino';
 export function boltLogger(log: Logger): BoltLogger {
   const child = log.child({ component: 'bolt' });
   const text = (parts: unknown[]) => parts.map((p) => (typeof p === 'string' ? p : p instanceof Error ? p.message : JSON.stringify(p))).join(' ');
-  let level: LogLevel = LogLevel.INFO;
   return {
     debug: (...msg: unknown[]) => child.debug(text(msg)),
     info: (...msg: unknown[]) => child.info(text(msg)),
     warn: (...msg: unknown[]) => child.warn(text(msg)),
     error: (...msg: unknown[]) => child.error(text(msg)),
-    setLevel: (next: LogLevel) => {
-      level = next;
-    },
-    getLevel: () => level,
+    // pino's level (LOG_LEVEL) governs; Bolt's own setting is not used.
+    setLevel: () => undefined,
+    getLevel: () => LogLevel.INFO,
     setName: () => undefined,
   };
 }

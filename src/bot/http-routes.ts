@@ -8,6 +8,7 @@ import type { CustomRoute } from '@slack/bolt';
 import type pg from 'pg';
 import type { Metrics } from '../metrics.js';
 import { withTimeout } from '../with-timeout.js';
+import { ping } from '../ops/postgres/ping.js';
 
 export function httpRoutes(state: pg.Pool, metrics: Metrics): CustomRoute[] {
   return [
@@ -23,7 +24,7 @@ export function httpRoutes(state: pg.Pool, metrics: Metrics): CustomRoute[] {
       path: '/readyz',
       method: ['GET'],
       handler: (_req, res) => {
-        withTimeout(state.query('SELECT 1'), 2_000, 'the state database')
+        withTimeout(ping(state), 2_000, 'the state database')
           .then(() => {
             res.writeHead(200, { 'content-type': 'text/plain' });
             res.end('ready\n');

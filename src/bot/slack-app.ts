@@ -2,7 +2,7 @@
  * The Slack app: Bolt over HTTP (`POST /slack/events` on PORT) or Socket Mode, one `/recipedb`
  * listener that acks at once and hands the line to the dispatcher, and the health routes.
  *
- *   const bot = await startSlackApp(services, metrics); // … await bot.stop();
+ *   const bot = await startSlackApp(services); // … await bot.stop();
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -11,7 +11,7 @@ import type { Services } from '../context.js';
 import { boltLogger } from './bolt-logger.js';
 import { checkCommandLine, dispatchCommand } from './dispatch.js';
 import { httpRoutes, serveRoutes } from './http-routes.js';
-import { refusalView } from './views/usage-view.js';
+import { progressView, refusalView } from './views/usage-view.js';
 import { channelAllowed, wrongChannel } from './channels.js';
 import { registerApprovals } from './approval-actions.js';
 import { incidentThread } from './incident-thread.js';
@@ -75,9 +75,12 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     observeAck();
 
     let progressTs: string | undefined;
+    // Progress is a courtesy: a message that cannot be posted must not fail the work it reports on.
     const progress = async (text: string) => {
-      const message: Message = { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:hourglass_flowing_sand: ${text}` } }] };
-      progressTs = await postOrUpdate(actor.channelId, message, progressTs);
+      progressTs = await postOrUpdate(actor.channelId, progressView(text), progressTs).catch((error: unknown) => {
+        log.warn({ err: error, channel: actor.channelId }, 'could not post progress');
+        return progressTs;
+      });
     };
     const postOrUpdate = async (channel: string, message: Message, ts?: string): Promise<string | undefined> => {
       if (ts) {
@@ -89,14 +92,27 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     };
 
     const reply = await dispatchCommand(unescapeSlackText(command.text), actor, services, { progress });
+    if (reply.ephemeral) {
+      await respond({ response_type: 'ephemeral', text: reply.message.text, blocks: reply.message.blocks }).catch((e: unknown) =>
+        log.error({ err: e }, 'could not answer the command'),
+      );
+      return;
+    }
+    let ts: string | undefined;
     try {
-      if (reply.ephemeral) {
-        await respond({ response_type: 'ephemeral', text: reply.message.text, blocks: reply.message.blocks });
-        return;
-      }
-      const ts = reply.threadTs
+      ts = reply.threadTs
         ? (await client.chat.postMessage({ channel: actor.channelId, thread_ts: reply.threadTs, text: reply.message.text, blocks: reply.message.blocks })).ts
         : await postOrUpdate(actor.channelId, reply.message, progressTs);
+    } catch (error) {
+      // Typically not_in_channel: answer through the response_url instead, visible to the channel.
+      log.warn({ err: error, channel: actor.channelId }, 'could not post to the channel; answering through response_url');
+      await respond({ response_type: 'in_channel', text: reply.message.text, blocks: reply.message.blocks }).catch((e: unknown) =>
+        log.error({ err: e }, 'could not answer the command at all'),
+      );
+      return;
+    }
+    // The answer is posted: what follows must not post it a second time when it fails.
+    try {
       if (reply.posted && ts) {
         await reply.posted(ts);
         await thread.flushChannel(actor.channelId);
@@ -111,11 +127,7 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
         );
       }
     } catch (error) {
-      // Typically not_in_channel: answer through the response_url instead, visible to the channel.
-      log.warn({ err: error, channel: actor.channelId }, 'could not post to the channel; answering through response_url');
-      await respond({ response_type: 'in_channel', text: reply.message.text, blocks: reply.message.blocks }).catch((e: unknown) =>
-        log.error({ err: e }, 'could not answer the command at all'),
-      );
+      log.error({ err: error, channel: actor.channelId, command: reply.command }, 'the answer was posted, but what follows it failed');
     }
   });
 
@@ -126,8 +138,14 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     log.error({ err: error }, 'unhandled error in a Slack listener');
   });
 
-  const sideServer = socketMode ? await serveRoutes(routes, config.port) : undefined;
+  const sideServer = socketMode
+    ? await serveRoutes(routes, config.port).catch((error: unknown) => {
+        stopSweeper();
+        throw error;
+      })
+    : undefined;
   const started = await app.start(config.port).catch(async (error: unknown) => {
+    stopSweeper();
     await sideServer?.close();
     throw error;
   });

@@ -82,8 +82,11 @@ export async function decide(
   services: Services,
   registry: ActionRegistry,
   input: { id: string; userId: string; decision: Decision },
-  onChange: OnRequestChange,
+  redraw: OnRequestChange,
 ): Promise<DecisionResult> {
+  // A message that cannot be redrawn must never stop a decided action from running (or report).
+  const onChange: OnRequestChange = (request, progress) =>
+    redraw(request, progress).catch((error: unknown) => services.log.warn({ err: error, requestId: request.id }, 'could not redraw the approval request'));
   const { state, config } = services;
   const current = await findApproval(state, input.id);
   if (!current) return { kind: 'denied', reason: 'This approval request does not exist.', request: null };

@@ -5,6 +5,7 @@
  *   const markdown = incidentDocument(incident, events); // '# Incident #3: …\n\n## Timeline\n…'
  */
 import { formatDuration } from '../duration.js';
+import { formatTime } from '../format.js';
 import type { Incident, IncidentEvent } from '../state/incidents.js';
 
 export const TO_BE_WRITTEN = '_to be written_';
@@ -32,7 +33,6 @@ export function incidentDuration(incident: Incident, now: Date): string {
   return formatDuration((incident.resolvedAt ?? now).getTime() - incident.startedAt.getTime());
 }
 
-const time = (d: Date) => `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 
 /** Slack markup to plain Markdown: mentions and links become readable text. */
 function plain(text: string): string {
@@ -54,13 +54,13 @@ export function incidentDocument(incident: Incident, events: readonly IncidentEv
     `- Status: ${incident.status}`,
     `- Commander: @${incident.commander}`,
     `- Declared by: @${incident.declaredBy}`,
-    `- Started: ${time(incident.startedAt)}`,
-    ...(incident.resolvedAt ? [`- Resolved: ${time(incident.resolvedAt)}`] : []),
+    `- Started: ${formatTime(incident.startedAt)}`,
+    ...(incident.resolvedAt ? [`- Resolved: ${formatTime(incident.resolvedAt)}`] : []),
     `- Duration: ${incidentDuration(incident, now)}`,
     '',
     '## Timeline',
     '',
-    ...(events.length ? chronological(events).map((e) => `- ${time(e.at)} — @${e.actor} — ${plain(e.text)}`) : [TO_BE_WRITTEN]),
+    ...(events.length ? chronological(events).map((e) => `- ${formatTime(e.at)} — @${e.actor} — ${plain(e.text)}`) : [TO_BE_WRITTEN]),
   ];
   for (const section of documentSections(incident)) {
     lines.push('', `## ${section.title}`, '', section.text ? plain(section.text) : TO_BE_WRITTEN);

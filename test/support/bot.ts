@@ -69,7 +69,11 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   const logger = createLogger({ level: config.logLevel, secrets: config.secrets, destination: log.stream, pretty: false });
   const services = await openServices(config, logger, { databaseUrl, stateDatabaseUrl });
   const metrics = services.metrics;
-  const bot = await startSlackApp(services);
+  const bot = await startSlackApp(services).catch(async (error: unknown) => {
+    await services.close();
+    if (ownSlack) await slack.close();
+    throw error;
+  });
   const baseUrl = `http://127.0.0.1:${bot.port}`;
   const client = slackClient({ eventsUrl: `${baseUrl}/slack/events`, signingSecret: TEST_SIGNING_SECRET, fakeSlack: slack });
   return {

@@ -1,5 +1,5 @@
 /** Short answers for mistakes and failures: one sentence and, for mistakes, the usage. */
-import { section, type Message } from '../blocks.js';
+import { escapeMrkdwn, section, type Message } from '../blocks.js';
 
 export function usageView(problem: string, usage?: string): Message {
   const text = usage ? `${problem}\nUsage: \`/recipedb ${usage}\`` : `${problem}\nTry \`/recipedb help\`.`;
@@ -17,4 +17,9 @@ export function refusalView(reason: string): Message {
 
 export function nothingToDoView(text: string): Message {
   return { text, blocks: [section(`:information_source: ${text}`)] };
+}
+
+/** The message that long work edits while it runs. */
+export function progressView(text: string): Message {
+  return { text, blocks: [section(`:hourglass_flowing_sand: ${escapeMrkdwn(text)}`)] };
 }

@@ -48,7 +48,6 @@ const sidecarSchema = z.object({
 });
 
 export type BackupSidecar = z.infer<typeof sidecarSchema>;
-export type BackupVerificationRecord = z.infer<typeof verificationSchema>;
 
 export function sidecarPath(backupFile: string): string {
   return `${backupFile}${SIDECAR_SUFFIX}`;

@@ -6,7 +6,13 @@
  *   await setReplicas(kube, 'default', 'recipe-app', 0);
  *   await waitForReplicas(kube, 'default', 'recipe-app', 0, { timeoutMs: 120_000, onProgress });
  */
+import { abortable } from './abortable.js';
 import type { Kube } from './kube-client.js';
+
+/** No single API call may hang an approved action: each is cut off after this. */
+const CALL_TIMEOUT_MS = 15_000;
+
+const deadline = (kube: Kube) => abortable(kube, AbortSignal.timeout(CALL_TIMEOUT_MS));
 
 export interface DeploymentReplicas {
   desired: number;
@@ -16,19 +22,19 @@ export interface DeploymentReplicas {
 }
 
 export async function readReplicas(kube: Kube, namespace: string, name: string): Promise<number> {
-  const scale = await kube.apps.readNamespacedDeploymentScale({ name, namespace });
+  const scale = await kube.apps.readNamespacedDeploymentScale({ name, namespace }, deadline(kube));
   return scale.spec?.replicas ?? 0;
 }
 
 export async function setReplicas(kube: Kube, namespace: string, name: string, replicas: number): Promise<void> {
   await kube.apps.patchNamespacedDeploymentScale(
     { name, namespace, body: { spec: { replicas } } },
-    kube.lib.setHeaderOptions('Content-Type', kube.lib.PatchStrategy.MergePatch),
+    kube.lib.setHeaderOptions('Content-Type', kube.lib.PatchStrategy.MergePatch, deadline(kube)),
   );
 }
 
 export async function readDeploymentReplicas(kube: Kube, namespace: string, name: string): Promise<DeploymentReplicas> {
-  const deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
+  const deployment = await kube.apps.readNamespacedDeployment({ name, namespace }, deadline(kube));
   // The API leaves zero counts out of the status.
   return {
     desired: deployment.spec?.replicas ?? 0,

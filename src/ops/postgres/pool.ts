@@ -42,7 +42,7 @@ export function createPool(options: PoolOptions): pg.Pool {
   return pool;
 }
 
-/** Runs `fn` with one client, in a transaction when asked; always releases it. */
+/** Runs `fn` with one client of the pool; always releases it. */
 export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
