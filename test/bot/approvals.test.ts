@@ -190,6 +190,15 @@ describe('approvals, kill and scale', () => {
     expect(textOf(await waitForOutcome(r2.ts))).toContain(`pid ${second.pid}: had already ended`);
   });
 
+  it('runs an approved action even when its message cannot be redrawn', async () => {
+    const runaway = await sessionOlderThan(1_100);
+    const r = await request(`kill ${runaway.pid}`);
+    bot.slack.failNext('chat.update', 'message_not_found');
+    await click(r, 'U_BOB');
+    expect(textOf(await waitForOutcome(r.ts))).toContain(`pid ${runaway.pid}: terminated`);
+    expect(await alive(databaseUrl, runaway.pid)).toBe(false);
+  });
+
   it('reject and cancel remove the buttons and do nothing', async () => {
     const runaway = await sessionOlderThan(1_100);
     const r = await request(`kill ${runaway.pid}`);
