@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import { databaseExists, databaseUrl, ensureDatabase, withConnection } from './postgres/databases.js';
+import { errorText } from './error-text.js';
 
 export interface DemoDatabaseOptions {
   /** Default 5000. */
@@ -211,9 +212,6 @@ async function populateDemoData(client: pg.Client, recipes: number, users: numbe
   );
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Word lists

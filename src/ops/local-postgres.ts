@@ -13,6 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { errorText } from './error-text.js';
 
 export interface LocalPostgres {
   host: string;
@@ -447,8 +448,4 @@ async function logTail(logFile: string, fromByte: number, lines = 20): Promise<s
   } catch {
     return '(no log file)';
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

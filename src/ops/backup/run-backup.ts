@@ -32,6 +32,7 @@ import { libpqEnv } from './libpq-env.js';
 import { reportProgress } from './progress-timer.js';
 import { writeSidecar, type BackupSidecar } from './sidecar.js';
 import { startTool } from './tool-process.js';
+import { errorText } from '../error-text.js';
 
 export interface RunBackupOptions {
   databaseUrl: string;
@@ -373,8 +374,4 @@ function describeConnectError(error: unknown): string {
   if (e.code === 'ECONNREFUSED') return 'connection refused (is the server running?)';
   if (error instanceof AggregateError && error.errors.length) return describeConnectError(error.errors[0]);
   return (e.message ?? String(error)).split('\n')[0] ?? 'unknown error';
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -20,6 +20,7 @@ import { countRows, type RowCounts } from './count-rows.js';
 import { BackupIntegrityError, checkBackupIntegrity, type BackupIntegrity } from './integrity.js';
 import { restoreBackup, RestoreError } from './restore-backup.js';
 import { readSidecar, writeSidecar, type BackupSidecar } from './sidecar.js';
+import { errorText } from '../error-text.js';
 
 export interface VerifyBackupOptions {
   /** The operated database: the scratch database is created next to it, on the same server. */
@@ -233,5 +234,5 @@ async function recordVerification(
 }
 
 function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+  return errorText(error).split('\n')[0] ?? '';
 }
