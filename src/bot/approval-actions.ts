@@ -9,6 +9,7 @@ import type { Services } from '../context.js';
 import { decide, expireApprovals, type ActionRegistry, type Decision } from '../handlers/approval-engine.js';
 import type { ApprovalRequest } from '../state/approvals.js';
 import { APPROVE_ACTION, REJECT_ACTION, approvalView } from './views/approval-view.js';
+import { mrkdwnText } from './blocks.js';
 
 /** Registers the buttons and starts the expiry sweeper; returns what stops the sweeper. */
 export function registerApprovals(app: App, services: Services, registry: ActionRegistry): () => void {
@@ -33,7 +34,7 @@ export function registerApprovals(app: App, services: Services, registry: Action
       try {
         const result = await decide(services, registry, { id: action.value ?? '', userId, decision }, redrawClicked);
         if (result.kind !== 'decided' && channel) {
-          await app.client.chat.postEphemeral({ channel, user: userId, text: result.reason });
+          await app.client.chat.postEphemeral({ channel, user: userId, text: mrkdwnText(result.reason) });
         }
       } catch (error) {
         log.error({ err: error, requestId: action.value }, 'could not process an approval click');

@@ -249,3 +249,13 @@ export function measuredAt(date: Date): slack.ContextBlock {
 export function sqlSnippet(query: string, max: number): string {
   return codeBlock(escapeMrkdwn(truncateText(query.replace(/\s+/g, ' ').trim(), max)));
 }
+
+/**
+ * Plain text from the handlers (commands, notes, decisions) made safe for mrkdwn, with the user
+ * and user-group ids they name (`@U123`, `@S456`) turned into Slack mentions.
+ */
+export function mrkdwnText(text: string): string {
+  return escapeMrkdwn(text)
+    .replace(/(^|[\s(])@([UW][A-Z0-9_]+)/g, '$1<@$2>')
+    .replace(/(^|[\s(])@(S[A-Z0-9_]+)/g, '$1<!subteam^$2>');
+}

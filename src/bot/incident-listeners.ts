@@ -7,6 +7,7 @@ import type { App } from '@slack/bolt';
 import type { Services } from '../context.js';
 import { addMessageToTimeline } from '../handlers/incident.js';
 import { channelAllowed } from './channels.js';
+import { plainSlackText } from './slack-text.js';
 
 export const ADD_TO_TIMELINE_SHORTCUT = 'add_to_incident_timeline';
 const CONFIRM_REACTION = 'white_check_mark';
@@ -34,7 +35,7 @@ export function registerIncidentListeners(app: App, services: Services): void {
       channel,
       messageTs: ts,
       author: shortcut.message.user ?? shortcut.message.bot_id ?? 'unknown',
-      text: shortcut.message.text ?? '',
+      text: plainSlackText(shortcut.message.text ?? ''),
       permalink: await permalink(channel, ts),
       addedBy: user,
     });
@@ -56,7 +57,7 @@ export function registerIncidentListeners(app: App, services: Services): void {
       channel,
       messageTs: ts,
       author: message?.user ?? event.item_user ?? 'unknown',
-      text: message?.text ?? '(message text not available)',
+      text: message?.text !== undefined ? plainSlackText(message.text) : '(message text not available)',
       permalink: await permalink(channel, ts),
       addedBy: event.user,
     });

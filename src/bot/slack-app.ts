@@ -13,6 +13,7 @@ import { checkCommandLine, dispatchCommand } from './dispatch.js';
 import { httpRoutes, serveRoutes } from './http-routes.js';
 import { progressView, refusalView } from './views/usage-view.js';
 import { channelAllowed, wrongChannel } from './channels.js';
+import { plainSlackText } from './slack-text.js';
 import { registerApprovals } from './approval-actions.js';
 import { incidentThread } from './incident-thread.js';
 import { registerIncidentListeners } from './incident-listeners.js';
@@ -91,7 +92,7 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
       return posted.ts;
     };
 
-    const reply = await dispatchCommand(unescapeSlackText(command.text), actor, services, { progress });
+    const reply = await dispatchCommand(plainSlackText(command.text), actor, services, { progress });
     if (reply.ephemeral) {
       await respond({ response_type: 'ephemeral', text: reply.message.text, blocks: reply.message.blocks }).catch((e: unknown) =>
         log.error({ err: e }, 'could not answer the command'),
@@ -181,9 +182,4 @@ function readBackupSchedule(expression: string): BackupSchedule {
     if (error instanceof ScheduleError) throw new Error(`BACKUP_SCHEDULE: ${error.message}`);
     throw error;
   }
-}
-
-/** Slack escapes &, < and > in what the user typed. */
-function unescapeSlackText(text: string): string {
-  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }

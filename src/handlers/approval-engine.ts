@@ -97,7 +97,7 @@ export async function decide(
     return { kind: 'denied', reason: 'You cannot approve your own request: another approver must. (You may reject it to cancel.)', request: current };
   }
   if (!isApprover && !isRequester) {
-    return { kind: 'denied', reason: `You cannot ${input.decision} this: only the approvers (${config.approvers.map((u) => `<@${u}>`).join(', ')}) can.`, request: current };
+    return { kind: 'denied', reason: `You cannot ${input.decision} this: only the approvers (${config.approvers.map((u) => `@${u}`).join(', ')}) can.`, request: current };
   }
   const status = input.decision === 'approve' ? 'approved' : isRequester ? 'cancelled' : 'rejected';
   const decided = await decideApproval(state, input.id, status, input.userId);
@@ -112,7 +112,7 @@ export async function decide(
     channel: decided.channel,
     kind: `approval.${status}`,
     action: decided.action,
-    summary: `${status} the request to ${decided.summary}${isRequester ? ' (by the requester)' : ` requested by <@${decided.requester}>`}`,
+    summary: `${status} the request to ${decided.summary}${isRequester ? ' (by the requester)' : ` requested by @${decided.requester}`}`,
     requestId: decided.id,
   });
   await onChange(decided);
@@ -192,6 +192,6 @@ function tooLateReason(request: ApprovalRequest): string {
     case 'pending':
       return 'This request could not be decided; try again.';
     default:
-      return `This request was already ${request.status}${request.decidedBy ? ` by <@${request.decidedBy}>` : ''}.`;
+      return `This request was already ${request.status}${request.decidedBy ? ` by @${request.decidedBy}` : ''}.`;
   }
 }

@@ -79,7 +79,7 @@ const incidentArgs = z
         return level.success && words.length === 1 ? { sub: 'severity', severity: level.data } : fail('severity must be one of sev1, sev2, sev3, sev4');
       }
       case 'commander': {
-        const mention = /^<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>$/.exec(words[0] ?? '') ?? /^@?([UW][A-Z0-9_]+)$/.exec(words[0] ?? '');
+        const mention = /^@?([UW][A-Z0-9_]+)$/.exec(words[0] ?? '');
         return mention && words.length === 1 ? { sub: 'commander', userId: mention[1] as string } : fail('commander needs one @user');
       }
       case 'impact':
@@ -123,7 +123,7 @@ export const incidentHandler = defineHandler({
       case 'severity':
         return update(incident, 'severity', args.severity, `Severity changed from ${incident.severity} to ${args.severity}.`, ctx);
       case 'commander':
-        return update(incident, 'commander', args.userId, `<@${args.userId}> is now the incident commander.`, ctx);
+        return update(incident, 'commander', args.userId, `@${args.userId} is now the incident commander.`, ctx);
       case 'field': {
         const label = { impact: 'Impact', cause: 'Root cause', prevention: 'Prevention' }[args.field];
         return update(incident, TEXT_FIELDS[args.field], args.text, `${label}: ${args.text}`, ctx);
@@ -132,8 +132,8 @@ export const incidentHandler = defineHandler({
         const group = ctx.config.incidents.escalation[args.level];
         const variable = args.level === 'mgmt' ? 'ESCALATION_MGMT' : `ESCALATION_L${args.level}`;
         if (!group) throw new Refusal(`No Slack user group is configured for ${ESCALATION_NAMES[args.level]} (set ${variable}).`);
-        await note('incident', `escalated to ${ESCALATION_NAMES[args.level]}: <!subteam^${group}>`, { level: args.level, group });
-        return { kind: 'updated', incident, change: `Escalated to ${ESCALATION_NAMES[args.level]}: <!subteam^${group}>` };
+        await note('incident', `escalated to ${ESCALATION_NAMES[args.level]}: @${group}`, { level: args.level, group });
+        return { kind: 'updated', incident, change: `Escalated to ${ESCALATION_NAMES[args.level]}: @${group}` };
       }
       case 'resolve': {
         await note('incident', `resolved the incident${args.text ? `: ${args.text}` : ''}`);
@@ -152,7 +152,7 @@ async function start(title: string, level: Severity, ctx: HandlerContext): Promi
       channel: ctx.actor.channelId,
       kind: 'incident',
       action: 'incident start',
-      summary: `declared the incident "${title}" (${level}); <@${ctx.actor.userId}> is the commander`,
+      summary: `declared the incident "${title}" (${level}); @${ctx.actor.userId} is the commander`,
     });
   }
   return { kind: 'started', incident, existing };
@@ -186,7 +186,7 @@ export async function addMessageToTimeline(
     channel: input.channel,
     kind: 'note',
     action: 'incident add-message',
-    summary: `message from <@${input.author}>: ${quoted}${input.permalink ? ` (<${input.permalink}|original>)` : ''}`,
+    summary: `message from @${input.author}: ${quoted}${input.permalink ? ` (original: ${input.permalink})` : ''}`,
     details: { author: input.author, messageTs: input.messageTs, permalink: input.permalink },
     sourceKey: `message:${input.channel}:${input.messageTs}`,
     at: Number.isFinite(at.getTime()) ? at : undefined,

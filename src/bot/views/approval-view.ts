@@ -4,7 +4,7 @@
  */
 import type { ApprovalRequest } from '../../state/approvals.js';
 import { outcomeOf, storedPlanOf } from '../../handlers/approval-engine.js';
-import { actions, button, codeBlock, context, header, section, sectionFields, type Block, type Message } from '../blocks.js';
+import { actions, button, codeBlock, mrkdwnText, context, header, section, sectionFields, type Block, type Message } from '../blocks.js';
 import { formatTime } from '../../format.js';
 
 export const APPROVE_ACTION = 'approval_approve';
@@ -27,7 +27,7 @@ export function approvalView(request: ApprovalRequest, options: ApprovalViewOpti
   const { targets } = storedPlanOf(request);
   const blocks: Block[] = [
     header(`${request.status === 'pending' ? 'Approval needed' : 'Approval request'}: ${request.action}`),
-    section(`*${capitalize(request.summary)}*`),
+    section(`*${mrkdwnText(capitalize(request.summary))}*`),
     ...sectionFields([
       `*Requested by*\n<@${request.requester}>`,
       `*Requested at*\n${formatTime(request.createdAt)}`,
@@ -55,7 +55,7 @@ export function approvalView(request: ApprovalRequest, options: ApprovalViewOpti
   blocks.push(section(decisionLine(request)));
   const outcome = outcomeOf(request);
   if (outcome) {
-    blocks.push(section(`${outcome.ok ? ':white_check_mark:' : ':x:'} *Outcome:* ${outcome.summary}`));
+    blocks.push(section(`${outcome.ok ? ':white_check_mark:' : ':x:'} *Outcome:* ${mrkdwnText(outcome.summary)}`));
     if (outcome.lines.length) blocks.push(section(codeBlock(outcome.lines.join('\n'), 2_900)));
   } else if (request.status === 'approved') {
     blocks.push(section(`:hourglass_flowing_sand: ${options.progress ?? 'Running…'}`));

@@ -1,8 +1,8 @@
 /** The incident's root message, its timeline replies, and the document posted at resolution. */
-import { TO_BE_WRITTEN, chronological, documentSections, incidentDuration } from '../../handlers/incident-document.js';
+import { TO_BE_WRITTEN, chronological, documentSections, incidentDuration } from './incident-document.js';
 import type { IncidentResult } from '../../handlers/incident.js';
 import type { Incident, IncidentEvent } from '../../state/incidents.js';
-import { context, header, listWithMore, section, sectionFields, truncateText, type Block, type Message } from '../blocks.js';
+import { context, escapeMrkdwn, header, listWithMore, mrkdwnText, section, sectionFields, truncateText, type Block, type Message } from '../blocks.js';
 import { formatTime } from '../../format.js';
 
 const KIND_ICON: Record<string, string> = {
@@ -42,13 +42,13 @@ export function incidentRootView(incident: Incident, now: Date): Message {
 }
 
 export function incidentEventView(event: IncidentEvent): Message {
-  const line = `${KIND_ICON[event.kind] ?? ':small_blue_diamond:'} \`${formatTime(event.at).slice(11, 19)}\` <@${event.actor}> ${event.text}`;
+  const line = `${KIND_ICON[event.kind] ?? ':small_blue_diamond:'} \`${formatTime(event.at).slice(11, 19)}\` <@${event.actor}> ${mrkdwnText(event.text)}`;
   return { text: truncateText(`${event.actor}: ${event.text}`, 300), blocks: [section(line)] };
 }
 
 export function incidentStatusView(result: Extract<IncidentResult, { kind: 'status' }>): Message {
   const { incident, events, eventCount, now } = result;
-  const recent = events.map((e) => `\`${formatTime(e.at).slice(11, 19)}\` <@${e.actor}> ${truncateText(e.text, 200)}`);
+  const recent = events.map((e) => `\`${formatTime(e.at).slice(11, 19)}\` <@${e.actor}> ${mrkdwnText(truncateText(e.text, 200))}`);
   return {
     text: `Incident ${incident.title}: open for ${incidentDuration(incident, now)}`,
     blocks: [
@@ -65,23 +65,23 @@ export function incidentStatusView(result: Extract<IncidentResult, { kind: 'stat
 }
 
 export function incidentDocumentView(incident: Incident, events: readonly IncidentEvent[], now: Date): Message {
-  const timeline = listWithMore(chronological(events), 40, (e) => `• \`${formatTime(e.at).slice(11, 19)}\` <@${e.actor}> ${truncateText(e.text, 150)}`, 'events');
+  const timeline = listWithMore(chronological(events), 40, (e) => `• \`${formatTime(e.at).slice(11, 19)}\` <@${e.actor}> ${mrkdwnText(truncateText(e.text, 150))}`, 'events');
   const blocks: Block[] = [
     header(`Incident document: ${incident.title}`),
     context([`Severity ${incident.severity.toUpperCase()} · commander <@${incident.commander}> · ${formatTime(incident.startedAt)} → ${incident.resolvedAt ? formatTime(incident.resolvedAt) : 'open'} (${incidentDuration(incident, now)})`]),
     section(`*Timeline*\n${truncateText(timeline.join('\n'), 2_900)}`),
-    ...documentSections(incident).map((s) => section(`*${s.title}*\n${s.text ? truncateText(s.text, 2_900) : TO_BE_WRITTEN}`)),
+    ...documentSections(incident).map((s) => section(`*${s.title}*\n${s.text ? mrkdwnText(truncateText(s.text, 2_800)) : TO_BE_WRITTEN}`)),
     context(['The full document is attached as a Markdown file for the postmortem.']),
   ];
   return { text: `Incident document: ${incident.title}`, blocks };
 }
 
 export function incidentChangeView(change: string): Message {
-  return { text: change, blocks: [section(`:rotating_light: ${change}`)] };
+  return { text: change, blocks: [section(`:rotating_light: ${mrkdwnText(change)}`)] };
 }
 
 export function incidentAlreadyOpenView(incident: Incident): Message {
   const link = incident.rootTs ? ` (<https://slack.com/archives/${incident.channel}/p${incident.rootTs.replace('.', '')}|root message>)` : '';
-  const text = `An incident is already open in this channel: *${incident.title}* (${incident.severity}), declared by <@${incident.declaredBy}> at ${formatTime(incident.startedAt)}${link}. Resolve it before starting another.`;
+  const text = `An incident is already open in this channel: *${escapeMrkdwn(incident.title)}* (${incident.severity}), declared by <@${incident.declaredBy}> at ${formatTime(incident.startedAt)}${link}. Resolve it before starting another.`;
   return { text, blocks: [section(`:warning: ${text}`)] };
 }

@@ -14,7 +14,8 @@ import path from 'node:path';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import pg from 'pg';
+import { withConnection } from '../postgres/databases.js';
+import { errorText } from '../error-text.js';
 import { createScrubber, urlPassword } from '../../redact.js';
 import { requireClientTool } from './client-tools.js';
 import { asIntegrityError, BackupIntegrityError, dumpCompleteCheck } from './integrity.js';
@@ -104,17 +105,14 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
 }
 
 async function readServerVersionNum(databaseUrl: string, connectTimeoutMs: number, scrub: (s: string) => string): Promise<number> {
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: connectTimeoutMs, application_name: 'recipedb-ops restore' });
-  client.on('error', () => undefined);
   try {
-    await client.connect();
-    const { rows } = await client.query<{ num: string }>(`SELECT current_setting('server_version_num') AS num`);
-    return Number(rows[0]?.num);
+    return await withConnection(
+      databaseUrl,
+      async (client) => Number((await client.query<{ num: string }>(`SELECT current_setting('server_version_num') AS num`)).rows[0]?.num),
+      { connectTimeoutMs, applicationName: 'recipedb-ops restore' },
+    );
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new Error(`could not connect to the database to restore into it: ${scrub(message.split('\n')[0] ?? '')}`);
-  } finally {
-    await client.end().catch(() => undefined);
+    throw new Error(`could not connect to the database to restore into it: ${scrub(errorText(error).split('\n')[0] ?? '')}`);
   }
 }
 

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import pg from 'pg';
 import { createScrubber, urlPassword, type Scrubber } from '../../redact.js';
-import { databaseUrl as withDatabase } from '../postgres/databases.js';
+import { databaseUrl as withDatabase, withConnection } from '../postgres/databases.js';
 import { quoteIdent } from '../postgres/quote-ident.js';
 import { countRows, type RowCounts } from './count-rows.js';
 import { BackupIntegrityError, checkBackupIntegrity, type BackupIntegrity } from './integrity.js';
@@ -162,14 +162,7 @@ async function restoreIntoScratch(options: VerifyBackupOptions, scrub: Scrubber,
 }
 
 async function countIn(url: string, tables: readonly string[], connectTimeoutMs = 10_000): Promise<RowCounts> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs, application_name: 'recipedb-ops verify' });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await countRows(client, tables);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  return withConnection(url, (client) => countRows(client, tables), { connectTimeoutMs, applicationName: 'recipedb-ops verify' });
 }
 
 function compareCounts(

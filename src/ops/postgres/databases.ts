@@ -16,8 +16,14 @@ export function databaseUrl(url: string, database: string): string {
 }
 
 /** Runs `work` on a connection of its own, always closed afterwards. */
-export async function withConnection<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
+export async function withConnection<T>(
+  url: string,
+  work: (client: pg.Client) => Promise<T>,
+  options: { connectTimeoutMs?: number; applicationName?: string } = {},
+): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: options.connectTimeoutMs, application_name: options.applicationName });
+  // A connection lost mid-work surfaces through the next query; it must not crash the process.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return await work(client);

@@ -4,9 +4,9 @@
  *
  *   const markdown = incidentDocument(incident, events); // '# Incident #3: …\n\n## Timeline\n…'
  */
-import { formatDuration } from '../duration.js';
-import { formatTime } from '../format.js';
-import type { Incident, IncidentEvent } from '../state/incidents.js';
+import { formatDuration } from '../../duration.js';
+import { formatTime } from '../../format.js';
+import type { Incident, IncidentEvent } from '../../state/incidents.js';
 
 export const TO_BE_WRITTEN = '_to be written_';
 
@@ -34,21 +34,9 @@ export function incidentDuration(incident: Incident, now: Date): string {
 }
 
 
-/** Slack markup to plain Markdown: mentions and links become readable text. */
-function plain(text: string): string {
-  return text
-    .replace(/<@([A-Z0-9_]+)(?:\|[^>]*)?>/g, '@$1')
-    .replace(/<!subteam\^([A-Z0-9_]+)(?:\|([^>]*))?>/g, (_m, id: string, name?: string) => `@${name ?? id}`)
-    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '[$2]($1)')
-    .replace(/<(https?:[^>]+)>/g, '$1')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-}
-
 export function incidentDocument(incident: Incident, events: readonly IncidentEvent[], now: Date = new Date()): string {
   const lines = [
-    `# Incident #${incident.id}: ${plain(incident.title)}`,
+    `# Incident #${incident.id}: ${incident.title}`,
     '',
     `- Severity: ${incident.severity}`,
     `- Status: ${incident.status}`,
@@ -60,10 +48,10 @@ export function incidentDocument(incident: Incident, events: readonly IncidentEv
     '',
     '## Timeline',
     '',
-    ...(events.length ? chronological(events).map((e) => `- ${formatTime(e.at)} — @${e.actor} — ${plain(e.text)}`) : [TO_BE_WRITTEN]),
+    ...(events.length ? chronological(events).map((e) => `- ${formatTime(e.at)} — @${e.actor} — ${e.text}`) : [TO_BE_WRITTEN]),
   ];
   for (const section of documentSections(incident)) {
-    lines.push('', `## ${section.title}`, '', section.text ? plain(section.text) : TO_BE_WRITTEN);
+    lines.push('', `## ${section.title}`, '', section.text ?? TO_BE_WRITTEN);
   }
   return `${lines.join('\n')}\n`;
 }
