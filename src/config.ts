@@ -111,6 +111,8 @@ const envSchema = z.object({
   RESTORE_LOCK_WAIT: duration('5m'),
   DB_CONNECT_TIMEOUT: duration('3s'),
   DB_STATEMENT_TIMEOUT: duration('5s'),
+  // Kubernetes' default terminationGracePeriodSeconds is 30: the drain and its cleanup fit inside it.
+  SHUTDOWN_GRACE: duration('20s'),
 });
 
 export const ESCALATION_LEVELS = ['1', '2', '3', 'mgmt'] as const;
@@ -139,6 +141,8 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   thresholds: { cacheHitMinPercent: number; connectionsMaxPercent: number; longTransactionMs: number };
   timeouts: { sourceMs: number; connectMs: number; statementMs: number; restoreLockWaitMs: number };
+  /** How long running work may go on after SIGTERM before it is asked to stop. */
+  shutdownGraceMs: number;
   /** Values that must never appear in logs or messages. */
   secrets: string[];
 }
@@ -191,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       longTransactionMs: e.STATUS_LONG_TRANSACTION,
     },
     timeouts: { sourceMs: e.STATUS_SOURCE_TIMEOUT, connectMs: e.DB_CONNECT_TIMEOUT, statementMs: e.DB_STATEMENT_TIMEOUT, restoreLockWaitMs: e.RESTORE_LOCK_WAIT },
+    shutdownGraceMs: e.SHUTDOWN_GRACE,
     secrets,
   };
 }

@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import type { Kube } from './ops/kube/kube-client.js';
 import type { Recorder } from './state/recorder.js';
 import type { Metrics } from './metrics.js';
+import type { Lifecycle } from './lifecycle.js';
 
 export interface Services {
   config: Config;
@@ -22,6 +23,8 @@ export interface Services {
   recorder: Recorder;
   metrics: Metrics;
   now: () => Date;
+  /** Draining on SIGTERM; long work passes its stopSignal on. */
+  lifecycle: Lifecycle;
 }
 
 /** Who runs a command and where. */

@@ -38,9 +38,14 @@ async function startSlack(config: Config): Promise<void> {
   });
   const bot = await startSlackApp(services);
   const shutdown = async (signal: string) => {
-    log.info({ signal }, 'shutting down');
-    await bot.stop().catch(() => undefined);
+    log.info({ signal, graceMs: config.shutdownGraceMs, running: services.lifecycle.running }, 'shutting down: new work is refused, running work may finish');
+    const drained = await bot.drain().catch((error: unknown) => {
+      log.error({ err: error }, 'the shutdown did not go cleanly');
+      return { unfinished: -1 };
+    });
     await services.close();
+    if (drained.unfinished > 0) log.warn({ unfinished: drained.unfinished }, 'stopped with work still running');
+    log.info('stopped');
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));

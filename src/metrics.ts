@@ -2,7 +2,7 @@
  * The bot's Prometheus metrics, on a registry of its own (one per process, so tests can start
  * several bots side by side).
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
@@ -11,12 +11,32 @@ export interface Metrics {
   approvals: Counter<'decision'>;
   backupDuration: Histogram<'trigger'>;
   backupSize: Histogram<'trigger'>;
+  backupFailures: Counter<'trigger'>;
 }
 
-export function createMetrics(): Metrics {
+export interface MetricsSources {
+  /** When the newest complete backup in BACKUP_DIR was taken; null when there is none (the gauge is then 0, so an age alert fires). */
+  newestBackup?: () => Promise<Date | null>;
+}
+
+export function createMetrics(sources: MetricsSources = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'recipedb_ops_' });
-  return {
+  const newestBackup = sources.newestBackup;
+  if (newestBackup !== undefined) {
+    // Read from the backup folder at every scrape, not remembered: it survives restarts, and every
+    // replica reports the same value for the shared folder, whichever of them took the backup.
+    new Gauge({
+      name: 'recipedb_ops_backup_last_success_timestamp_seconds',
+      help: 'When the newest complete backup in BACKUP_DIR was taken (Unix time); 0 when there is none',
+      registers: [registry],
+      async collect() {
+        const newest = await newestBackup().catch(() => null);
+        this.set(newest ? newest.getTime() / 1000 : 0);
+      },
+    });
+  }
+  const metrics: Metrics = {
     registry,
     commands: new Counter({
       name: 'recipedb_ops_commands_total',
@@ -51,5 +71,15 @@ export function createMetrics(): Metrics {
       buckets: [1e6, 1e7, 1e8, 5e8, 1e9, 5e9, 1e10],
       registers: [registry],
     }),
+    backupFailures: new Counter({
+      name: 'recipedb_ops_backup_failures_total',
+      help: 'Backups that failed, by trigger (manual, schedule, restore)',
+      labelNames: ['trigger'],
+      registers: [registry],
+    }),
   };
+  // A labelled counter appears only with its first increment, which increase() cannot see: the
+  // failures an alert watches start at zero.
+  for (const trigger of ['manual', 'schedule', 'restore']) metrics.backupFailures.inc({ trigger }, 0);
+  return metrics;
 }

@@ -5,6 +5,7 @@
  *   const services = await openServices(config, log, { databaseUrl, stateDatabaseUrl });
  *   … await services.close();
  */
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
@@ -13,6 +14,8 @@ import { createPool } from './ops/postgres/pool.js';
 import { STATE_SCHEMA, migrate } from './state/migrate.js';
 import { createRecorder } from './state/recorder.js';
 import { createMetrics } from './metrics.js';
+import { createLifecycle } from './lifecycle.js';
+import { listBackups } from './ops/backup/list-backups.js';
 
 export interface OpenServices extends Services {
   close(): Promise<void>;
@@ -50,8 +53,9 @@ export async function openServices(
     state,
     kube,
     recorder: createRecorder(state, log),
-    metrics: createMetrics(),
+    metrics: createMetrics({ newestBackup: async () => (await listBackups(path.resolve(config.backup.dir)))[0]?.takenAt ?? null }),
     now: () => new Date(),
+    lifecycle: createLifecycle(),
     async close() {
       await Promise.allSettled([db.end(), state.end()]);
     },

@@ -8,7 +8,8 @@ import type { BlockAction, ButtonAction } from '@slack/bolt';
 import type { Services } from '../context.js';
 import { decide, expireApprovals, type ActionRegistry, type Decision } from '../handlers/approval-engine.js';
 import type { ApprovalRequest } from '../state/approvals.js';
-import { APPROVE_ACTION, REJECT_ACTION, approvalView } from './views/approval-view.js';
+import { approvalView } from './views/approval-view.js';
+import { APPROVE_ACTION, REJECT_ACTION } from './slack-surface.js';
 import { mrkdwnText } from './blocks.js';
 
 /** Registers the buttons and starts the expiry sweeper; returns what stops the sweeper. */

@@ -12,7 +12,8 @@ import type { Message } from './blocks.js';
 import { dispatchCommand } from './dispatch.js';
 import { decide } from '../handlers/approval-engine.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
-import { APPROVE_ACTION, REJECT_ACTION, approvalView } from './views/approval-view.js';
+import { approvalView } from './views/approval-view.js';
+import { APPROVE_ACTION, REJECT_ACTION } from './slack-surface.js';
 import { refusalView } from './views/usage-view.js';
 import { incidentEventView } from './views/incident-view.js';
 

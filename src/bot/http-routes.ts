@@ -7,10 +7,11 @@ import type { AddressInfo } from 'node:net';
 import type { CustomRoute } from '@slack/bolt';
 import type pg from 'pg';
 import type { Metrics } from '../metrics.js';
+import type { Lifecycle } from '../lifecycle.js';
 import { withTimeout } from '../with-timeout.js';
 import { ping } from '../ops/postgres/ping.js';
 
-export function httpRoutes(state: pg.Pool, metrics: Metrics): CustomRoute[] {
+export function httpRoutes(state: pg.Pool, metrics: Metrics, lifecycle: Pick<Lifecycle, 'draining'>): CustomRoute[] {
   return [
     {
       path: '/healthz',
@@ -24,6 +25,12 @@ export function httpRoutes(state: pg.Pool, metrics: Metrics): CustomRoute[] {
       path: '/readyz',
       method: ['GET'],
       handler: (_req, res) => {
+        // A draining replica asks for no new traffic; it still serves what reaches it.
+        if (lifecycle.draining) {
+          res.writeHead(503, { 'content-type': 'text/plain' });
+          res.end('shutting down\n');
+          return;
+        }
         withTimeout(ping(state), 2_000, 'the state database')
           .then(() => {
             res.writeHead(200, { 'content-type': 'text/plain' });

@@ -8,8 +8,8 @@ import type { Services } from '../context.js';
 import { addMessageToTimeline } from '../handlers/incident.js';
 import { channelAllowed } from './channels.js';
 import { plainSlackText } from './slack-text.js';
+import { ADD_TO_TIMELINE_SHORTCUT, REACTION_ADDED_EVENT } from './slack-surface.js';
 
-export const ADD_TO_TIMELINE_SHORTCUT = 'add_to_incident_timeline';
 const CONFIRM_REACTION = 'white_check_mark';
 
 export function registerIncidentListeners(app: App, services: Services): void {
@@ -46,7 +46,7 @@ export function registerIncidentListeners(app: App, services: Services): void {
     }
   });
 
-  app.event('reaction_added', async ({ event }) => {
+  app.event(REACTION_ADDED_EVENT, async ({ event }) => {
     if (event.reaction !== config.incidents.reaction || event.item.type !== 'message') return;
     const { channel, ts } = event.item;
     if (!channelAllowed(config.allowedChannels, channel)) return;

@@ -15,8 +15,10 @@ import { progressView, refusalView } from './views/usage-view.js';
 import { channelAllowed, wrongChannel } from './channels.js';
 import { plainSlackText } from './slack-text.js';
 import { registerApprovals } from './approval-actions.js';
+import { drainingMiddleware } from './draining.js';
 import { incidentThread } from './incident-thread.js';
 import { registerIncidentListeners } from './incident-listeners.js';
+import { SLASH_COMMAND } from './slack-surface.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
 import type { Message } from './blocks.js';
 import { startBackupScheduler, type BackupScheduler } from '../handlers/backup-scheduler.js';
@@ -28,14 +30,20 @@ export interface SlackBot {
   app: App;
   /** The port actually bound (PORT, or the one the OS chose for PORT=0). */
   port: number;
+  /** SIGTERM: refuse new work, let running work finish (SHUTDOWN_GRACE), then stop. */
+  drain(): Promise<{ unfinished: number }>;
   stop(): Promise<void>;
 }
+
+/** After the grace period, how long stopped work gets to clean up (remove a temp file, scale the app back). */
+const CLEANUP_MS = 10_000;
 
 export async function startSlackApp(services: Services): Promise<SlackBot> {
   const { config, log, metrics } = services;
   const backupSchedule = config.backup.schedule === 'off' ? undefined : readBackupSchedule(config.backup.schedule);
   const socketMode = config.mode === 'slack-socket';
-  const routes = httpRoutes(services.state, metrics);
+  const { lifecycle } = services;
+  const routes = httpRoutes(services.state, metrics, lifecycle);
   const app = new App({
     token: config.slack.botToken,
     signingSecret: config.slack.signingSecret ?? 'unused-in-socket-mode',
@@ -51,10 +59,11 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: process.env.NODE_ENV === 'test' ? 0 : 3 } },
   });
 
+  app.use(drainingMiddleware(lifecycle));
   const thread = incidentThread(services, app.client);
   services.recorder.addSink(thread.sink);
 
-  app.command('/recipedb', async ({ ack, command, client, respond }) => {
+  app.command(SLASH_COMMAND, async ({ ack, command, client, respond }) => {
     const received = performance.now();
     const actor = { userId: command.user_id, channelId: command.channel_id };
     const observeAck = () => metrics.ackLatency.observe({ kind: 'command' }, (performance.now() - received) / 1000);
@@ -162,15 +171,30 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
         }
       : undefined,
   });
+  let appStopped: Promise<unknown> | undefined;
+  const stopApp = () => (appStopped ??= app.stop());
+  const stop = async () => {
+    stopSweeper();
+    await scheduler?.stop();
+    await stopApp();
+    await sideServer?.close();
+  };
   return {
     app,
     port,
-    stop: async () => {
-      stopSweeper();
-      await scheduler?.stop();
-      await app.stop();
-      await sideServer?.close();
+    async drain() {
+      // Socket Mode: disconnecting hands new requests to the other replica's socket at once. Over
+      // HTTP the endpoint stays up, answering "restarting", while readiness turns the traffic away.
+      if (socketMode) await stopApp().catch((error: unknown) => log.warn({ err: error }, 'could not close the Socket Mode connection'));
+      const drained = await lifecycle.drain({
+        graceMs: config.shutdownGraceMs,
+        cleanupMs: CLEANUP_MS,
+        onStopSignal: (running) => log.warn({ running, graceMs: config.shutdownGraceMs }, 'shutdown grace period is over: stopping the work still running'),
+      });
+      await stop();
+      return drained;
     },
+    stop,
   };
 }
 

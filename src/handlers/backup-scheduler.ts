@@ -132,6 +132,8 @@ export function createBackupScheduler(services: Services, options: BackupSchedul
 
   async function runSlot(slot: Date, now: Date): Promise<TickResult> {
     log.info({ slot, instance }, 'scheduled backup starting');
+    // A shutdown lets a running backup finish within its grace period; only then is it stopped.
+    const signal = AbortSignal.any([abort.signal, services.lifecycle.stopSignal]);
     try {
       const taken = await takeBackup({
         state,
@@ -142,7 +144,7 @@ export function createBackupScheduler(services: Services, options: BackupSchedul
         requestedBy: 'schedule',
         now: services.now,
         connectTimeoutMs: config.timeouts.connectMs,
-        signal: abort.signal,
+        signal,
       });
       const { backup } = taken;
       services.metrics.backupDuration.observe({ trigger: 'schedule' }, backup.durationMs / 1000);
@@ -176,15 +178,16 @@ export function createBackupScheduler(services: Services, options: BackupSchedul
       });
       return { kind: 'ran', slot, ok: true, name: backup.name };
     } catch (error) {
-      if (error instanceof BackupRunningError && !abort.signal.aborted) {
+      if (error instanceof BackupRunningError && !signal.aborted) {
         // Someone's backup is running right now: give the slot back and take ours after it.
         await releaseBackupSlot(state, slot, instance).catch((e: unknown) => log.warn({ err: e, slot }, 'could not give the backup slot back'));
         settled = 0;
         log.info({ slot, reason: error.message }, 'scheduled backup deferred');
         return { kind: 'deferred', slot, reason: error.message };
       }
-      const reason = scrub(abort.signal.aborted ? 'the bot was shutting down and stopped the backup' : describeFailure(error));
+      const reason = scrub(signal.aborted ? 'the bot was shutting down and stopped the backup before it finished; no file was kept' : describeFailure(error));
       log.error({ err: error, slot }, `scheduled backup failed: ${reason}`);
+      services.metrics.backupFailures.inc({ trigger: 'schedule' });
       await finishBackupSlot(state, slot, 'failed', { reason }).catch((e: unknown) => log.warn({ err: e, slot }, 'could not mark the backup slot failed'));
       await services.recorder
         .record({ actor: 'recipedb-ops', channel: config.opsChannel, kind: 'backup', action: 'backup.scheduled-failed', summary: `Scheduled backup of ${formatTime(slot)} FAILED: ${reason}`, details: { slot: slot.toISOString(), reason } })
@@ -198,8 +201,8 @@ export function createBackupScheduler(services: Services, options: BackupSchedul
     instance,
     async tick(now = services.now()) {
       if (running) return { kind: 'busy' };
-      if (abort.signal.aborted) return { kind: 'idle' };
-      running = tickOnce(now);
+      if (abort.signal.aborted || services.lifecycle.draining) return { kind: 'idle' };
+      running = services.lifecycle.track(tickOnce(now));
       try {
         return await running;
       } finally {

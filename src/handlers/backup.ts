@@ -84,7 +84,12 @@ async function backUp(ctx: HandlerContext): Promise<BackupTaken> {
     requestedBy: ctx.actor.userId,
     now: ctx.now,
     connectTimeoutMs: ctx.config.timeouts.connectMs,
+    signal: ctx.lifecycle.stopSignal,
     onProgress: (bytes) => ctx.progress(`Backing up… ${formatBytes(bytes)} dumped so far`),
+  }).catch((error: unknown) => {
+    ctx.metrics.backupFailures.inc({ trigger: 'manual' });
+    if (ctx.lifecycle.stopSignal.aborted) throw new Error('the bot was restarting and stopped the backup before it finished; no file was kept — run `backup` again');
+    throw error;
   });
   const { backup } = taken;
   ctx.metrics.backupDuration.observe({ trigger: 'manual' }, backup.durationMs / 1000);

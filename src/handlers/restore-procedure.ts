@@ -187,6 +187,7 @@ class RestoreRun {
           requestedBy: 'restore',
           now: this.ctx.now,
           connectTimeoutMs: config.timeouts.connectMs,
+          signal: this.ctx.lifecycle.stopSignal,
           onProgress: (bytes) => this.progress(`Step 3/${TOTAL_STEPS}: safety backup… ${formatBytes(bytes)}`),
         });
         const { backup } = taken;
@@ -195,6 +196,7 @@ class RestoreRun {
         this.ctx.metrics.backupSize.observe({ trigger: 'restore' }, backup.sizeBytes);
         return { title: `safety backup ${backup.name} (${formatBytes(backup.sizeBytes)})` };
       } catch (error) {
+        this.ctx.metrics.backupFailures.inc({ trigger: 'restore' });
         this.safetyProblem = this.reason(error);
         throw error;
       }
@@ -219,7 +221,8 @@ class RestoreRun {
           databaseUrl: this.ctx.databaseUrl,
           file: backup.path,
           connectTimeoutMs: this.ctx.config.timeouts.connectMs,
-          signal: cancel.signal,
+          // A shutdown past its grace period stops psql too: the transaction rolls back.
+          signal: AbortSignal.any([cancel.signal, this.ctx.lifecycle.stopSignal]),
           onProgress: (read, total) => {
             shown = `Step 4/${TOTAL_STEPS}: restoring ${backup.name}… ${formatBytes(read)} of ${formatBytes(total)}`;
             return watch.waiting() ? undefined : this.progress(shown);

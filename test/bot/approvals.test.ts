@@ -259,6 +259,8 @@ describe('approvals, kill and scale', () => {
     expect(progress.length).toBeGreaterThan(0);
     const patch = kube.requests.find((q) => q.method === 'PATCH' && q.path.endsWith('/deployments/recipe-app/scale'));
     expect(patch?.contentType).toContain('application/merge-patch+json');
+    // deploy/'s Role in the application's namespace granted every call of the scale.
+    expect(kube.forbidden).toEqual([]);
     kube.rolloutDelayMs = 0;
   });
 

@@ -27,6 +27,11 @@ describe('backup over Slack', () => {
     await backups.cleanup();
   });
 
+  it('reports the last successful backup as 0 (never) while BACKUP_DIR holds none', async () => {
+    const metrics = await (await fetch(`${bot.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^recipedb_ops_backup_last_success_timestamp_seconds 0$/m);
+  });
+
   it('acks at once, shows progress, then turns the progress message into the result', async () => {
     bot.slack.reset();
     const started = Date.now();
@@ -51,6 +56,9 @@ describe('backup over Slack', () => {
 
     const metrics = await (await fetch(`${bot.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/recipedb_ops_backup_duration_seconds_count\{trigger="manual"\} 1/);
+    // Read from BACKUP_DIR: the alert on a missing backup sees the file, whichever replica wrote it.
+    const last = Number(/^recipedb_ops_backup_last_success_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]);
+    expect(Math.abs(last * 1000 - Date.now())).toBeLessThan(60_000);
   });
 
   it('`backups` then lists it', async () => {

@@ -120,6 +120,8 @@ describe('restore over Slack, with the application on Kubernetes', () => {
     expect(recipe?.title).not.toBe('changed after the backup');
     expect(scalePatches()).toEqual([0, 3]);
     expect(kube.deployment('default', 'recipe-app')).toMatchObject({ spec: { replicas: 3 }, status: { readyReplicas: 3 } });
+    // deploy/'s Role in the application's namespace granted every call of the restore.
+    expect(kube.forbidden).toEqual([]);
 
     // The safety backup holds the state just before the restore.
     const safety = await readSidecar(path.join(dir, safetyName as string));
@@ -364,6 +366,8 @@ describe('restore over Slack, with the application on Kubernetes', () => {
     await bot.client.blockAction({ actionId: 'approval_approve', value: fix.id, userId: 'U_BOB', messageTs: fix.ts });
     await bot.slack.waitFor('chat.update', (c) => c.body.ts === fix.ts && textOf(c).includes('Outcome:'), 20_000);
     expect(kube.deployment('default', 'recipe-app')?.spec.replicas).toBe(3);
+    // Every restore and scale above stayed within deploy/'s RBAC.
+    expect(kube.forbidden).toEqual([]);
   }, 60_000);
 });
 

@@ -292,3 +292,32 @@ describe('readSlowestStatements', () => {
     expect(performance.now() - started).toBeLessThan(1_000);
   });
 });
+
+describe('status', () => {
+  it('judges this database: a lock wait and an old transaction in another database on the server are not its problems', async () => {
+    const otherUrl = await createTestDatabase('other');
+    const holder = await openSession(otherUrl);
+    await holder.client.query('CREATE TABLE t (id int)');
+    await holder.client.query('BEGIN');
+    await holder.client.query('LOCK TABLE t IN ACCESS EXCLUSIVE MODE');
+    const waiter = await openSession(otherUrl);
+    void waiter.client.query('SELECT * FROM t').catch(() => undefined);
+    await waitForSession(waiter.pid, `wait_event_type = 'Lock'`);
+
+    const elsewhere = await run('status');
+    expect(elsewhere.seen).not.toMatch(/blocked quer/);
+    expect(elsewhere.seen).not.toContain(`pid ${holder.pid}`);
+    expect(elsewhere.seen).toMatch(/Locks: \d+ held · 0 waiting/);
+
+    // The same in this database is reported.
+    const here = await openSession();
+    await here.client.query('BEGIN');
+    await here.client.query('LOCK TABLE recipe_manager.reviews IN ACCESS EXCLUSIVE MODE');
+    const blocked = await openSession();
+    void blocked.client.query('SELECT count(*) FROM recipe_manager.reviews').catch(() => undefined);
+    await waitForSession(blocked.pid, `wait_event_type = 'Lock'`);
+    const reply = await run('status');
+    expect(reply.seen).toContain('1 blocked query');
+    expect(reply.seen).toMatch(/Locks: \d+ held · 1 waiting · 1 blocked/);
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * `logs` and `top` against the fake Kubernetes API through the real client, the way the runbook's
  * "Log Review" and "Check resource usage" use kubectl: two database pods with their logs (some
- * ERROR lines), usage of pods and nodes.
+ * ERROR lines), usage of pods and nodes. The fake enforces deploy/'s RBAC, which does not let the
+ * bot read nodes; a second cluster has the optional node grant (deploy/optional/node-read.yaml).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { renderBlocks } from '../../src/bot/blocks-to-text.js';
@@ -13,6 +14,8 @@ import { openTestServices, type TestServices } from '../support/services.js';
 const NS = 'recipe-database';
 const actor = { userId: 'U_ALICE', channelId: 'C_OPS' };
 
+const NODE_READ = 'deploy/optional/node-read.yaml';
+
 let kube: FakeKube;
 let services: TestServices;
 let pods: string[];
@@ -21,13 +24,13 @@ function iso(msAgo: number): string {
   return new Date(Date.now() - msAgo).toISOString();
 }
 
-beforeAll(async () => {
-  kube = await startFakeKube();
-  kube.setNodes([
+/** Two nodes and the database deployment with two pods and their usage; returns the pod names. */
+async function seedCluster(fake: FakeKube, client: TestServices): Promise<string[]> {
+  fake.setNodes([
     { name: 'node-a', cpu: '1500m', memory: '6Gi', allocatableCpu: '4', allocatableMemory: '16Gi' },
     { name: 'node-b', cpu: '250m', memory: '2Gi', allocatableCpu: '4', allocatableMemory: '16Gi' },
   ]);
-  kube.addDeployment({
+  fake.addDeployment({
     namespace: NS,
     name: 'recipe-database',
     replicas: 2,
@@ -36,9 +39,18 @@ beforeAll(async () => {
       { name: 'postgres-exporter', limits: { cpu: '100m', memory: '128Mi' } },
     ],
   });
+  const list = await client.kube?.core.listNamespacedPod({ namespace: NS, labelSelector: 'app=recipe-database' });
+  const names = (list?.items ?? []).map((p) => p.metadata?.name ?? '').sort();
+  const [first = '', second = ''] = names;
+  fake.setPodMetrics(NS, first, { 'recipe-database': { cpu: '800m', memory: '900Mi' }, 'postgres-exporter': { cpu: '10m', memory: '30Mi' } });
+  fake.setPodMetrics(NS, second, { 'recipe-database': { cpu: '50m', memory: '200Mi' }, 'postgres-exporter': { cpu: '5m', memory: '20Mi' } });
+  return names;
+}
+
+beforeAll(async () => {
+  kube = await startFakeKube();
   services = await openTestServices({ kubeconfig: kube.kubeconfigPath });
-  const list = await services.kube?.core.listNamespacedPod({ namespace: NS, labelSelector: 'app=recipe-database' });
-  pods = (list?.items ?? []).map((p) => p.metadata?.name ?? '').sort();
+  pods = await seedCluster(kube, services);
   const [first = '', second = ''] = pods;
   kube.setLogs(
     NS,
@@ -55,8 +67,6 @@ beforeAll(async () => {
   );
   kube.setLogs(NS, second, 'recipe-database', '2026-11-29 10:00:00 UTC [5] LOG:  replica says hello\n');
   kube.setLogs(NS, first, 'postgres-exporter', 'ts=2026-11-29T10:00:00Z level=error msg="Error opening connection to database"\n');
-  kube.setPodMetrics(NS, first, { 'recipe-database': { cpu: '800m', memory: '900Mi' }, 'postgres-exporter': { cpu: '10m', memory: '30Mi' } });
-  kube.setPodMetrics(NS, second, { 'recipe-database': { cpu: '50m', memory: '200Mi' }, 'postgres-exporter': { cpu: '5m', memory: '20Mi' } });
 });
 
 afterAll(async () => {
@@ -69,8 +79,8 @@ afterEach(() => {
   kube.hang(null);
 });
 
-async function run(line: string): Promise<{ reply: Reply; text: string }> {
-  const reply = await dispatchCommand(line, actor, services);
+async function run(line: string, client: TestServices = services): Promise<{ reply: Reply; text: string }> {
+  const reply = await dispatchCommand(line, actor, client);
   expect(reply.message.blocks.length).toBeLessThanOrEqual(LIMITS.blocks);
   expect(JSON.stringify(reply.message.blocks).length).toBeLessThanOrEqual(LIMITS.messageChars);
   return { reply, text: renderBlocks(reply.message, { width: 250 }).text };
@@ -91,6 +101,7 @@ describe('logs', () => {
     expect(JSON.stringify(reply.message.blocks)).toContain('x&lt;y &amp; z&gt;w');
     expect(text).toContain(`${pods[1]} — 1 line · no errors`);
     expect(text).toContain('replica says hello');
+    expect(kube.forbidden).toEqual([]);
   });
 
   it('--grep keeps the lines containing the word in any case, taken literally', async () => {
@@ -126,6 +137,7 @@ describe('logs', () => {
 
   it('--container reads another container, and an unknown one lists the valid ones', async () => {
     const exporter = await run('logs --container postgres-exporter');
+    expect(kube.forbidden).toEqual([]);
     expect(exporter.text).toContain('container postgres-exporter');
     expect(exporter.text).toContain('🔴 ts=2026-11-29T10:00:00Z level=error msg="Error opening connection to database"');
 
@@ -175,28 +187,68 @@ describe('logs', () => {
 });
 
 describe('top', () => {
-  it('shows the pods and the nodes as kubectl top does, with percentages', async () => {
-    const { text } = await run('top');
+  it('shows the pods, and says in one sentence that deploy/\'s account may not read nodes', async () => {
+    const before = kube.forbidden.length;
+    const { reply, text } = await run('top');
+    expect(reply.outcome).toBe('ok');
     expect(text).toContain('Pods in recipe-database');
     expect(text).toMatch(/NAME\s+CPU\s+CPU\/LIMIT\s+MEMORY\s+MEMORY\/LIMIT\s+NODE/);
     // 810m of 1.1 cores of limits; 930Mi of 1152Mi.
     expect(text).toMatch(new RegExp(`${pods[0]}\\s+810m\\s+74%\\s+930Mi\\s+81%\\s+node-[ab]`));
     expect(text).toMatch(new RegExp(`${pods[1]}\\s+55m\\s+5%\\s+220Mi\\s+19%\\s+node-[ab]`));
+    expect(text).toContain("Nodes: unavailable — the bot's Kubernetes account may not read nodes (apply deploy/optional/node-read.yaml to allow it)");
+    expect(text).not.toMatch(/NAME\s+CPU\s+CPU%/);
+    // Only the two cluster-wide node reads were refused; everything about the pods was granted.
+    expect(kube.forbidden.slice(before).map((r) => r.path).sort()).toEqual(['/api/v1/nodes', '/apis/metrics.k8s.io/v1beta1/nodes']);
+  });
+
+  it('says so in one line when there is no metrics API', async () => {
+    kube.failWith('/apis/metrics.k8s.io', 404);
+    const { reply, text } = await run('top');
+    expect(reply.outcome).toBe('ok');
+    expect(text).toContain('Pods in recipe-database: unavailable — the metrics API (metrics-server) is not installed');
+  });
+});
+
+describe(`top with the optional node grant (${NODE_READ})`, () => {
+  let nodeKube: FakeKube;
+  let nodeServices: TestServices;
+  let nodePods: string[];
+
+  beforeAll(async () => {
+    nodeKube = await startFakeKube({ extraRbacFiles: [NODE_READ] });
+    nodeServices = await openTestServices({ kubeconfig: nodeKube.kubeconfigPath });
+    nodePods = await seedCluster(nodeKube, nodeServices);
+  });
+
+  afterAll(async () => {
+    await nodeServices?.close();
+    await nodeKube?.close();
+  });
+
+  afterEach(() => {
+    nodeKube.failWith(null, 0);
+  });
+
+  it('shows the pods and the nodes as kubectl top does, with percentages', async () => {
+    const { text } = await run('top', nodeServices);
+    expect(text).toMatch(new RegExp(`${nodePods[0]}\\s+810m\\s+74%\\s+930Mi\\s+81%\\s+node-[ab]`));
     expect(text).toMatch(/NAME\s+CPU\s+CPU%\s+MEMORY\s+MEMORY%/);
     expect(text).toMatch(/node-a\s+1\.5 cores\s+38%\s+6Gi\s+38%/);
     expect(text).toMatch(/node-b\s+250m\s+6%\s+2Gi\s+13%/);
+    expect(nodeKube.forbidden).toEqual([]);
   });
 
   it('still shows node usage when the bot may not list nodes', async () => {
-    kube.failWith('/api/v1/nodes', 403);
-    const { text } = await run('top');
+    nodeKube.failWith('/api/v1/nodes', 403);
+    const { text } = await run('top', nodeServices);
     expect(text).toMatch(/node-a\s+1\.5 cores\s+-\s+6Gi\s+-/);
     expect(text).toContain("allocatable capacity unknown: the bot's Kubernetes account may not list nodes (403 Forbidden)");
   });
 
   it('says so in one line per table when there is no metrics API', async () => {
-    kube.failWith('/apis/metrics.k8s.io', 404);
-    const { reply, text } = await run('top');
+    nodeKube.failWith('/apis/metrics.k8s.io', 404);
+    const { reply, text } = await run('top', nodeServices);
     expect(reply.outcome).toBe('ok');
     expect(text).toContain('Pods in recipe-database: unavailable — the metrics API (metrics-server) is not installed');
     expect(text).toContain('Nodes: unavailable — the metrics API (metrics-server) is not installed');

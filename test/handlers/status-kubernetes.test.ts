@@ -83,6 +83,8 @@ describe('status with Kubernetes', () => {
     // The PostgreSQL part is still all there.
     expect(text).toContain('PostgreSQL: up · PostgreSQL 15');
     expect(text).toContain('Exporter: not configured (EXPORTER_URL)');
+    // deploy/'s Role in recipe-database granted every read status made.
+    expect(kube.forbidden).toEqual([]);
   });
 
   it('flags restarts and a pod that is not ready as WARN', async () => {
@@ -124,11 +126,29 @@ describe('status with Kubernetes', () => {
   });
 
   it('reports a missing deployment in one sentence', async () => {
-    const other = await openTestServices({ kubeconfig: kube.kubeconfigPath, env: { RECIPEDB_DEPLOYMENT: 'no-such-db' } });
+    // A cluster where the database deployment that deploy/'s Role names is not (yet) there: the
+    // bot may read it, and the API server says it does not exist.
+    const empty = await startFakeKube();
+    const other = await openTestServices({ kubeconfig: empty.kubeconfigPath });
     try {
       const result = await statusHandler.run({}, handlerContext(other));
       const text = renderBlocks(statusView(result), { width: 200 }).text;
-      expect(text).toContain('Kubernetes: unavailable — the deployment recipe-database/no-such-db does not exist');
+      expect(text).toContain('Kubernetes: unavailable — the deployment recipe-database/recipe-database does not exist');
+      expect(empty.forbidden).toEqual([]);
+    } finally {
+      await other.close();
+      await empty.close();
+    }
+  });
+
+  it('says which permission is missing when the database runs outside the namespace deploy/ grants', async () => {
+    const other = await openTestServices({ kubeconfig: kube.kubeconfigPath, env: { RECIPEDB_NAMESPACE: 'databases' } });
+    const before = kube.forbidden.length;
+    try {
+      const result = await statusHandler.run({}, handlerContext(other));
+      const text = renderBlocks(statusView(result), { width: 200 }).text;
+      expect(text).toContain("Kubernetes: unavailable — the bot's Kubernetes account may not read the deployment databases/recipe-database (403 Forbidden)");
+      expect(kube.forbidden.slice(before).map((r) => r.path)).toContain('/apis/apps/v1/namespaces/databases/deployments/recipe-database');
     } finally {
       await other.close();
     }

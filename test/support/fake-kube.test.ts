@@ -17,7 +17,8 @@ let apps: AppsV1Api;
 let core: CoreV1Api;
 
 beforeAll(async () => {
-  kube = await startFakeKube();
+  // The fake's own behaviour, in a namespace of its own: RBAC is tested in fake-kube-rbac.test.ts.
+  kube = await startFakeKube({ rbac: 'none' });
   kc = new KubeConfig();
   kc.loadFromFile(kube.kubeconfigPath);
   apps = kc.makeApiClient(AppsV1Api);

@@ -1,11 +1,14 @@
 // A fake Kubernetes API server: a real HTTP server on 127.0.0.1 answering the handful of endpoints the
 // bot uses with the real JSON shapes, so tests drive the real @kubernetes/client-node over the wire.
+// It authorizes every request as the bot's ServiceAccount under deploy/'s RBAC (fake-kube-rbac.ts),
+// answering 403 as the API server does for anything those Roles do not grant.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { forbiddenStatus, loadDeployRbac, requestAttributes, type Rbac } from './fake-kube-rbac.js';
 
 export interface FakeContainer {
   name: string;
@@ -26,10 +29,19 @@ export interface FakeDeploymentView {
   status: { replicas: number; readyReplicas: number; updatedReplicas: number; availableReplicas: number };
 }
 
+export interface FakeKubeOptions {
+  /** `deploy` (the default): deploy/'s Roles for the bot's ServiceAccount; `none`: everything allowed. */
+  rbac?: 'deploy' | 'none';
+  /** More RBAC manifests applied on top, from the repository root: `['deploy/optional/node-read.yaml']`. */
+  extraRbacFiles?: string[];
+}
+
 export interface FakeKube {
   url: string;
   kubeconfigPath: string;
   requests: FakeRequest[];
+  /** The requests refused with 403 because the RBAC did not grant them (also in `requests`). */
+  forbidden: FakeRequest[];
   addDeployment(d: {
     namespace: string;
     name: string;
@@ -183,13 +195,15 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function startFakeKube(): Promise<FakeKube> {
+export async function startFakeKube(options: FakeKubeOptions = {}): Promise<FakeKube> {
+  const rbac: Rbac | null = options.rbac === 'none' ? null : loadDeployRbac({ extraFiles: options.extraRbacFiles });
   const deployments = new Map<string, Deployment>();
   const pods = new Map<string, Pod>();
   const logs = new Map<string, LogLine[]>();
   const podMetrics = new Map<string, Record<string, { cpu: string; memory: string }>>();
   let nodes: FakeNode[] = [];
   const requests: FakeRequest[] = [];
+  const forbidden: FakeRequest[] = [];
   const hangs = new Set<string>();
   const failures = new Map<string, number>();
   const hung = new Set<ServerResponse>();
@@ -548,6 +562,17 @@ export async function startFakeKube(): Promise<FakeKube> {
       hung.add(res);
       return;
     }
+    // Authorization comes before any handler, as in the API server: an injected failure stands for
+    // what is behind it (a missing metrics API, a broken backend); a hung server answers nothing.
+    if (rbac !== null) {
+      const attributes = requestAttributes(method, url.pathname, query);
+      if (!rbac.allows(attributes)) {
+        forbidden.push(record);
+        const { message, details } = forbiddenStatus(attributes, rbac.user);
+        send(res, 403, statusObject(403, message, details));
+        return;
+      }
+    }
     const failure = [...failures].find(([prefix]) => startsWith(prefix));
     if (failure !== undefined) {
       send(res, failure[1], statusObject(failure[1], `injected failure for ${url.pathname}`));
@@ -606,6 +631,7 @@ export async function startFakeKube(): Promise<FakeKube> {
     url,
     kubeconfigPath,
     requests,
+    forbidden,
     rolloutDelayMs: 0,
 
     addDeployment({ namespace, name, replicas, labels = { app: name }, containers = [{ name }] }) {

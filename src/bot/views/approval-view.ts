@@ -6,9 +6,7 @@ import type { ApprovalRequest } from '../../state/approvals.js';
 import { outcomeOf, storedPlanOf } from '../../handlers/approval-engine.js';
 import { actions, button, codeBlock, mrkdwnText, context, header, section, sectionFields, type Block, type Message } from '../blocks.js';
 import { formatTime } from '../../format.js';
-
-export const APPROVE_ACTION = 'approval_approve';
-export const REJECT_ACTION = 'approval_reject';
+import { APPROVE_ACTION, REJECT_ACTION } from '../slack-surface.js';
 
 export interface ApprovalViewOptions {
   approvers: readonly string[];

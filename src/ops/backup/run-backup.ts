@@ -33,6 +33,7 @@ import { reportProgress } from './progress-timer.js';
 import { writeSidecar, type BackupSidecar } from './sidecar.js';
 import { startTool } from './tool-process.js';
 import { errorText } from '../error-text.js';
+import { withConnection } from '../postgres/databases.js';
 
 export interface RunBackupOptions {
   databaseUrl: string;
@@ -189,7 +190,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
   } finally {
     await file?.close().catch(() => undefined);
     if (!published) await rm(partialPath, { force: true }).catch(() => undefined);
-    await snapshot.close();
+    await snapshot.close({ abandon: !published });
   }
 }
 
@@ -200,7 +201,8 @@ interface Snapshot {
   database: string;
   /** Undefined when the server could not export one (the counts are then taken separately). */
   snapshotId: string | undefined;
-  close(): Promise<void>;
+  /** `abandon`: a failed or cancelled backup, whose row count may still wait for a lock. */
+  close(options: { abandon: boolean }): Promise<void>;
 }
 
 /**
@@ -219,10 +221,11 @@ async function openSnapshot(databaseUrl: string, connectTimeoutMs: number, lockW
     throw new Error(`could not connect to the database to back it up: ${scrub(describeConnectError(error))}`);
   }
   try {
-    const { rows } = await client.query<{ num: string; version: string; database: string }>(
-      `SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS version, current_database() AS database`,
+    const { rows } = await client.query<{ num: string; version: string; database: string; pid: number }>(
+      `SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS version, current_database() AS database,
+              pg_backend_pid() AS pid`,
     );
-    const info = rows[0] as { num: string; version: string; database: string };
+    const info = rows[0] as { num: string; version: string; database: string; pid: number };
     const begin = async (): Promise<void> => {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
       // This session idles in its transaction while pg_dump works; the counts may take long on big tables.
@@ -245,8 +248,15 @@ async function openSnapshot(databaseUrl: string, connectTimeoutMs: number, lockW
       serverVersion: info.version,
       database: info.database,
       snapshotId,
-      async close() {
-        await client.query('ROLLBACK').catch(() => undefined);
+      async close({ abandon }) {
+        // A count still waiting for a lock would hold the ROLLBACK (and the connection's end) behind
+        // it until the lock is released: its session is ended from outside instead. Same role, so
+        // no pg_signal_backend is needed.
+        if (abandon) {
+          await withConnection(databaseUrl, (other) => other.query('SELECT pg_terminate_backend($1)', [info.pid]), { connectTimeoutMs }).catch(() => undefined);
+        } else {
+          await client.query('ROLLBACK').catch(() => undefined);
+        }
         await client.end().catch(() => undefined);
       },
     };

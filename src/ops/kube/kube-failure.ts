@@ -10,6 +10,8 @@ export interface KubeAction {
   what: string;
   /** The sentence for a 404, when "not found" means something specific. */
   notFound?: string;
+  /** The sentence for a 403, when a refusal is expected and has a known remedy. */
+  forbidden?: string;
 }
 
 const NETWORK: Record<string, string> = {
@@ -26,7 +28,7 @@ export function kubeFailure(error: unknown, action: KubeAction): Error {
     const code = error.code;
     const detail = statusMessage(error.body);
     if (code === 401) return new Error('Kubernetes rejected the bot\'s credentials (401 Unauthorized)');
-    if (code === 403) return new Error(`the bot's Kubernetes account may not ${action.what} (403 Forbidden)`);
+    if (code === 403) return new Error(action.forbidden ?? `the bot's Kubernetes account may not ${action.what} (403 Forbidden)`);
     if (code === 404) return new Error(action.notFound ?? `Kubernetes could not ${action.what}: not found`);
     return new Error(`Kubernetes could not ${action.what}: ${detail ?? `HTTP ${code}`}`);
   }

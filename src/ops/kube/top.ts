@@ -6,8 +6,8 @@
  *   const top = await readTop(kube, 'recipe-database');
  *   // top.pods → { ok: true, items: [{ name, cpuCores: 0.12, memoryBytes: 3.1e8, … }] }
  *
- * Pods and nodes are answered separately: a bot account that may not list nodes (common with
- * namespaced RBAC) still gets its pods.
+ * Pods and nodes are answered separately: a bot account that may not list nodes (the default of
+ * deploy/, whose Roles are namespaced) still gets its pods.
  */
 import { abortable } from './abortable.js';
 import type { Kube } from './kube-client.js';
@@ -42,6 +42,8 @@ export interface Top {
 }
 
 const NO_METRICS = 'the metrics API (metrics-server) is not installed';
+// Nodes are cluster-wide, outside the namespaced Roles of deploy/: reading them is an opt-in grant.
+const NODES_FORBIDDEN = "the bot's Kubernetes account may not read nodes (apply deploy/optional/node-read.yaml to allow it)";
 
 export async function readTop(kube: Kube, namespace: string, signal?: AbortSignal): Promise<Top> {
   const [pods, nodes] = await Promise.all([topPods(kube, namespace, signal), topNodes(kube, signal)]);
@@ -78,7 +80,7 @@ async function topPods(kube: Kube, namespace: string, signal?: AbortSignal): Pro
 async function topNodes(kube: Kube, signal?: AbortSignal): Promise<TopPart<NodeTop>> {
   const [metrics, nodes] = await Promise.allSettled([kube.metrics.getNodeMetrics(), kube.core.listNode({}, abortable(kube, signal))]);
   if (metrics.status === 'rejected') {
-    return { ok: false, reason: kubeFailure(metrics.reason, { what: 'read node metrics', notFound: NO_METRICS }).message };
+    return { ok: false, reason: kubeFailure(metrics.reason, { what: 'read node metrics', notFound: NO_METRICS, forbidden: NODES_FORBIDDEN }).message };
   }
   const allocatable = new Map(nodes.status === 'fulfilled' ? nodes.value.items.map((n) => [n.metadata?.name ?? '', n.status?.allocatable ?? {}]) : []);
   const items = metrics.value.items.map((m): NodeTop => ({

@@ -33,6 +33,7 @@ export interface ServerStatus {
   isReplica: boolean;
 }
 
+/** Transactions and locks are this database's (other databases on the server are not its problems); connections are the server's, as max_connections is. */
 export async function readServerStatus(pool: pg.Pool): Promise<ServerStatus> {
   const [server, connections, cache, db, longest, locks, replication] = await Promise.all([
     pool.query<{ version: string; version_num: string; database: string; started_at: Date; uptime: number; max_connections: number; is_replica: boolean }>(`
@@ -57,14 +58,15 @@ export async function readServerStatus(pool: pg.Pool): Promise<ServerStatus> {
     pool.query<{ pid: number; seconds: number; state: string; query: string }>(`
       SELECT pid, extract(epoch FROM now() - xact_start)::float8 AS seconds, coalesce(state, '') AS state, query
         FROM pg_stat_activity
-       WHERE xact_start IS NOT NULL AND backend_type = 'client backend'
+       WHERE xact_start IS NOT NULL AND backend_type = 'client backend' AND datname = current_database()
          AND pid <> pg_backend_pid() AND coalesce(application_name, '') NOT LIKE $1
        ORDER BY xact_start LIMIT 1`, [BOT_SESSIONS_PATTERN]),
     pool.query<{ granted: number; waiting: number; blocked: number }>(`
-      SELECT count(*) FILTER (WHERE granted)::int AS granted,
-             count(*) FILTER (WHERE NOT granted)::int AS waiting,
-             count(DISTINCT pid) FILTER (WHERE NOT granted)::int AS blocked
-        FROM pg_locks`),
+      SELECT count(*) FILTER (WHERE l.granted)::int AS granted,
+             count(*) FILTER (WHERE NOT l.granted)::int AS waiting,
+             count(DISTINCT l.pid) FILTER (WHERE NOT l.granted)::int AS blocked
+        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE a.datname = current_database()`),
     pool.query<{ client_addr: string | null; state: string; lag_bytes: string | null }>(`
       SELECT client_addr::text, state, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::text AS lag_bytes
         FROM pg_stat_replication`).catch(() => ({ rows: [] })),

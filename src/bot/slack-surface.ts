@@ -1,0 +1,68 @@
+/**
+ * Everything Slack has to know about this bot, in one place: the slash command, the shortcut, the
+ * events and the button ids it listens for, and the bot scopes each Web API method it calls needs.
+ * manifest.yml declares the same; test/manifest.test.ts keeps the two, and the listeners in
+ * src/bot, equal.
+ *
+ *   app.command(SLASH_COMMAND, …); app.shortcut(ADD_TO_TIMELINE_SHORTCUT, …);
+ */
+
+export const SLASH_COMMAND = '/recipedb';
+/** A message shortcut ("Add to incident timeline" in a message's menu). */
+export const ADD_TO_TIMELINE_SHORTCUT = 'add_to_incident_timeline';
+export const REACTION_ADDED_EVENT = 'reaction_added';
+export const APPROVE_ACTION = 'approval_approve';
+export const REJECT_ACTION = 'approval_reject';
+
+/** What the bot listens for, by Bolt listener (`app.command`, `app.shortcut`, …). Shortcuts are message shortcuts. */
+export const LISTENERS = {
+  command: [SLASH_COMMAND],
+  shortcut: [ADD_TO_TIMELINE_SHORTCUT],
+  event: [REACTION_ADDED_EVENT],
+  action: [APPROVE_ACTION, REJECT_ACTION],
+} as const;
+
+export type ListenerKind = keyof typeof LISTENERS;
+
+export type BotScope =
+  | 'commands'
+  | 'chat:write'
+  | 'chat:write.public'
+  | 'reactions:read'
+  | 'reactions:write'
+  | 'channels:history'
+  | 'groups:history'
+  | 'files:write';
+
+/**
+ * The bot scopes by what needs them (from each method's and event's page in Slack's docs). The
+ * manifest asks for exactly those of the methods the code calls and the listeners it registers.
+ */
+export const SCOPES_NEEDED = {
+  listeners: {
+    command: ['commands'],
+    shortcut: ['commands'],
+    event: [],
+    action: [],
+  },
+  events: {
+    [REACTION_ADDED_EVENT]: ['reactions:read'],
+  },
+  methods: {
+    // chat:write.public: answers, scheduled-backup reports and incident threads may go to public channels nobody invited the bot to.
+    'chat.postMessage': ['chat:write', 'chat:write.public'],
+    'chat.update': ['chat:write'],
+    'chat.postEphemeral': ['chat:write'],
+    // "No scope required" (https://api.slack.com/methods/chat.getPermalink).
+    'chat.getPermalink': [],
+    'reactions.add': ['reactions:write'],
+    // The pinned message's text: public channels, and private ones (groups) the bot was invited to.
+    'conversations.history': ['channels:history', 'groups:history'],
+    // The WebClient helper: files.getUploadURLExternal and files.completeUploadExternal.
+    filesUploadV2: ['files:write'],
+  },
+} as const satisfies {
+  listeners: Record<ListenerKind, readonly BotScope[]>;
+  events: Record<(typeof LISTENERS.event)[number], readonly BotScope[]>;
+  methods: Record<string, readonly BotScope[]>;
+};

@@ -1,0 +1,345 @@
+/**
+ * deploy/ read as `kubectl apply -k deploy/` reads it, and checked against the bot it deploys: the
+ * probes hit the bot's real endpoints on the port it serves, the configuration loads, the backup
+ * volume holds BACKUP_DIR, the Roles grant what the configuration points at and nothing dangerous,
+ * and the alerts name metrics the bot registers.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { parseDuration } from '../src/duration.js';
+import { createMetrics } from '../src/metrics.js';
+import { httpRoutes, serveRoutes } from '../src/bot/http-routes.js';
+import { loadDeployRbac, type ResourceAttributes } from './support/fake-kube-rbac.js';
+import { DEPLOY_DIR, REPO_ROOT, kustomizationFiles, readKustomization, readManifestFile, readYamlDocuments, type Manifest } from './support/manifests.js';
+import { openTestServices, type TestServices } from './support/services.js';
+
+// The shapes read here, loosely: a missing field fails the assertion that reads it.
+interface Probe {
+  httpGet?: { path?: string; port?: string | number };
+}
+interface Container {
+  name: string;
+  image?: string;
+  ports?: { name?: string; containerPort: number }[];
+  startupProbe?: Probe;
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; capabilities?: { drop?: string[]; add?: string[] } };
+  envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+interface PodSpec {
+  serviceAccountName?: string;
+  terminationGracePeriodSeconds?: number;
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type: string } };
+  containers: Container[];
+  volumes?: { name: string; persistentVolumeClaim?: { claimName: string }; emptyDir?: object }[];
+}
+interface DeploymentSpec {
+  replicas: number;
+  selector: { matchLabels: Record<string, string> };
+  template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
+}
+interface Rule {
+  apiGroups?: string[];
+  resources?: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+interface AlertRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+const objects = readKustomization(DEPLOY_DIR);
+
+function only(kind: string, from: Manifest[] = objects): Manifest {
+  const [found, ...more] = from.filter((o) => o.kind === kind);
+  if (found === undefined || more.length > 0) throw new Error(`expected one ${kind}, found ${more.length + (found ? 1 : 0)}`);
+  return found;
+}
+
+const deployment = only('Deployment');
+const spec = deployment.spec as DeploymentSpec;
+const pod = spec.template.spec;
+const container = pod.containers[0] as Container;
+const configData = only('ConfigMap').data as Record<string, string>;
+const [secretTemplate] = readManifestFile('deploy/secret.example.yaml');
+const secretData = (secretTemplate?.stringData ?? {}) as Record<string, string>;
+/** The configuration the bot starts with in the cluster: the ConfigMap and the filled-in Secret. */
+const config = loadConfig({ ...configData, ...secretData });
+
+function yamlFilesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => path.join(dir, f));
+}
+
+/** The containerPort a probe's or Service's port (a name or a number) points at. */
+function containerPort(port: string | number | undefined): number | undefined {
+  return typeof port === 'number' ? port : container.ports?.find((p) => p.name === port)?.containerPort;
+}
+
+function selects(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
+  return selector !== undefined && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+describe('deploy/ as files', () => {
+  it('parses every YAML file, each document a Kubernetes object or a rules file', () => {
+    const files = yamlFilesUnder(DEPLOY_DIR);
+    expect(files.length).toBeGreaterThanOrEqual(12);
+    for (const file of files) {
+      const documents = readYamlDocuments(file);
+      expect(documents.length, file).toBeGreaterThan(0);
+      for (const document of documents) {
+        const object = document as Manifest & { groups?: unknown };
+        expect(typeof object.kind === 'string' || Array.isArray(object.groups), file).toBe(true);
+      }
+    }
+  });
+
+  it('kustomization.yaml lists files that exist, and leaves out the template, the optional grant and the CRD-bound alerts', () => {
+    const files = kustomizationFiles(DEPLOY_DIR);
+    for (const file of files) expect(existsSync(file), file).toBe(true);
+    const listed = files.map((f) => path.relative(DEPLOY_DIR, f));
+    expect(listed).not.toContain('secret.example.yaml');
+    expect(listed).not.toContain('alerts.yaml');
+    expect(listed.some((f) => f.startsWith('optional'))).toBe(false);
+    expect(objects.map((o) => o.kind).sort()).toEqual(
+      ['ConfigMap', 'Deployment', 'Namespace', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+    );
+  });
+
+  it('puts every namespaced object of the bot in its namespace', () => {
+    const namespace = only('Namespace').metadata?.name;
+    for (const object of objects.filter((o) => !['Namespace', 'Role', 'RoleBinding'].includes(o.kind))) {
+      expect(object.metadata?.namespace, `${object.kind} ${object.metadata?.name}`).toBe(namespace);
+    }
+    expect(secretTemplate?.metadata?.namespace).toBe(namespace);
+  });
+});
+
+describe('the Deployment', () => {
+  it('runs two replicas of the released image as the ServiceAccount', () => {
+    expect(spec.replicas).toBe(2);
+    const { version } = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(container.image).toBe(`ghcr.io/recipedb/recipedb-ops:${version}`);
+    const account = only('ServiceAccount');
+    expect(pod.serviceAccountName).toBe(account.metadata?.name);
+    expect(account.metadata?.namespace).toBe(deployment.metadata?.namespace);
+    expect(account.automountServiceAccountToken).toBe(true);
+  });
+
+  it('loads the ConfigMap and the Secret, and the configuration they make starts the bot in Socket Mode', () => {
+    const sources = container.envFrom ?? [];
+    expect(sources.map((s) => s.configMapRef?.name).filter(Boolean)).toEqual([only('ConfigMap').metadata?.name]);
+    expect(sources.map((s) => s.secretRef?.name).filter(Boolean)).toEqual([secretTemplate?.metadata?.name]);
+    expect(Object.keys(secretData).sort()).toEqual(['DATABASE_URL', 'SLACK_APP_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'STATE_DATABASE_URL']);
+    // Nothing secret in the ConfigMap.
+    expect(Object.keys(configData).filter((key) => /TOKEN|SECRET|PASSWORD|DATABASE_URL/.test(key))).toEqual([]);
+    expect(config.mode).toBe('slack-socket');
+  });
+
+  it('probes /healthz and /readyz on the port the bot serves, and Prometheus scrapes /metrics there', () => {
+    expect(container.startupProbe?.httpGet?.path).toBe('/healthz');
+    expect(containerPort(container.startupProbe?.httpGet?.port)).toBe(config.port);
+    expect(container.livenessProbe?.httpGet?.path).toBe('/healthz');
+    expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
+    // PORT from the ConfigMap, or src/config.ts's default when it is left out.
+    expect(containerPort(container.livenessProbe?.httpGet?.port)).toBe(config.port);
+    expect(containerPort(container.readinessProbe?.httpGet?.port)).toBe(config.port);
+    expect(loadConfig({ ...secretData }).port).toBe(3000);
+    const annotations = spec.template.metadata.annotations ?? {};
+    expect(annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/path': '/metrics' });
+    expect(Number(annotations['prometheus.io/port'])).toBe(config.port);
+  });
+
+  it('runs as a non-root user on a read-only root filesystem with no capabilities', () => {
+    expect(pod.securityContext?.runAsNonRoot).toBe(true);
+    expect(pod.securityContext?.runAsUser).toBeGreaterThan(0);
+    expect(pod.securityContext?.seccompProfile?.type).toBe('RuntimeDefault');
+    expect(container.securityContext?.allowPrivilegeEscalation).toBe(false);
+    expect(container.securityContext?.readOnlyRootFilesystem).toBe(true);
+    expect(container.securityContext?.capabilities?.drop).toContain('ALL');
+    expect(container.securityContext?.capabilities?.add ?? []).toEqual([]);
+    // pg_dump, psql and Node need a writable /tmp on the read-only root.
+    const tmp = container.volumeMounts?.find((m) => m.mountPath === '/tmp');
+    expect(pod.volumes?.find((v) => v.name === tmp?.name)?.emptyDir).toBeDefined();
+  });
+
+  it('requests CPU and memory and limits memory', () => {
+    expect(container.resources?.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
+    expect(container.resources?.limits?.memory).toEqual(expect.any(String));
+  });
+
+  it('mounts the shared backup volume where BACKUP_DIR is', () => {
+    const claim = only('PersistentVolumeClaim');
+    const volume = pod.volumes?.find((v) => v.persistentVolumeClaim?.claimName === claim.metadata?.name);
+    const mount = container.volumeMounts?.find((m) => m.name === volume?.name);
+    expect(mount).toBeDefined();
+    const relative = path.posix.relative(mount?.mountPath ?? '/nowhere', config.backup.dir);
+    expect(relative.startsWith('..') || path.posix.isAbsolute(relative), `${config.backup.dir} is under ${mount?.mountPath}`).toBe(false);
+    // Both replicas write and read the same backups.
+    expect((claim.spec as { accessModes: string[] }).accessModes).toEqual(['ReadWriteMany']);
+  });
+
+  it('gives the bot longer to stop than it lets running work go on after SIGTERM', () => {
+    const graceMs = parseDuration(configData.SHUTDOWN_GRACE ?? '');
+    expect(graceMs).toBeGreaterThan(0);
+    expect((pod.terminationGracePeriodSeconds ?? 30) * 1000).toBeGreaterThan(graceMs ?? Infinity);
+  });
+
+  it('is selected by the PodDisruptionBudget and the Service, which reach the bot\'s port', () => {
+    const labels = spec.template.metadata.labels;
+    expect(selects(spec.selector.matchLabels, labels)).toBe(true);
+    const budget = only('PodDisruptionBudget').spec as { minAvailable: number; selector: { matchLabels: Record<string, string> } };
+    expect(selects(budget.selector.matchLabels, labels)).toBe(true);
+    expect(budget.minAvailable).toBeGreaterThanOrEqual(1);
+    expect(budget.minAvailable).toBeLessThan(spec.replicas);
+    const service = only('Service').spec as { selector: Record<string, string>; ports: { targetPort: string | number }[] };
+    expect(selects(service.selector, labels)).toBe(true);
+    expect(containerPort(service.ports[0]?.targetPort)).toBe(config.port);
+  });
+});
+
+describe('the probe paths are the bot\'s real endpoints', () => {
+  let services: TestServices;
+  let server: { port: number; close(): Promise<void> };
+
+  beforeAll(async () => {
+    services = await openTestServices();
+    server = await serveRoutes(httpRoutes(services.state, services.metrics, services.lifecycle), 0);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await services?.close();
+  });
+
+  it('answers the liveness, readiness and scrape paths with 200', async () => {
+    const paths = [container.livenessProbe?.httpGet?.path, container.readinessProbe?.httpGet?.path, spec.template.metadata.annotations?.['prometheus.io/path']];
+    for (const probe of paths) {
+      const response = await fetch(`http://127.0.0.1:${server.port}${probe ?? '/missing'}`);
+      expect(response.status, probe).toBe(200);
+    }
+  });
+});
+
+describe('the RBAC', () => {
+  const allRoles = yamlFilesUnder(DEPLOY_DIR)
+    .flatMap((file) => readYamlDocuments(file) as Manifest[])
+    .filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole');
+
+  it('grants no exec, attach, port-forward, secrets, escalation or wildcards, in any file', () => {
+    expect(allRoles.length).toBeGreaterThanOrEqual(3);
+    for (const role of allRoles) {
+      for (const rule of (role.rules ?? []) as Rule[]) {
+        const where = `${role.kind} ${role.metadata?.name}`;
+        for (const list of [rule.verbs, rule.resources ?? [], rule.apiGroups ?? []]) expect(list.filter((x) => x.includes('*')), where).toEqual([]);
+        expect(rule.resources ?? [], where).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(secrets|pods\/(exec|attach|portforward|proxy)|serviceaccounts\/token)$/)]));
+        expect(rule.verbs, where).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(escalate|bind|impersonate|delete|deletecollection|create)$/)]));
+      }
+    }
+  });
+
+  it('installs no cluster-wide grant: that is the optional node read only', () => {
+    expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
+  });
+
+  it('puts the Roles exactly in the database\'s and the application\'s namespaces of the ConfigMap', () => {
+    const scalableNamespaces = config.scalableDeployments.map((d) => d.split('/')[0] ?? '');
+    const expected = new Set([config.database.namespace, config.app.namespace, ...scalableNamespaces]);
+    expect(new Set(objects.filter((o) => o.kind === 'Role').map((o) => o.metadata?.namespace))).toEqual(expected);
+    expect(configData.RECIPEDB_NAMESPACE).toBe(config.database.namespace);
+    expect(configData.APP_NAMESPACE).toBe(config.app.namespace);
+  });
+
+  it('grants every call the configuration points the bot at', () => {
+    const rbac = loadDeployRbac();
+    const { namespace, deployment: database } = config.database;
+    const needed: ResourceAttributes[] = [
+      { verb: 'get', apiGroup: 'apps', resource: 'deployments', namespace, name: database },
+      { verb: 'list', apiGroup: '', resource: 'pods', namespace },
+      { verb: 'get', apiGroup: '', resource: 'pods', subresource: 'log', namespace, name: `${database}-7d9f8b-x2k4q` },
+      { verb: 'list', apiGroup: 'metrics.k8s.io', resource: 'pods', namespace },
+    ];
+    // The restore's application and every deployment `scale` may touch.
+    for (const entry of [`${config.app.namespace}/${config.app.deployment}`, ...config.scalableDeployments]) {
+      const [ns = '', name = ''] = entry.split('/');
+      needed.push(
+        { verb: 'get', apiGroup: 'apps', resource: 'deployments', subresource: 'scale', namespace: ns, name },
+        { verb: 'patch', apiGroup: 'apps', resource: 'deployments', subresource: 'scale', namespace: ns, name },
+        { verb: 'get', apiGroup: 'apps', resource: 'deployments', namespace: ns, name },
+      );
+    }
+    for (const request of needed) expect(rbac.authorize(request), JSON.stringify(request)).toBe(true);
+  });
+
+  it('refuses what no command needs', () => {
+    const rbac = loadDeployRbac();
+    const { namespace, deployment: database } = config.database;
+    const app = { namespace: config.app.namespace, name: config.app.deployment };
+    const refused: ResourceAttributes[] = [
+      { verb: 'get', apiGroup: '', resource: 'pods', namespace, name: `${database}-0` },
+      { verb: 'delete', apiGroup: '', resource: 'pods', namespace, name: `${database}-0` },
+      { verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', namespace, name: `${database}-0` },
+      { verb: 'get', apiGroup: '', resource: 'secrets', namespace, name: 'postgres' },
+      { verb: 'list', apiGroup: '', resource: 'configmaps', namespace },
+      { verb: 'list', apiGroup: 'apps', resource: 'deployments', namespace },
+      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', subresource: 'scale', namespace, name: database },
+      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', ...app },
+      { verb: 'update', apiGroup: 'apps', resource: 'deployments', subresource: 'scale', ...app },
+      { verb: 'list', apiGroup: '', resource: 'pods', namespace: app.namespace },
+      { verb: 'get', apiGroup: '', resource: 'secrets', namespace: 'recipedb-ops', name: 'recipedb-ops' },
+      { verb: 'list', apiGroup: '', resource: 'nodes' },
+      { verb: 'list', apiGroup: 'metrics.k8s.io', resource: 'nodes' },
+    ];
+    for (const request of refused) expect(rbac.authorize(request), JSON.stringify(request)).toBe(false);
+  });
+});
+
+describe('the alert rules', () => {
+  const prometheusRule = only('PrometheusRule', readManifestFile('deploy/alerts.yaml'));
+  const [plainRules] = readYamlDocuments('deploy/prometheus-rules.yml') as { groups: { name: string; rules: AlertRule[] }[] }[];
+  const rules = (plainRules?.groups ?? []).flatMap((g) => g.rules);
+
+  it('are the same in the PrometheusRule and the plain rules file', () => {
+    expect(prometheusRule.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(prometheusRule.spec).toEqual(plainRules);
+  });
+
+  it('name only metrics that src/metrics.ts registers (and Prometheus\'s own up)', async () => {
+    const registered = new Set<string>();
+    // With every optional source, so that every metric the bot can have is registered.
+    const metrics = createMetrics({ newestBackup: async () => null });
+    for (const { name, type } of await metrics.registry.getMetricsAsJSON()) {
+      registered.add(name);
+      if (String(type) === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) registered.add(`${name}${suffix}`);
+    }
+    const named = new Set(rules.flatMap((r) => [...r.expr.matchAll(/\brecipedb_ops_[a-z0-9_]+/g)].map((m) => m[0])));
+    expect(named.size).toBeGreaterThanOrEqual(5);
+    for (const name of named) expect(registered.has(name), `${name} is not registered by createMetrics()`).toBe(true);
+    expect(rules.filter((r) => !/\brecipedb_ops_|\bup\{/.test(r.expr))).toEqual([]);
+  });
+
+  it('warn of no successful backup for 26 hours, a bot that is down, and failures', () => {
+    const byName = new Map(rules.map((r) => [r.alert, r]));
+    expect(byName.get('RecipeDatabaseBackupMissing')?.expr).toContain('recipedb_ops_backup_last_success_timestamp_seconds > 0) > 26 * 3600');
+    // 0 is "no backup at all" (a fresh install): its own alert, after as long.
+    expect(byName.get('RecipeDatabaseNoBackups')?.expr).toContain('max(recipedb_ops_backup_last_success_timestamp_seconds) == 0');
+    expect(byName.get('RecipeDatabaseNoBackups')?.for).toBe('26h');
+    expect(byName.get('RecipedbOpsDown')?.for).toBe('5m');
+    expect(byName.get('RecipeDatabaseBackupFailed')?.expr).toContain('recipedb_ops_backup_failures_total');
+    expect(byName.get('RecipedbOpsCommandsFailing')?.expr).toContain('outcome="failed"');
+    for (const rule of rules) {
+      expect(rule.labels?.severity, rule.alert).toMatch(/^(critical|warning)$/);
+      expect(rule.annotations?.summary, rule.alert).toBeTruthy();
+      if (rule.for !== undefined) expect(parseDuration(rule.for), rule.alert).toBeGreaterThan(0);
+    }
+  });
+});
