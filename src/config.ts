@@ -113,6 +113,8 @@ const envSchema = z.object({
   DB_STATEMENT_TIMEOUT: duration('5s'),
   // Kubernetes' default terminationGracePeriodSeconds is 30: the drain and its cleanup fit inside it.
   SHUTDOWN_GRACE: duration('20s'),
+  // A replica silent this long is presumed dead: its scheduled backup is taken over, its action reported as interrupted.
+  REPLICA_TIMEOUT: duration('60s').refine((ms) => ms >= 2_000, 'must be at least 2s'),
 });
 
 export const ESCALATION_LEVELS = ['1', '2', '3', 'mgmt'] as const;
@@ -143,6 +145,8 @@ export interface Config {
   timeouts: { sourceMs: number; connectMs: number; statementMs: number; restoreLockWaitMs: number };
   /** How long running work may go on after SIGTERM before it is asked to stop. */
   shutdownGraceMs: number;
+  /** A replica whose heartbeat is older than this is presumed dead. */
+  replicaTimeoutMs: number;
   /** Values that must never appear in logs or messages. */
   secrets: string[];
 }
@@ -196,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     },
     timeouts: { sourceMs: e.STATUS_SOURCE_TIMEOUT, connectMs: e.DB_CONNECT_TIMEOUT, statementMs: e.DB_STATEMENT_TIMEOUT, restoreLockWaitMs: e.RESTORE_LOCK_WAIT },
     shutdownGraceMs: e.SHUTDOWN_GRACE,
+    replicaTimeoutMs: e.REPLICA_TIMEOUT,
     secrets,
   };
 }

@@ -25,6 +25,8 @@ export interface Services {
   now: () => Date;
   /** Draining on SIGTERM; long work passes its stopSignal on. */
   lifecycle: Lifecycle;
+  /** This process among the replicas (host:pid:random), as claims in the state database name it. */
+  instance: string;
 }
 
 /** Who runs a command and where. */

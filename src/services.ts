@@ -5,6 +5,8 @@
  *   const services = await openServices(config, log, { databaseUrl, stateDatabaseUrl });
  *   … await services.close();
  */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -16,6 +18,7 @@ import { createRecorder } from './state/recorder.js';
 import { createMetrics } from './metrics.js';
 import { createLifecycle } from './lifecycle.js';
 import { listBackups } from './ops/backup/list-backups.js';
+import { startHeartbeat, type Heartbeat } from './state/replicas.js';
 
 export interface OpenServices extends Services {
   close(): Promise<void>;
@@ -36,15 +39,21 @@ export async function openServices(
     max: 10,
     onError: (err) => log.warn({ err }, 'state database connection lost'),
   });
+  const instance = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   let kube: Awaited<ReturnType<typeof createKube>>;
+  let heartbeat: Heartbeat | undefined;
   try {
     const applied = await migrate(state);
     if (applied.length) log.info({ applied }, 'state database migrated');
+    // Before anything claims work: a claim of this replica must be seen as alive from the start.
+    heartbeat = await startHeartbeat(state, { instance, everyMs: config.replicaTimeoutMs / 4, log });
     kube = await createKube({ kubeconfig: config.kubeconfig });
   } catch (error) {
+    await heartbeat?.stop();
     await Promise.allSettled([db.end(), state.end()]);
     throw error;
   }
+  const beating = heartbeat;
   return {
     config,
     log,
@@ -56,7 +65,10 @@ export async function openServices(
     metrics: createMetrics({ newestBackup: async () => (await listBackups(path.resolve(config.backup.dir)))[0]?.takenAt ?? null }),
     now: () => new Date(),
     lifecycle: createLifecycle(),
+    instance,
     async close() {
+      // Leaving the replicas: whatever this process still held is free for the others at once.
+      await beating.stop();
       await Promise.allSettled([db.end(), state.end()]);
     },
   };

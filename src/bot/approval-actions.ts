@@ -6,7 +6,7 @@
 import type { App } from '@slack/bolt';
 import type { BlockAction, ButtonAction } from '@slack/bolt';
 import type { Services } from '../context.js';
-import { decide, expireApprovals, type ActionRegistry, type Decision } from '../handlers/approval-engine.js';
+import { decide, expireApprovals, reportInterruptedActions, type ActionRegistry, type Decision } from '../handlers/approval-engine.js';
 import type { ApprovalRequest } from '../state/approvals.js';
 import { approvalView } from './views/approval-view.js';
 import { APPROVE_ACTION, REJECT_ACTION } from './slack-surface.js';
@@ -52,7 +52,7 @@ export function registerApprovals(app: App, services: Services, registry: Action
   return startApprovalSweeper(services, (request) => redraw(request));
 }
 
-/** Expires overdue requests and redraws their messages; every replica runs it, each request is handled once. */
+/** Expires overdue requests, reports actions a dead replica left running, and redraws their messages; every replica runs it, each request is handled once. */
 export function startApprovalSweeper(services: Services, redraw: (request: ApprovalRequest) => Promise<void>): () => void {
   const every = Math.min(30_000, Math.max(250, services.config.approvalTtlMs / 4));
   let running = false;
@@ -61,6 +61,9 @@ export function startApprovalSweeper(services: Services, redraw: (request: Appro
     running = true;
     try {
       for (const request of await expireApprovals(services)) await redraw(request).catch((err: unknown) => services.log.warn({ err }, 'could not redraw an expired request'));
+      for (const request of await reportInterruptedActions(services)) {
+        await redraw(request).catch((err: unknown) => services.log.warn({ err }, 'could not redraw an interrupted request'));
+      }
     } catch (error) {
       services.log.warn({ err: error }, 'approval sweep failed');
     } finally {

@@ -8,7 +8,7 @@
  */
 import type { Actor, Services } from '../context.js';
 import {
-  decideApproval, expireDueApprovals, findApproval, insertApproval, planHash, recordApprovalOutcome,
+  decideApproval, expireDueApprovals, findApproval, insertApproval, markInterruptedApprovals, planHash, recordApprovalOutcome,
   setApprovalMessage, type ApprovalRequest,
 } from '../state/approvals.js';
 import { describeFailure } from './describe-failure.js';
@@ -100,7 +100,7 @@ export async function decide(
     return { kind: 'denied', reason: `You cannot ${input.decision} this: only the approvers (${config.approvers.map((u) => `@${u}`).join(', ')}) can.`, request: current };
   }
   const status = input.decision === 'approve' ? 'approved' : isRequester ? 'cancelled' : 'rejected';
-  const decided = await decideApproval(state, input.id, status, input.userId);
+  const decided = await decideApproval(state, input.id, status, input.userId, services.instance);
   if (!decided) {
     const latest = (await expireIfDue(services, current)) ?? (await findApproval(state, input.id)) ?? current;
     if (latest.status === 'expired') await onChange(latest);
@@ -183,6 +183,26 @@ export async function expireApprovals(services: Services): Promise<ApprovalReque
     });
   }
   return expired;
+}
+
+/** Approved actions whose replica died before reporting: said so (once, across replicas) and recorded. */
+export async function reportInterruptedActions(services: Services): Promise<ApprovalRequest[]> {
+  const interrupted = await markInterruptedApprovals(services.state, services.config.replicaTimeoutMs, (replica): ActionOutcome => ({
+    ok: false,
+    summary: `interrupted: the bot replica running it (${replica}) stopped before it reported how it went; check the result (\`status\`, \`backups\`, \`audit\`) before running it again`,
+    lines: [],
+  }));
+  for (const request of interrupted) {
+    await services.recorder.record({
+      actor: 'recipedb-ops',
+      channel: request.channel,
+      kind: 'action.interrupted',
+      action: request.action,
+      summary: `${request.action}: ${outcomeOf(request)?.summary ?? 'interrupted'}`,
+      requestId: request.id,
+    });
+  }
+  return interrupted;
 }
 
 function tooLateReason(request: ApprovalRequest): string {

@@ -9,8 +9,6 @@
  *   await scheduler.tick(new Date('2026-01-15T02:00:05Z')); // what the timer does; tests call it with a fake clock
  *   await scheduler.stop();
  */
-import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import type { Services } from '../context.js';
 import { formatDuration } from '../duration.js';
@@ -20,7 +18,7 @@ import { restoreRunning } from '../ops/backup/restore-lock.js';
 import { DEFAULT_GRACE_MS, dueSlot, type BackupSchedule } from '../ops/backup/schedule.js';
 import { takeBackup } from '../ops/backup/take-backup.js';
 import { createScrubber } from '../redact.js';
-import { claimBackupSlot, finishBackupSlot, releaseBackupSlot } from '../state/backup-slots.js';
+import { claimBackupSlot, finishBackupSlot, releaseBackupSlot, takeOverBackupSlot } from '../state/backup-slots.js';
 import { formatBytes, formatTime } from '../format.js';
 
 export interface ScheduledBackupDone {
@@ -80,7 +78,7 @@ export interface BackupScheduler {
 /** The scheduler without its timer: `tick` is driven by the caller. */
 export function createBackupScheduler(services: Services, options: BackupSchedulerOptions): BackupScheduler {
   const { config, log, state } = services;
-  const instance = options.instance ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const instance = options.instance ?? services.instance;
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   const scrub = createScrubber(config.secrets);
   const abort = new AbortController();
@@ -106,17 +104,25 @@ export function createBackupScheduler(services: Services, options: BackupSchedul
       }
       if (!due.withinGrace) {
         const won = await claimBackupSlot(state, { slot, claimedBy: instance, skipped: { reason: 'missed', lateMs: due.lateMs } });
+        if (!won) return await lateOrphan(slot, now);
         settled = slot.getTime();
-        if (!won) return { kind: 'claimed-elsewhere', slot };
         log.warn(
           { slot, lateMs: due.lateMs, graceMs, next: options.schedule.nextSlot(now) },
           `skipped the scheduled backup of ${formatTime(slot)}: no replica was running then, and ${formatDuration(due.lateMs)} later is beyond the ${formatDuration(graceMs)} grace period`,
         );
         return { kind: 'skipped', slot, lateMs: due.lateMs };
       }
-      const won = await claimBackupSlot(state, { slot, claimedBy: instance });
+      if (!(await claimBackupSlot(state, { slot, claimedBy: instance }))) {
+        const other = await takeOverBackupSlot(state, { slot, claimedBy: instance, replicaTimeoutMs: config.replicaTimeoutMs });
+        if (other.kind === 'free') return { kind: 'deferred', slot, reason: 'the slot was given back' };
+        if (other.kind !== 'taken') {
+          // A slot still running elsewhere is asked about again: its replica may yet die.
+          if (other.kind === 'finished') settled = slot.getTime();
+          return { kind: 'claimed-elsewhere', slot };
+        }
+        log.warn({ slot, from: other.from }, `taking over the scheduled backup of ${formatTime(slot)}: the replica that took it (${other.from}) stopped before finishing it`);
+      }
       settled = slot.getTime();
-      if (!won) return { kind: 'claimed-elsewhere', slot };
     } catch (error) {
       // The state database did not answer: nothing is claimed, the next tick tries again.
       const reason = scrub(describeFailure(error));
@@ -128,6 +134,23 @@ export function createBackupScheduler(services: Services, options: BackupSchedul
       return { kind: 'deferred', slot, reason };
     }
     return runSlot(slot, now);
+  }
+
+  /** Past the grace period, an orphaned slot is not run late: it is reported as failed, once. */
+  async function lateOrphan(slot: Date, now: Date): Promise<TickResult> {
+    const other = await takeOverBackupSlot(state, { slot, claimedBy: instance, replicaTimeoutMs: config.replicaTimeoutMs });
+    if (other.kind === 'running') return { kind: 'claimed-elsewhere', slot };
+    settled = slot.getTime();
+    if (other.kind !== 'taken') return { kind: 'claimed-elsewhere', slot };
+    const reason = `the replica that took it (${other.from}) stopped before finishing it, and it is now too late to take it again`;
+    log.error({ slot, from: other.from }, `scheduled backup failed: ${reason}`);
+    services.metrics.backupFailures.inc({ trigger: 'schedule' });
+    await finishBackupSlot(state, slot, 'failed', { reason });
+    await services.recorder
+      .record({ actor: 'recipedb-ops', channel: config.opsChannel, kind: 'backup', action: 'backup.scheduled-failed', summary: `Scheduled backup of ${formatTime(slot)} FAILED: ${reason}`, details: { slot: slot.toISOString(), reason } })
+      .catch((e: unknown) => log.error({ err: e }, 'could not record the failed scheduled backup'));
+    await post({ kind: 'failed', slot, reason, next: options.schedule.nextSlot(now), failedAt: services.now() });
+    return { kind: 'ran', slot, ok: false, reason };
   }
 
   async function runSlot(slot: Date, now: Date): Promise<TickResult> {

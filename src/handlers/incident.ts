@@ -201,7 +201,7 @@ export async function addMessageToTimeline(
 export async function claimTimelineToPost(services: Services, incidentId: number): Promise<{ incident: Incident; events: IncidentEvent[] } | null> {
   const incident = await findIncident(services.state, incidentId);
   if (!incident?.rootTs) return null;
-  return { incident, events: await claimUnpostedEvents(services.state, incidentId) };
+  return { incident, events: await claimUnpostedEvents(services.state, incidentId, { by: services.instance, replicaTimeoutMs: services.config.replicaTimeoutMs }) };
 }
 
 /** Records where an event was posted, or (null) releases its claim so that the next flush retries it. */

@@ -8,6 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { replicaAlive } from './replicas.js';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'cancelled';
 
@@ -92,13 +93,15 @@ export async function decideApproval(
   id: string,
   decision: 'approved' | 'rejected' | 'cancelled',
   decidedBy: string,
+  /** The replica that will run an approved action: if it dies, another reports the action interrupted. */
+  executedBy?: string,
 ): Promise<ApprovalRequest | null> {
   const { rows } = await pool.query<Row>(
     `UPDATE approval_requests
-        SET status = $2, decided_by = $3, decided_at = now()
+        SET status = $2, decided_by = $3, decided_at = now(), executed_by = CASE WHEN $2 = 'approved' THEN $4 END
       WHERE id = $1 AND status = 'pending' AND expires_at > now()
       RETURNING *`,
-    [id, decision, decidedBy],
+    [id, decision, decidedBy, executedBy ?? null],
   );
   return rows[0] ? fromRow(rows[0]) : null;
 }
@@ -112,6 +115,28 @@ export async function expireDueApprovals(pool: pg.Pool): Promise<ApprovalRequest
       RETURNING *`,
   );
   return rows.map(fromRow);
+}
+
+/**
+ * Approved actions whose replica stopped beating before it recorded an outcome: each gets `outcome`
+ * (once, across replicas). The replica may still report the real outcome later, which then wins.
+ */
+export async function markInterruptedApprovals(pool: pg.Pool, replicaTimeoutMs: number, outcome: (executedBy: string) => unknown): Promise<ApprovalRequest[]> {
+  const { rows: orphans } = await pool.query<{ id: string; executed_by: string }>(
+    `SELECT id, executed_by FROM approval_requests a
+      WHERE status = 'approved' AND executed_at IS NULL AND executed_by IS NOT NULL AND NOT ${replicaAlive('a.executed_by', '$1')}`,
+    [replicaTimeoutMs / 1000],
+  );
+  const marked: ApprovalRequest[] = [];
+  for (const orphan of orphans) {
+    const { rows } = await pool.query<Row>(
+      `UPDATE approval_requests SET executed_at = now(), outcome = $2
+        WHERE id = $1 AND executed_at IS NULL RETURNING *`,
+      [orphan.id, JSON.stringify(outcome(orphan.executed_by))],
+    );
+    if (rows[0]) marked.push(fromRow(rows[0]));
+  }
+  return marked;
 }
 
 export async function recordApprovalOutcome(pool: pg.Pool, id: string, outcome: unknown): Promise<ApprovalRequest> {

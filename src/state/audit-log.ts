@@ -16,6 +16,7 @@ export type AuditKind =
   | 'approval.expired'
   | 'action.executed'
   | 'action.failed'
+  | 'action.interrupted'
   | 'backup'
   | 'incident'
   | 'note';

@@ -5,8 +5,12 @@
  *
  *   const won = await claimBackupSlot(pool, { slot, claimedBy: 'bot-7f9c:1234:ab12' }); // false when taken
  *   await finishBackupSlot(pool, slot, 'ok', { name: 'recipe-database-backup-….sql.gz' });
+ *
+ * A replica that dies with a slot claimed would leave it unfinished for ever: once its heartbeat
+ * is older than the replica timeout, another replica takes the slot over (takeOverBackupSlot).
  */
 import type pg from 'pg';
+import { replicaAlive } from './replicas.js';
 
 export type SlotOutcome = 'ok' | 'failed' | 'skipped';
 
@@ -66,4 +70,26 @@ export async function releaseBackupSlot(pool: pg.Pool, slot: Date, claimedBy: st
 export async function findBackupSlot(pool: pg.Pool, slot: Date): Promise<BackupSlot | null> {
   const { rows } = await pool.query<Row>(`SELECT * FROM backup_slots WHERE slot = $1`, [slot]);
   return rows[0] ? fromRow(rows[0]) : null;
+}
+
+export type TakeOver = { kind: 'taken'; from: string } | { kind: 'finished' } | { kind: 'running'; by: string } | { kind: 'free' };
+
+/**
+ * Takes over an unfinished slot whose replica stopped beating. Of several replicas trying at once,
+ * the row lock lets one win; the others then see a live claimer.
+ */
+export async function takeOverBackupSlot(pool: pg.Pool, claim: { slot: Date; claimedBy: string; replicaTimeoutMs: number }): Promise<TakeOver> {
+  const taken = await pool.query<{ previous: string }>(
+    `WITH old AS (SELECT slot, claimed_by FROM backup_slots WHERE slot = $1 AND finished_at IS NULL FOR UPDATE)
+     UPDATE backup_slots s SET claimed_by = $2, claimed_at = now()
+       FROM old
+      WHERE s.slot = old.slot AND old.claimed_by <> $2 AND NOT ${replicaAlive('old.claimed_by', '$3')}
+     RETURNING old.claimed_by AS previous`,
+    [claim.slot, claim.claimedBy, claim.replicaTimeoutMs / 1000],
+  );
+  const previous = taken.rows[0]?.previous;
+  if (previous !== undefined) return { kind: 'taken', from: previous };
+  const found = await findBackupSlot(pool, claim.slot);
+  if (!found) return { kind: 'free' };
+  return found.finishedAt ? { kind: 'finished' } : { kind: 'running', by: found.claimedBy };
 }

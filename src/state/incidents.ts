@@ -7,6 +7,7 @@
  *   const event = await addIncidentEvent(pool, { incidentId, actor: 'U1', kind: 'note', text: 'restarted pgbouncer' });
  */
 import type pg from 'pg';
+import { replicaAlive } from './replicas.js';
 
 export const SEVERITIES = ['sev1', 'sev2', 'sev3', 'sev4'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -137,12 +138,17 @@ export async function listIncidentEvents(pool: pg.Pool, incidentId: number): Pro
  * Claims the events not yet posted to the thread, oldest first, so that of several replicas only
  * one posts each event. The claim marker is replaced by the reply's ts once posted.
  */
-export async function claimUnpostedEvents(pool: pg.Pool, incidentId: number): Promise<IncidentEvent[]> {
+export async function claimUnpostedEvents(pool: pg.Pool, incidentId: number, claim: { by: string; replicaTimeoutMs: number }): Promise<IncidentEvent[]> {
+  // Also those claimed by a replica that died before posting them: at least once beats never.
   const { rows } = await pool.query<EventRow>(
-    `UPDATE incident_events SET thread_ts = 'posting'
-      WHERE id IN (SELECT id FROM incident_events WHERE incident_id = $1 AND thread_ts IS NULL ORDER BY id FOR UPDATE SKIP LOCKED)
+    `UPDATE incident_events SET thread_ts = 'posting', claimed_by = $2
+      WHERE id IN (SELECT id FROM incident_events e
+                    WHERE incident_id = $1
+                      AND (thread_ts IS NULL
+                           OR (thread_ts = 'posting' AND claimed_by IS NOT NULL AND NOT ${replicaAlive('e.claimed_by', '$3')}))
+                    ORDER BY id FOR UPDATE SKIP LOCKED)
       RETURNING *`,
-    [incidentId],
+    [incidentId, claim.by, claim.replicaTimeoutMs / 1000],
   );
   return rows.map(eventFrom).sort((a, b) => a.id - b.id);
 }

@@ -106,4 +106,22 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'replicas and who runs what',
+    sql: `
+      -- Every running bot process, with a heartbeat. A claim (a backup slot, an approved action,
+      -- a timeline post) names the replica that took it; when that replica stops beating, the
+      -- others take over its slot, report its action as interrupted, and post its events.
+      CREATE TABLE replicas (
+        instance      text PRIMARY KEY,
+        host          text NOT NULL,
+        pid           integer NOT NULL,
+        started_at    timestamptz NOT NULL DEFAULT now(),
+        seen_at       timestamptz NOT NULL DEFAULT now()
+      );
+      ALTER TABLE approval_requests ADD COLUMN executed_by text;
+      ALTER TABLE incident_events ADD COLUMN claimed_by text;
+    `,
+  },
 ];

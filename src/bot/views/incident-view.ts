@@ -15,6 +15,7 @@ const KIND_ICON: Record<string, string> = {
   'approval.expired': ':hourglass:',
   'action.executed': ':white_check_mark:',
   'action.failed': ':x:',
+  'action.interrupted': ':warning:',
   backup: ':floppy_disk:',
   incident: ':rotating_light:',
   note: ':pushpin:',

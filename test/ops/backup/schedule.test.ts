@@ -15,7 +15,8 @@ import { startSlackApp } from '../../../src/bot/slack-app.js';
 import { acquireBackupLock } from '../../../src/ops/backup/backup-lock.js';
 import { acquireRestoreLock } from '../../../src/ops/backup/restore-lock.js';
 import { dueSlot, parseBackupSchedule, ScheduleError } from '../../../src/ops/backup/schedule.js';
-import { findBackupSlot } from '../../../src/state/backup-slots.js';
+import { claimBackupSlot, findBackupSlot } from '../../../src/state/backup-slots.js';
+import { beat } from '../../../src/state/replicas.js';
 import { readAudit } from '../../../src/state/audit-log.js';
 import { listIncidentEvents, openIncident } from '../../../src/state/incidents.js';
 import { startTestBot, type TestBot } from '../../support/bot.js';
@@ -136,7 +137,9 @@ describe('scheduled backups by two bot processes on one state database', () => {
 
   it('neither runs it again: not on later ticks, not after a restart', async () => {
     const results = await Promise.all(schedulers.map((s) => s.tick(at('2026-01-15T02:00:35Z'))));
-    expect(results.map((r) => r.kind)).toEqual(['idle', 'idle']);
+    // The replica that saw the slot still running asks once more, and learns it finished.
+    expect(results.map((r) => r.kind).sort()).toEqual(['claimed-elsewhere', 'idle']);
+    expect((await Promise.all(schedulers.map((s) => s.tick(at('2026-01-15T02:01:05Z'))))).map((r) => r.kind)).toEqual(['idle', 'idle']);
     // A restarted process knows nothing in memory: the state database says the slot is taken.
     const restarted = schedulerOf(bots[0]!);
     expect(await restarted.tick(at('2026-01-15T02:10:00Z'))).toEqual({ kind: 'claimed-elsewhere', slot: at('2026-01-15T02:00:00Z') });
@@ -187,6 +190,43 @@ describe('scheduled backups by two bot processes on one state database', () => {
     }
     expect(await backupFiles()).toHaveLength(3);
   }, 60_000);
+
+  it('takes over a slot whose replica died before finishing it; leaves one whose replica still beats', async () => {
+    await nextSecond();
+    const state = bots[0]!.services.state;
+    const slot = at('2026-01-20T02:00:00Z');
+    // A replica that still beats holds the slot: nobody touches it.
+    await beat(state, 'alive-host:7:aaaaaa');
+    await claimBackupSlot(state, { slot, claimedBy: 'alive-host:7:aaaaaa' });
+    expect(await schedulers[0]!.tick(at('2026-01-20T02:00:30Z'))).toEqual({ kind: 'claimed-elsewhere', slot });
+    expect(await backupFiles()).toHaveLength(3);
+
+    // Then it dies (SIGKILL: no goodbye, its heartbeat just stops): its claim is taken over and run.
+    await state.query(`UPDATE replicas SET seen_at = now() - interval '10 minutes' WHERE instance = 'alive-host:7:aaaaaa'`);
+    const results = await Promise.all(schedulers.map((s) => s.tick(at('2026-01-20T02:01:00Z'))));
+    expect(results.filter((r) => r.kind === 'ran')).toEqual([expect.objectContaining({ ok: true })]);
+    expect(await backupFiles()).toHaveLength(4);
+    const row = await findBackupSlot(state, slot);
+    expect(row).toMatchObject({ outcome: 'ok' });
+    expect(schedulers.map((s) => s.instance)).toContain(row?.claimedBy);
+    const said = bots.flatMap((b) => b.log.lines()).filter((l) => String(l.msg).startsWith('taking over the scheduled backup'));
+    expect(said).toHaveLength(1);
+    expect(String(said[0]?.msg)).toContain('the replica that took it (alive-host:7:aaaaaa) stopped before finishing it');
+  }, 60_000);
+
+  it('reports a dead replica\'s slot as failed when it is too late to take it again', async () => {
+    const state = bots[0]!.services.state;
+    const slot = at('2026-01-21T02:00:00Z');
+    await claimBackupSlot(state, { slot, claimedBy: 'gone-host:9:bbbbbb' });
+    slack.reset();
+    const results = await Promise.all(schedulers.map((s) => s.tick(at('2026-01-21T05:00:00Z'))));
+    expect(results.filter((r) => r.kind === 'ran')).toEqual([expect.objectContaining({ ok: false })]);
+    expect(await findBackupSlot(state, slot)).toMatchObject({ outcome: 'failed', detail: { reason: expect.stringContaining('gone-host:9:bbbbbb') } });
+    const posts = opsPosts();
+    expect(posts).toHaveLength(1);
+    expect(textOf(posts[0]!)).toContain('stopped before finishing it, and it is now too late to take it again');
+    expect(await backupFiles()).toHaveLength(4);
+  });
 
   it('a failure is posted loudly to OPS_CHANNEL and lands in the open incident there', async () => {
     const state = bots[0]!.services.state;
