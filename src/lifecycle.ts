@@ -9,6 +9,9 @@
  *   const { unfinished } = await lifecycle.drain({ graceMs: 25_000, cleanupMs: 10_000 });
  */
 
+/** After the grace period, how long stopped work gets to clean up (remove a temp file, scale the app back). */
+export const SHUTDOWN_CLEANUP_MS = 10_000;
+
 export interface Lifecycle {
   /** True from the start of the drain: new work is refused. */
   readonly draining: boolean;

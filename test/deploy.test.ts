@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { parseDuration } from '../src/duration.js';
+import { SHUTDOWN_CLEANUP_MS } from '../src/lifecycle.js';
 import { createMetrics } from '../src/metrics.js';
 import { httpRoutes, serveRoutes } from '../src/bot/http-routes.js';
 import { loadDeployRbac, type ResourceAttributes } from './support/fake-kube-rbac.js';
@@ -30,6 +31,7 @@ interface Container {
   securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; capabilities?: { drop?: string[]; add?: string[] } };
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
   volumeMounts?: { name: string; mountPath: string }[];
+  lifecycle?: { preStop?: { exec?: { command?: string[] } } };
 }
 interface PodSpec {
   serviceAccountName?: string;
@@ -189,10 +191,14 @@ describe('the Deployment', () => {
     expect((claim.spec as { accessModes: string[] }).accessModes).toEqual(['ReadWriteMany']);
   });
 
-  it('gives the bot longer to stop than it lets running work go on after SIGTERM', () => {
+  it('gives the bot longer to stop than the preStop wait, the drain and the clean-up after it', () => {
     const graceMs = parseDuration(configData.SHUTDOWN_GRACE ?? '');
     expect(graceMs).toBeGreaterThan(0);
-    expect((pod.terminationGracePeriodSeconds ?? 30) * 1000).toBeGreaterThan(graceMs ?? Infinity);
+    const preStop = container.lifecycle?.preStop?.exec?.command ?? [];
+    expect(preStop[0]).toBe('sleep');
+    const preStopMs = Number(preStop[1]) * 1000;
+    expect(preStopMs).toBeGreaterThan(0);
+    expect((pod.terminationGracePeriodSeconds ?? 30) * 1000).toBeGreaterThan(preStopMs + (graceMs ?? Infinity) + SHUTDOWN_CLEANUP_MS);
   });
 
   it('is selected by the PodDisruptionBudget and the Service, which reach the bot\'s port', () => {

@@ -16,6 +16,7 @@ import { channelAllowed, wrongChannel } from './channels.js';
 import { plainSlackText } from './slack-text.js';
 import { registerApprovals } from './approval-actions.js';
 import { drainingMiddleware } from './draining.js';
+import { SHUTDOWN_CLEANUP_MS } from '../lifecycle.js';
 import { incidentThread } from './incident-thread.js';
 import { registerIncidentListeners } from './incident-listeners.js';
 import { SLASH_COMMAND } from './slack-surface.js';
@@ -34,9 +35,6 @@ export interface SlackBot {
   drain(): Promise<{ unfinished: number }>;
   stop(): Promise<void>;
 }
-
-/** After the grace period, how long stopped work gets to clean up (remove a temp file, scale the app back). */
-const CLEANUP_MS = 10_000;
 
 export async function startSlackApp(services: Services): Promise<SlackBot> {
   const { config, log, metrics } = services;
@@ -188,7 +186,7 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
       if (socketMode) await stopApp().catch((error: unknown) => log.warn({ err: error }, 'could not close the Socket Mode connection'));
       const drained = await lifecycle.drain({
         graceMs: config.shutdownGraceMs,
-        cleanupMs: CLEANUP_MS,
+        cleanupMs: SHUTDOWN_CLEANUP_MS,
         onStopSignal: (running) => log.warn({ running, graceMs: config.shutdownGraceMs }, 'shutdown grace period is over: stopping the work still running'),
       });
       await stop();
