@@ -1,12 +1,15 @@
 /**
  * `settings`: the runbook's memory and connection settings against PgTune-like rules of thumb.
- * The server's memory is invisible from SQL: with it, memory settings get a verdict; without it,
+ * The server's memory is invisible from SQL; the database container's memory limit gives it. With
+ * it, memory settings get a verdict; without it,
  * they are compared with each other (shared_buffers ≈ 25% and effective_cache_size ≈ 50–75% of the
  * same memory) or the rule is stated without one.
  *
  *   judgeSettings(await readSettings(pool, SETTING_NAMES), 8 * 1024 ** 3) // [{ name: 'shared_buffers', verdict: 'review', … }]
  */
+import { readMemoryLimit } from '../ops/kube/memory-limit.js';
 import { readSettings, type ServerSetting } from '../ops/postgres/settings.js';
+import { describeFailure } from './describe-failure.js';
 import { defineHandler, noArgs } from './handler.js';
 
 /** In the order the answer lists them. */
@@ -37,6 +40,8 @@ export interface SettingsResult {
   measuredAt: Date;
   /** The server's memory when known; verdicts on memory settings depend on it. */
   memoryBytes: number | null;
+  /** Where the memory comes from, or why it is unknown. */
+  memorySource: string;
   checks: SettingCheck[];
 }
 
@@ -46,10 +51,16 @@ export const settingsHandler = defineHandler({
   summary: 'memory, connection, checkpoint and autovacuum settings against rules of thumb',
   args: noArgs,
   async run(_args, ctx): Promise<SettingsResult> {
-    const settings = await readSettings(ctx.db, [...CHECKED_SETTINGS, ...SUPPORTING_SETTINGS]);
-    // Nothing tells the bot the database server's memory yet (the pod's memory limit would).
-    const memoryBytes = null;
-    return { measuredAt: ctx.now(), memoryBytes, checks: judgeSettings(settings, memoryBytes) };
+    const { database, timeouts } = ctx.config;
+    const [settings, memory] = await Promise.all([
+      readSettings(ctx.db, [...CHECKED_SETTINGS, ...SUPPORTING_SETTINGS]),
+      ctx.kube
+        ? readMemoryLimit(ctx.kube, database, AbortSignal.timeout(timeouts.sourceMs)).catch((error: unknown) => ({ ok: false as const, reason: describeFailure(error) }))
+        : { ok: false as const, reason: 'Kubernetes is not configured' },
+    ]);
+    const memoryBytes = memory.ok ? memory.bytes : null;
+    const memorySource = memory.ok ? `the memory limit of the container ${database.container} (${memory.limit})` : memory.reason;
+    return { measuredAt: ctx.now(), memoryBytes, memorySource, checks: judgeSettings(settings, memoryBytes) };
   },
 });
 

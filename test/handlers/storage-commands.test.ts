@@ -12,6 +12,7 @@ import { CHECKED_SETTINGS, judgeSettings } from '../../src/handlers/settings.js'
 import { readSettings } from '../../src/ops/postgres/settings.js';
 import { openTestServices, type TestServices } from '../support/services.js';
 import { createDemoTestDatabase } from '../support/postgres.js';
+import { startFakeKube, type FakeContainer } from '../support/fake-kube.js';
 
 const actor = { userId: 'U_ALICE', channelId: 'C_OPS' };
 
@@ -200,7 +201,30 @@ describe('settings', () => {
     for (const name of CHECKED_SETTINGS) expect(reply.seen).toContain(name);
     // 128MB next to the default 4GB effective_cache_size is the classic untuned server.
     expect(reply.seen).toMatch(/shared_buffers[\s\S]*small next to effective_cache_size \(4GB\)/);
-    expect(reply.seen).toContain('Server memory unknown');
+    expect(reply.seen.replace(/\s+/g, ' ')).toContain('Server memory unknown (Kubernetes is not configured)');
+  });
+
+  it('judges memory settings against the database container\'s memory limit, and says when there is none', async () => {
+    const settingsWith = async (containers: FakeContainer[]): Promise<string> => {
+      const kube = await startFakeKube();
+      kube.addDeployment({ namespace: 'recipe-database', name: 'recipe-database', replicas: 1, containers });
+      const withKube = await openTestServices({ databaseUrl: services.databaseUrl, kubeconfig: kube.kubeconfigPath });
+      try {
+        const reply = await dispatchCommand('settings', { userId: 'U_ALICE', channelId: 'C_OPS' }, withKube);
+        expect(kube.forbidden).toEqual([]);
+        return renderBlocks(reply.message, { width: 400 }).text.replace(/\s+/g, ' ');
+      } finally {
+        await withKube.close();
+        await kube.close();
+      }
+    };
+    const limited = await settingsWith([{ name: 'recipe-database', limits: { memory: '2Gi' } }, { name: 'exporter', limits: { memory: '64Mi' } }]);
+    expect(limited).toContain('Judged against 2.0 GB of server memory: the memory limit of the container recipe-database (2Gi).');
+    // 128MB of 2GiB is 6%: below the usual quarter.
+    expect(limited).toMatch(/shared_buffers `?128MB`? · config 6% of RAM: about 25% \(512MB\) is the usual start/);
+
+    const unlimited = await settingsWith([{ name: 'recipe-database', requests: { memory: '1Gi' } }]);
+    expect(unlimited).toContain('Server memory unknown (the container recipe-database has no memory limit)');
   });
 
   it('judges memory settings when the server memory is known', async () => {

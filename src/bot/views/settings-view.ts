@@ -23,8 +23,8 @@ export function settingsView(result: SettingsResult): Message {
   blocks.push(
     context([
       result.memoryBytes === null
-        ? 'Server memory unknown: memory settings are compared with each other, or the rule of thumb is given.'
-        : `Judged against ${formatBytes(result.memoryBytes)} of server memory.`,
+        ? `Server memory unknown (${escapeMrkdwn(result.memorySource)}): memory settings are compared with each other, or the rule of thumb is given.`
+        : `Judged against ${formatBytes(result.memoryBytes)} of server memory: ${escapeMrkdwn(result.memorySource)}.`,
       'Source: where the value comes from (default, config file, ALTER SYSTEM, override by the server…).',
     ]),
     measuredAt(result.measuredAt),
