@@ -25,7 +25,7 @@ import { takeBackup } from '../ops/backup/take-backup.js';
 import { readDeploymentReplicas, readReplicas, setReplicas, waitForReplicas, type DeploymentReplicas } from '../ops/kube/deployments.js';
 import type { Kube } from '../ops/kube/kube-client.js';
 import { kubeFailure } from '../ops/kube/kube-failure.js';
-import { endWaitingSession, sessionGone, whoBlocks, type LockHolder, type LockWait } from '../ops/postgres/lock-wait.js';
+import { endWaitingSession, readLockWaits, sessionGone, type Blocker, type LockWait } from '../ops/postgres/lock-wait.js';
 import { BOT_APPLICATION_NAME } from '../ops/postgres/pool.js';
 import { createScrubber, type Scrubber } from '../redact.js';
 import { withTimeout } from '../with-timeout.js';
@@ -262,7 +262,7 @@ class RestoreRun {
     let tick: Promise<void> = Promise.resolve();
 
     const check = async (): Promise<void> => {
-      const waits = await whoBlocks(this.ctx.db, RESTORE_APPLICATION_NAME).catch((error: unknown) => {
+      const waits = await readLockWaits(this.ctx.db, { applicationName: RESTORE_APPLICATION_NAME }).catch((error: unknown) => {
         this.ctx.log.warn({ err: error }, 'could not look up what the restore waits for');
         return undefined;
       });
@@ -546,17 +546,18 @@ class RestoreRun {
 
 /** "waiting 45s for a lock on recipe_manager.recipes held by pid 4242 (user app, application cron-report, idle in transaction for 12m)" */
 function describeLockWait(wait: LockWait): string {
-  const item = wait.lockedItem ? ` on ${wait.lockedItem}` : '';
+  const table = wait.wantedLock?.relation;
+  const item = table ? ` on ${table}` : '';
   return `waiting ${formatDuration(wait.waitingMs)} for a lock${item} held by ${describeHolders(wait.blockers)}`;
 }
 
-function describeHolders(holders: LockHolder[]): string {
+function describeHolders(holders: Blocker[]): string {
   const shown = holders.slice(0, MAX_HOLDERS_SHOWN).map(describeHolder);
   const more = holders.length - shown.length;
   return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(' and ');
 }
 
-function describeHolder(holder: LockHolder): string {
+function describeHolder(holder: Blocker): string {
   if (holder.pid === 0) return 'a prepared transaction (see pg_prepared_xacts)';
   if (holder.state === null) return `pid ${holder.pid}`;
   const since = holder.stateMs === null ? '' : ` for ${formatDuration(holder.stateMs)}`;
@@ -564,7 +565,7 @@ function describeHolder(holder: LockHolder): string {
 }
 
 /** The bot's own sessions end by themselves and `kill` refuses them; a prepared transaction has no session. */
-function killAdvice(holders: LockHolder[]): string {
+function killAdvice(holders: Blocker[]): string {
   const killable = holders.filter((h) => h.pid !== 0 && !(h.application ?? '').startsWith(BOT_APPLICATION_NAME)).slice(0, MAX_HOLDERS_SHOWN);
   if (killable.length === 0) return holders.some((h) => h.pid === 0) ? 'end it with ROLLBACK PREPARED' : 'it should end by itself';
   const commands = killable.map((h) => `\`/recipedb kill ${h.pid}\``);

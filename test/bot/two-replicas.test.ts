@@ -229,6 +229,10 @@ describe('two replicas: approvals, expiry and incidents', () => {
     expect(rows[0]!.posted).toBe(rows[0]!.n);
     expect(lines).toHaveLength(rows[0]!.n);
   });
+
+  it('stayed within deploy/\'s RBAC on both replicas', () => {
+    expect(kube.forbidden).toEqual([]);
+  });
 });
 
 describe('two replicas: scheduled backups', () => {

@@ -1,4 +1,5 @@
-import type { BlockedQuery, Blocker, LocksByMode } from '../../ops/postgres/locks.js';
+import type { Blocker, LockWait } from '../../ops/postgres/lock-wait.js';
+import type { LocksByMode } from '../../ops/postgres/locks.js';
 import type { LocksResult } from '../../handlers/locks.js';
 import { formatDuration } from '../../duration.js';
 import { escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, type Block, type Message, sqlSnippet } from '../blocks.js';
@@ -23,17 +24,18 @@ export function locksView(result: LocksResult): Message {
   return fitMessage({ text: summary(blocked), blocks });
 }
 
-function summary(blocked: BlockedQuery[]): string {
+function summary(blocked: LockWait[]): string {
   const first = blocked[0];
   if (!first) return 'No blocked queries.';
   const count = `${blocked.length} blocked ${blocked.length === 1 ? 'query' : 'queries'}`;
   return `${count}; pid ${first.pid} is blocked by ${first.blockers.map((b) => `pid ${b.pid}`).join(', ')}`;
 }
 
-function blockedEntry(b: BlockedQuery, queryChars: number): string {
-  const wants = b.wantedMode ? ` for ${escapeMrkdwn(b.wantedMode)} on ${escapeMrkdwn(b.lockedItem ?? 'unknown')}` : '';
+function blockedEntry(b: LockWait, queryChars: number): string {
+  const lock = b.wantedLock;
+  const wants = lock ? ` for ${escapeMrkdwn(lock.mode)} on ${escapeMrkdwn(lock.relation ?? lock.lockType)}` : '';
   const lines = [
-    `:red_circle: *pid ${b.pid}* (${escapeMrkdwn(who(b.user, b.application))}) waiting *${formatDuration(b.waitingMs ?? NaN)}*${wants}`,
+    `:red_circle: *pid ${b.pid}* (${escapeMrkdwn(who(b.user, b.application))}) waiting *${formatDuration(b.waitingMs)}*${wants}`,
     sqlSnippet(b.query, queryChars),
     ...listWithMore(b.blockers, MAX_BLOCKERS, (blocker) => blockerEntry(blocker, queryChars), 'blockers'),
   ];
