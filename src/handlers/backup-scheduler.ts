@@ -142,10 +142,14 @@ export function createBackupScheduler(services: Services, options: BackupSchedul
     if (other.kind === 'running') return { kind: 'claimed-elsewhere', slot };
     settled = slot.getTime();
     if (other.kind !== 'taken') return { kind: 'claimed-elsewhere', slot };
-    const reason = `the replica that took it (${other.from}) stopped before finishing it, and it is now too late to take it again`;
-    log.error({ slot, from: other.from }, `scheduled backup failed: ${reason}`);
+    return failed(slot, now, `the replica that took it (${other.from}) stopped before finishing it, and it is now too late to take it again`);
+  }
+
+  /** A failed slot, said everywhere it must be: the log, the metric, the slot, the audit log (and open incident), OPS_CHANNEL. */
+  async function failed(slot: Date, now: Date, reason: string, error?: unknown): Promise<TickResult> {
+    log.error({ err: error, slot }, `scheduled backup failed: ${reason}`);
     services.metrics.backupFailures.inc({ trigger: 'schedule' });
-    await finishBackupSlot(state, slot, 'failed', { reason });
+    await finishBackupSlot(state, slot, 'failed', { reason }).catch((e: unknown) => log.warn({ err: e, slot }, 'could not mark the backup slot failed'));
     await services.recorder
       .record({ actor: 'recipedb-ops', channel: config.opsChannel, kind: 'backup', action: 'backup.scheduled-failed', summary: `Scheduled backup of ${formatTime(slot)} FAILED: ${reason}`, details: { slot: slot.toISOString(), reason } })
       .catch((e: unknown) => log.error({ err: e }, 'could not record the failed scheduled backup'));
@@ -209,14 +213,7 @@ export function createBackupScheduler(services: Services, options: BackupSchedul
         return { kind: 'deferred', slot, reason: error.message };
       }
       const reason = scrub(signal.aborted ? 'the bot was shutting down and stopped the backup before it finished; no file was kept' : describeFailure(error));
-      log.error({ err: error, slot }, `scheduled backup failed: ${reason}`);
-      services.metrics.backupFailures.inc({ trigger: 'schedule' });
-      await finishBackupSlot(state, slot, 'failed', { reason }).catch((e: unknown) => log.warn({ err: e, slot }, 'could not mark the backup slot failed'));
-      await services.recorder
-        .record({ actor: 'recipedb-ops', channel: config.opsChannel, kind: 'backup', action: 'backup.scheduled-failed', summary: `Scheduled backup of ${formatTime(slot)} FAILED: ${reason}`, details: { slot: slot.toISOString(), reason } })
-        .catch((e: unknown) => log.error({ err: e }, 'could not record the failed scheduled backup'));
-      await post({ kind: 'failed', slot, reason, next: options.schedule.nextSlot(now), failedAt: services.now() });
-      return { kind: 'ran', slot, ok: false, reason };
+      return failed(slot, now, reason, error);
     }
   }
 
