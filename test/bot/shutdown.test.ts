@@ -12,38 +12,7 @@ import { startBotProcess, type BotProcess } from '../support/bot-process.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { createDemoTestDatabase, createTestDatabase } from '../support/postgres.js';
 import { textOf } from '../support/slack-messages.js';
-import { tempBackupDir } from '../ops/backup/backup-fixtures.js';
-
-/** A transaction holding ACCESS EXCLUSIVE on recipes: pg_dump waits for it. */
-async function lockRecipes(url: string): Promise<{ release(): Promise<void> }> {
-  const client = new pg.Client({ connectionString: url, application_name: 'test-lock-holder' });
-  await client.connect();
-  await client.query('BEGIN');
-  await client.query('LOCK TABLE recipe_manager.recipes IN ACCESS EXCLUSIVE MODE');
-  return {
-    async release() {
-      await client.query('COMMIT').catch(() => undefined);
-      await client.end().catch(() => undefined);
-    },
-  };
-}
-
-/** Until some session of the backup waits for the lock. */
-async function backupIsWaiting(url: string, timeoutMs = 15_000): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
-      const { rowCount } = await client.query(
-        `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND application_name <> 'test-lock-holder'`,
-      );
-      if (rowCount) return;
-    }
-    throw new Error('the backup never waited for the lock');
-  } finally {
-    await client.end();
-  }
-}
+import { backupIsWaiting, lockRecipes, tempBackupDir } from '../ops/backup/backup-fixtures.js';
 
 /** The bot's sessions on its two databases (other test files run bots on the same server). */
 async function botSessions(url: string, stateUrl: string): Promise<number> {

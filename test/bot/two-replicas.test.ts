@@ -15,6 +15,7 @@ import { startBotProcess, type BotProcess } from '../support/bot-process.js';
 import { startFakeKube, type FakeKube } from '../support/fake-kube.js';
 import { startFakeSlack, type FakeSlack, type SlackCall } from '../support/fake-slack.js';
 import { createDemoTestDatabase, createTestDatabase } from '../support/postgres.js';
+import { backupIsWaiting, lockRecipes } from '../ops/backup/backup-fixtures.js';
 import { rendered, textOf, tsOf } from '../support/slack-messages.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -292,4 +293,74 @@ describe('two replicas: scheduled backups', () => {
     expect(replicas.map((bot) => bot.logs.filter((l) => l.msg === 'scheduled backup starting').length).sort()).toEqual([0, 1]);
     expect((await readAudit(state, 50)).filter((e) => e.action === 'backup.scheduled')).toHaveLength(1);
   });
+});
+
+describe('two replicas: one is killed in the middle of the scheduled backup', () => {
+  let slack: FakeSlack;
+  let state: pg.Pool;
+  let dir: string;
+  let replicas: BotProcess[] = [];
+  let lock: { release(): Promise<void> } | undefined;
+  let operated: string;
+
+  beforeAll(async () => {
+    const [fakeSlack, databaseUrl, stateUrl, backupDir] = await Promise.all([
+      startFakeSlack(),
+      createDemoTestDatabase(),
+      createTestDatabase('state'),
+      mkdtemp(path.join(os.tmpdir(), 'recipedb-replica-killed-')),
+    ]);
+    slack = fakeSlack;
+    operated = databaseUrl;
+    state = statePool(stateUrl);
+    dir = backupDir;
+    // The first replica's backup waits behind this lock, so that it is surely still running when it is killed.
+    lock = await lockRecipes(operated);
+    const now = new Date();
+    replicas = await startReplicas(slack, {
+      DATABASE_URL: operated,
+      STATE_DATABASE_URL: stateUrl,
+      BACKUP_SCHEDULE: `${now.getUTCMinutes()} ${now.getUTCHours()} * * *`,
+      BACKUP_DIR: dir,
+      OPS_CHANNEL: 'C_OPS',
+      REPLICA_TIMEOUT: '2s',
+    });
+  });
+  afterAll(async () => {
+    await lock?.release();
+    await Promise.all(replicas.map((bot) => bot.stop()));
+    await Promise.all([state?.end(), slack?.close()]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the survivor takes the slot over at its next tick and backs up; one file, one report', async () => {
+    await backupIsWaiting(operated);
+    const { rows } = await state.query<{ claimed_by: string }>('SELECT claimed_by FROM backup_slots WHERE finished_at IS NULL');
+    expect(rows).toHaveLength(1);
+    const claimer = rows[0]!.claimed_by;
+    const victim = replicas.find((bot) => claimer.split(':').at(-2) === String(bot.pid));
+    const survivor = replicas.find((bot) => bot !== victim);
+    if (!victim || !survivor) throw new Error(`no replica with the claimer's pid: ${claimer}`);
+
+    victim.kill('SIGKILL');
+    expect((await victim.exited).signal).toBe('SIGKILL');
+    await lock?.release();
+    lock = undefined;
+
+    // The survivor ticks every 30 s on the clock: within one tick it sees the claimer silent.
+    const report = await slack.waitFor('chat.postMessage', (c) => c.body.channel === 'C_OPS' && textOf(c).includes('Scheduled backup'), 50_000);
+    expect(textOf(report)).toMatch(/Scheduled backup `?recipe-database-backup-[\d_-]+\.sql\.gz`? written/);
+    const taking = await survivor.waitForLog((l) => l.msg.startsWith('taking over the scheduled backup'));
+    expect(taking.msg).toContain(`the replica that took it (${claimer}) stopped before finishing it`);
+
+    const slot = (await state.query<{ claimed_by: string; outcome: string; detail: { name: string } }>('SELECT claimed_by, outcome, detail FROM backup_slots')).rows;
+    expect(slot).toHaveLength(1);
+    expect(slot[0]).toMatchObject({ outcome: 'ok' });
+    expect(slot[0]!.claimed_by).not.toBe(claimer);
+    // The killed replica's temporary file went with it: the survivor cleared it under the backup lock.
+    expect(await readdir(dir)).toEqual(expect.arrayContaining([slot[0]!.detail.name]));
+    expect((await readdir(dir)).filter((f) => f.endsWith('.partial'))).toEqual([]);
+    expect((await readdir(dir)).filter(isBackupFileName)).toEqual([slot[0]!.detail.name]);
+    expect(slack.callsTo('chat.postMessage').filter((c) => c.body.channel === 'C_OPS')).toHaveLength(1);
+  }, 90_000);
 });

@@ -85,3 +85,34 @@ export function waitingPgDumpPid(url: string): Promise<number> {
     return rows[0]?.pid;
   }, 10_000, 'pg_dump to wait for the table lock');
 }
+
+/** A transaction holding ACCESS EXCLUSIVE on recipes: pg_dump waits for it. */
+export async function lockRecipes(url: string): Promise<{ release(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: url, application_name: 'test-lock-holder' });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('LOCK TABLE recipe_manager.recipes IN ACCESS EXCLUSIVE MODE');
+  return {
+    async release() {
+      await client.query('COMMIT').catch(() => undefined);
+      await client.end().catch(() => undefined);
+    },
+  };
+}
+
+/** Until some session of the backup waits for the lock. */
+export async function backupIsWaiting(url: string, timeoutMs = 15_000): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+      const { rowCount } = await client.query(
+        `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND application_name <> 'test-lock-holder'`,
+      );
+      if (rowCount) return;
+    }
+    throw new Error('the backup never waited for the lock');
+  } finally {
+    await client.end();
+  }
+}
