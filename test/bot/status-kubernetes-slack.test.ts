@@ -7,25 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderBlocks } from '../../src/bot/blocks-to-text.js';
 import type { Message } from '../../src/bot/blocks.js';
 import { startFakeKube, type FakeKube } from '../support/fake-kube.js';
+import { RECIPE_DATABASE_NAMESPACE, addRecipeDatabase } from '../support/kube-fixtures.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import type { SlackCall } from '../support/fake-slack.js';
 
-const NS = 'recipe-database';
+const NS = RECIPE_DATABASE_NAMESPACE;
 
 let kube: FakeKube;
 let bot: TestBot;
 
 beforeAll(async () => {
   kube = await startFakeKube();
-  kube.addDeployment({
-    namespace: NS,
-    name: 'recipe-database',
-    replicas: 1,
-    containers: [
-      { name: 'recipe-database', requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } },
-      { name: 'postgres-exporter' },
-    ],
-  });
+  addRecipeDatabase(kube);
   bot = await startTestBot({ kube });
 });
 

@@ -236,110 +236,94 @@ describe('two replicas: approvals, expiry and incidents', () => {
   });
 });
 
-describe('two replicas: scheduled backups', () => {
-  let slack: FakeSlack;
-  let state: pg.Pool;
-  let dir: string;
-  let replicas: BotProcess[] = [];
-  let slotAt: Date;
+/**
+ * Two replicas with a daily BACKUP_SCHEDULE slot at this very minute: each ticks once as it starts,
+ * finds the slot due (within its grace period) and tries to take it; the next slot is tomorrow.
+ * `beforeStart` runs once the databases exist and before the replicas start.
+ */
+interface BackupPair {
+  slack: FakeSlack;
+  state: pg.Pool;
+  operated: string;
+  dir: string;
+  slotAt: Date;
+  replicas: BotProcess[];
+}
 
+function backupPair(env: Record<string, string>, beforeStart?: (operated: string) => Promise<void>): BackupPair {
+  const pair = { replicas: [] } as unknown as BackupPair;
   beforeAll(async () => {
-    const [fakeSlack, operated, stateUrl, backupDir] = await Promise.all([
+    const [slack, operated, stateUrl, dir] = await Promise.all([
       startFakeSlack(),
       createDemoTestDatabase(),
       createTestDatabase('state'),
       mkdtemp(path.join(os.tmpdir(), 'recipedb-two-replicas-')),
     ]);
-    slack = fakeSlack;
-    state = statePool(stateUrl);
-    dir = backupDir;
-    // A daily slot at this very minute: each replica ticks once as it starts, finds the slot due
-    // (it is within the grace period for catching up) and tries to take it; the next is tomorrow.
+    Object.assign(pair, { slack, operated, dir, state: statePool(stateUrl) });
+    await beforeStart?.(operated);
     const now = new Date();
-    slotAt = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
-    replicas = await startReplicas(slack, {
+    pair.slotAt = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
+    pair.replicas = await startReplicas(slack, {
       DATABASE_URL: operated,
       STATE_DATABASE_URL: stateUrl,
       BACKUP_SCHEDULE: `${now.getUTCMinutes()} ${now.getUTCHours()} * * *`,
       BACKUP_DIR: dir,
       OPS_CHANNEL: 'C_OPS',
+      ...env,
     });
   });
   afterAll(async () => {
-    await Promise.all(replicas.map((bot) => bot.stop()));
-    await Promise.all([state?.end(), slack?.close()]);
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await Promise.all(pair.replicas.map((bot) => bot.stop()));
+    await Promise.all([pair.state?.end(), pair.slack?.close()]);
+    if (pair.dir) await rm(pair.dir, { recursive: true, force: true });
   });
+  return pair;
+}
+
+describe('two replicas: scheduled backups', () => {
+  const pair = backupPair({});
 
   it('takes the slot on one replica only: one file, one report, one claim', async () => {
-    const report = await slack.waitFor('chat.postMessage', (c) => c.body.channel === 'C_OPS' && textOf(c).includes('Scheduled backup'), 30_000);
+    const report = await pair.slack.waitFor('chat.postMessage', (c) => c.body.channel === 'C_OPS' && textOf(c).includes('Scheduled backup'), 30_000);
     expect(textOf(report)).toMatch(/Scheduled backup `?recipe-database-backup-[\d_-]+\.sql\.gz`? written/);
-    const instances = await Promise.all(replicas.map(async (bot) => String((await bot.waitForLog((l) => l.msg.startsWith('scheduled backups on'))).instance)));
+    const instances = await Promise.all(pair.replicas.map(async (bot) => String((await bot.waitForLog((l) => l.msg.startsWith('scheduled backups on'))).instance)));
     expect(new Set(instances).size).toBe(2);
     // The replica that lost the claim has long had its turn by now.
     await sleep(1_500);
-    await Promise.all(replicas.map((bot) => bot.stop()));
+    await Promise.all(pair.replicas.map((bot) => bot.stop()));
 
-    const { rows } = await state.query<{ slot: Date; claimed_by: string; outcome: string; detail: { name: string } }>('SELECT slot, claimed_by, outcome, detail FROM backup_slots');
+    const { rows } = await pair.state.query<{ slot: Date; claimed_by: string; outcome: string; detail: { name: string } }>('SELECT slot, claimed_by, outcome, detail FROM backup_slots');
     expect(rows).toHaveLength(1);
     const [slot] = rows as [(typeof rows)[number]];
-    expect(slot.slot).toEqual(slotAt);
+    expect(slot.slot).toEqual(pair.slotAt);
     expect(slot.outcome).toBe('ok');
     expect(instances).toContain(slot.claimed_by);
-    expect((await readdir(dir)).filter(isBackupFileName)).toEqual([slot.detail.name]);
-    const reports = slack.callsTo('chat.postMessage').filter((c) => c.body.channel === 'C_OPS' && textOf(c).includes('Scheduled backup'));
+    expect((await readdir(pair.dir)).filter(isBackupFileName)).toEqual([slot.detail.name]);
+    const reports = pair.slack.callsTo('chat.postMessage').filter((c) => c.body.channel === 'C_OPS' && textOf(c).includes('Scheduled backup'));
     expect(reports).toHaveLength(1);
     expect(textOf(reports[0]!)).toContain(slot.detail.name);
-    expect(replicas.map((bot) => bot.logs.filter((l) => l.msg === 'scheduled backup starting').length).sort()).toEqual([0, 1]);
-    expect((await readAudit(state, 50)).filter((e) => e.action === 'backup.scheduled')).toHaveLength(1);
+    expect(pair.replicas.map((bot) => bot.logs.filter((l) => l.msg === 'scheduled backup starting').length).sort()).toEqual([0, 1]);
+    expect((await readAudit(pair.state, 50)).filter((e) => e.action === 'backup.scheduled')).toHaveLength(1);
   });
 });
 
 describe('two replicas: one is killed in the middle of the scheduled backup', () => {
-  let slack: FakeSlack;
-  let state: pg.Pool;
-  let dir: string;
-  let replicas: BotProcess[] = [];
   let lock: { release(): Promise<void> } | undefined;
-  let operated: string;
-
-  beforeAll(async () => {
-    const [fakeSlack, databaseUrl, stateUrl, backupDir] = await Promise.all([
-      startFakeSlack(),
-      createDemoTestDatabase(),
-      createTestDatabase('state'),
-      mkdtemp(path.join(os.tmpdir(), 'recipedb-replica-killed-')),
-    ]);
-    slack = fakeSlack;
-    operated = databaseUrl;
-    state = statePool(stateUrl);
-    dir = backupDir;
-    // The first replica's backup waits behind this lock, so that it is surely still running when it is killed.
+  // The first replica's backup waits behind this lock, so that it is surely still running when it is killed.
+  const pair = backupPair({ REPLICA_TIMEOUT: '2s' }, async (operated) => {
     lock = await lockRecipes(operated);
-    const now = new Date();
-    replicas = await startReplicas(slack, {
-      DATABASE_URL: operated,
-      STATE_DATABASE_URL: stateUrl,
-      BACKUP_SCHEDULE: `${now.getUTCMinutes()} ${now.getUTCHours()} * * *`,
-      BACKUP_DIR: dir,
-      OPS_CHANNEL: 'C_OPS',
-      REPLICA_TIMEOUT: '2s',
-    });
   });
   afterAll(async () => {
     await lock?.release();
-    await Promise.all(replicas.map((bot) => bot.stop()));
-    await Promise.all([state?.end(), slack?.close()]);
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('the survivor takes the slot over at its next tick and backs up; one file, one report', async () => {
-    await backupIsWaiting(operated);
-    const { rows } = await state.query<{ claimed_by: string }>('SELECT claimed_by FROM backup_slots WHERE finished_at IS NULL');
+    await backupIsWaiting(pair.operated);
+    const { rows } = await pair.state.query<{ claimed_by: string }>('SELECT claimed_by FROM backup_slots WHERE finished_at IS NULL');
     expect(rows).toHaveLength(1);
     const claimer = rows[0]!.claimed_by;
-    const victim = replicas.find((bot) => claimer.split(':').at(-2) === String(bot.pid));
-    const survivor = replicas.find((bot) => bot !== victim);
+    const victim = pair.replicas.find((bot) => claimer.split(':').at(-2) === String(bot.pid));
+    const survivor = pair.replicas.find((bot) => bot !== victim);
     if (!victim || !survivor) throw new Error(`no replica with the claimer's pid: ${claimer}`);
 
     victim.kill('SIGKILL');
@@ -348,19 +332,19 @@ describe('two replicas: one is killed in the middle of the scheduled backup', ()
     lock = undefined;
 
     // The survivor ticks every 30 s on the clock: within one tick it sees the claimer silent.
-    const report = await slack.waitFor('chat.postMessage', (c) => c.body.channel === 'C_OPS' && textOf(c).includes('Scheduled backup'), 50_000);
+    const report = await pair.slack.waitFor('chat.postMessage', (c) => c.body.channel === 'C_OPS' && textOf(c).includes('Scheduled backup'), 50_000);
     expect(textOf(report)).toMatch(/Scheduled backup `?recipe-database-backup-[\d_-]+\.sql\.gz`? written/);
     const taking = await survivor.waitForLog((l) => l.msg.startsWith('taking over the scheduled backup'));
     expect(taking.msg).toContain(`the replica that took it (${claimer}) stopped before finishing it`);
 
-    const slot = (await state.query<{ claimed_by: string; outcome: string; detail: { name: string } }>('SELECT claimed_by, outcome, detail FROM backup_slots')).rows;
+    const slot = (await pair.state.query<{ claimed_by: string; outcome: string; detail: { name: string } }>('SELECT claimed_by, outcome, detail FROM backup_slots')).rows;
     expect(slot).toHaveLength(1);
     expect(slot[0]).toMatchObject({ outcome: 'ok' });
     expect(slot[0]!.claimed_by).not.toBe(claimer);
     // The killed replica's temporary file went with it: the survivor cleared it under the backup lock.
-    expect(await readdir(dir)).toEqual(expect.arrayContaining([slot[0]!.detail.name]));
-    expect((await readdir(dir)).filter((f) => f.endsWith('.partial'))).toEqual([]);
-    expect((await readdir(dir)).filter(isBackupFileName)).toEqual([slot[0]!.detail.name]);
-    expect(slack.callsTo('chat.postMessage').filter((c) => c.body.channel === 'C_OPS')).toHaveLength(1);
+    expect(await readdir(pair.dir)).toEqual(expect.arrayContaining([slot[0]!.detail.name]));
+    expect((await readdir(pair.dir)).filter((f) => f.endsWith('.partial'))).toEqual([]);
+    expect((await readdir(pair.dir)).filter(isBackupFileName)).toEqual([slot[0]!.detail.name]);
+    expect(pair.slack.callsTo('chat.postMessage').filter((c) => c.body.channel === 'C_OPS')).toHaveLength(1);
   }, 90_000);
 });

@@ -9,25 +9,14 @@ import { statusView } from '../../src/bot/views/status-view.js';
 import { statusHandler, type StatusResult } from '../../src/handlers/status.js';
 import { LIMITS } from '../../src/bot/blocks.js';
 import { startFakeKube, type FakeKube } from '../support/fake-kube.js';
+import { RECIPE_DATABASE_NAMESPACE, addRecipeDatabase } from '../support/kube-fixtures.js';
 import { handlerContext, openTestServices, type TestServices } from '../support/services.js';
 
-const NS = 'recipe-database';
+const NS = RECIPE_DATABASE_NAMESPACE;
 
 let kube: FakeKube;
 let services: TestServices;
 let podName: string;
-
-function addDatabaseDeployment(fake: FakeKube): void {
-  fake.addDeployment({
-    namespace: NS,
-    name: 'recipe-database',
-    replicas: 1,
-    containers: [
-      { name: 'recipe-database', requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } },
-      { name: 'postgres-exporter' },
-    ],
-  });
-}
 
 /** Pod names carry a random suffix: ask the API, as an operator would. */
 async function databasePodName(): Promise<string> {
@@ -49,7 +38,7 @@ async function status(): Promise<{ result: StatusResult; text: string; started: 
 
 beforeAll(async () => {
   kube = await startFakeKube();
-  addDatabaseDeployment(kube);
+  addRecipeDatabase(kube);
   // Another deployment in the same namespace: its pods must not be taken for the database's.
   kube.addDeployment({ namespace: NS, name: 'pgbouncer', replicas: 1 });
   services = await openTestServices({ kubeconfig: kube.kubeconfigPath });
