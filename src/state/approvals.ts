@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { replicaAlive } from './replicas.js';
+import { replicaGone } from './replicas.js';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'cancelled';
 
@@ -124,7 +124,7 @@ export async function expireDueApprovals(pool: pg.Pool): Promise<ApprovalRequest
 export async function markInterruptedApprovals(pool: pg.Pool, replicaTimeoutMs: number, outcome: (executedBy: string) => unknown): Promise<ApprovalRequest[]> {
   const { rows: orphans } = await pool.query<{ id: string; executed_by: string }>(
     `SELECT id, executed_by FROM approval_requests a
-      WHERE status = 'approved' AND executed_at IS NULL AND executed_by IS NOT NULL AND NOT ${replicaAlive('a.executed_by', '$1')}`,
+      WHERE status = 'approved' AND executed_at IS NULL AND executed_by IS NOT NULL AND ${replicaGone('a.executed_by', '$1')}`,
     [replicaTimeoutMs / 1000],
   );
   const marked: ApprovalRequest[] = [];

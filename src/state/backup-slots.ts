@@ -10,7 +10,7 @@
  * is older than the replica timeout, another replica takes the slot over (takeOverBackupSlot).
  */
 import type pg from 'pg';
-import { replicaAlive } from './replicas.js';
+import { replicaGone } from './replicas.js';
 
 export type SlotOutcome = 'ok' | 'failed' | 'skipped';
 
@@ -83,7 +83,7 @@ export async function takeOverBackupSlot(pool: pg.Pool, claim: { slot: Date; cla
     `WITH old AS (SELECT slot, claimed_by FROM backup_slots WHERE slot = $1 AND finished_at IS NULL FOR UPDATE)
      UPDATE backup_slots s SET claimed_by = $2, claimed_at = now()
        FROM old
-      WHERE s.slot = old.slot AND old.claimed_by <> $2 AND NOT ${replicaAlive('old.claimed_by', '$3')}
+      WHERE s.slot = old.slot AND old.claimed_by <> $2 AND ${replicaGone('old.claimed_by', '$3')}
      RETURNING old.claimed_by AS previous`,
     [claim.slot, claim.claimedBy, claim.replicaTimeoutMs / 1000],
   );

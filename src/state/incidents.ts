@@ -7,7 +7,7 @@
  *   const event = await addIncidentEvent(pool, { incidentId, actor: 'U1', kind: 'note', text: 'restarted pgbouncer' });
  */
 import type pg from 'pg';
-import { replicaAlive } from './replicas.js';
+import { replicaGone } from './replicas.js';
 
 export const SEVERITIES = ['sev1', 'sev2', 'sev3', 'sev4'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -145,7 +145,7 @@ export async function claimUnpostedEvents(pool: pg.Pool, incidentId: number, cla
       WHERE id IN (SELECT id FROM incident_events e
                     WHERE incident_id = $1
                       AND (thread_ts IS NULL
-                           OR (thread_ts = 'posting' AND claimed_by IS NOT NULL AND NOT ${replicaAlive('e.claimed_by', '$3')}))
+                           OR (thread_ts = 'posting' AND claimed_by IS NOT NULL AND ${replicaGone('e.claimed_by', '$3')}))
                     ORDER BY id FOR UPDATE SKIP LOCKED)
       RETURNING *`,
     [incidentId, claim.by, claim.replicaTimeoutMs / 1000],

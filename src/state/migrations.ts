@@ -110,15 +110,17 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     name: 'replicas and who runs what',
     sql: `
-      -- Every running bot process, with a heartbeat. A claim (a backup slot, an approved action,
-      -- a timeline post) names the replica that took it; when that replica stops beating, the
-      -- others take over its slot, report its action as interrupted, and post its events.
+      -- Every bot process, with a heartbeat. A claim (a backup slot, an approved action, a
+      -- timeline post) names the replica that took it; when that replica stops beating or has
+      -- left, the others take over its slot, report its action as interrupted, and post its
+      -- events. A claimer with no row at all (a version from before this table) counts as alive.
       CREATE TABLE replicas (
         instance      text PRIMARY KEY,
         host          text NOT NULL,
         pid           integer NOT NULL,
         started_at    timestamptz NOT NULL DEFAULT now(),
-        seen_at       timestamptz NOT NULL DEFAULT now()
+        seen_at       timestamptz NOT NULL DEFAULT now(),
+        left_at       timestamptz
       );
       ALTER TABLE approval_requests ADD COLUMN executed_by text;
       ALTER TABLE incident_events ADD COLUMN claimed_by text;

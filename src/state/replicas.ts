@@ -1,32 +1,42 @@
 /**
  * The bot's replicas, each beating in the state database. Claims name their replica; a claim whose
- * replica has not beaten within the timeout (or left) is an orphan that another replica may take
- * over: the process died mid-work (SIGKILL, out of memory, a lost node).
+ * replica stopped beating (it died: SIGKILL, out of memory, a lost node) or left with work still
+ * claimed is an orphan that another replica may take over. A claimer the table does not know is
+ * taken to be alive: it is a replica of a version from before the table, still running during an
+ * upgrade, and taking its work over would run it twice.
  *
  *   const heartbeat = await startHeartbeat(pool, { instance, everyMs: 15_000, log }); // src/services.ts
- *   … await heartbeat.stop(); // also removes the row: whatever is still claimed is free at once
+ *   … await heartbeat.stop(); // marks it left: whatever it still claims is free at once
  *
- * Queries elsewhere test liveness with `replicaAlive('claimed_by', '$2')`.
+ * Queries elsewhere test for an orphan with `replicaGone('claimed_by', '$2')`.
  */
 import os from 'node:os';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 
-/** SQL: true when the replica named by `column` has beaten within `timeoutSecondsParam` seconds. */
-export function replicaAlive(column: string, timeoutSecondsParam: string): string {
-  return `EXISTS (SELECT 1 FROM replicas r WHERE r.instance = ${column} AND r.seen_at > now() - make_interval(secs => ${timeoutSecondsParam}::float8))`;
+/** Rows of replicas gone this long are forgotten; their claims were taken over long before. */
+const FORGET_AFTER = '7 days';
+
+/** SQL: true when the replica named by `column` left, or has not beaten within `timeoutSecondsParam` seconds. */
+export function replicaGone(column: string, timeoutSecondsParam: string): string {
+  return `EXISTS (SELECT 1 FROM replicas r WHERE r.instance = ${column}
+                     AND (r.left_at IS NOT NULL OR r.seen_at <= now() - make_interval(secs => ${timeoutSecondsParam}::float8)))`;
 }
 
 export async function beat(pool: pg.Pool, instance: string): Promise<void> {
   await pool.query(
     `INSERT INTO replicas (instance, host, pid) VALUES ($1, $2, $3)
-     ON CONFLICT (instance) DO UPDATE SET seen_at = now()`,
+     ON CONFLICT (instance) DO UPDATE SET seen_at = now(), left_at = NULL`,
     [instance, os.hostname(), process.pid],
   );
 }
 
-export async function removeReplica(pool: pg.Pool, instance: string): Promise<void> {
-  await pool.query('DELETE FROM replicas WHERE instance = $1', [instance]);
+export async function leave(pool: pg.Pool, instance: string): Promise<void> {
+  await pool.query('UPDATE replicas SET left_at = now() WHERE instance = $1', [instance]);
+}
+
+async function forgetLongGone(pool: pg.Pool): Promise<void> {
+  await pool.query(`DELETE FROM replicas WHERE coalesce(left_at, seen_at) < now() - interval '${FORGET_AFTER}'`);
 }
 
 export interface Heartbeat {
@@ -37,6 +47,7 @@ export interface Heartbeat {
 export async function startHeartbeat(pool: pg.Pool, options: { instance: string; everyMs: number; log: Logger }): Promise<Heartbeat> {
   const { instance, everyMs, log } = options;
   await beat(pool, instance);
+  await forgetLongGone(pool);
   const timer = setInterval(() => {
     beat(pool, instance).catch((error: unknown) => log.warn({ err: error }, 'could not record the heartbeat in the state database'));
   }, everyMs);
@@ -44,7 +55,7 @@ export async function startHeartbeat(pool: pg.Pool, options: { instance: string;
   return {
     async stop() {
       clearInterval(timer);
-      await removeReplica(pool, instance).catch((error: unknown) => log.warn({ err: error }, 'could not remove this replica from the state database'));
+      await leave(pool, instance).catch((error: unknown) => log.warn({ err: error }, 'could not record in the state database that this replica left'));
     },
   };
 }

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAudit } from '../../src/state/audit-log.js';
-import { addIncidentEvent, findOpenIncident } from '../../src/state/incidents.js';
+import { findOpenIncident } from '../../src/state/incidents.js';
 import { decideApproval } from '../../src/state/approvals.js';
 import { beat } from '../../src/state/replicas.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
@@ -29,6 +29,13 @@ describe('when another replica dies mid-work', () => {
     await bot.stop();
     await kube.close();
   });
+
+  /** An event the other replica claimed for posting, written claimed in one statement: a flush of this replica must not take it first. */
+  const claimedEvent = (incidentId: number, text: string) =>
+    bot.services.state.query(
+      `INSERT INTO incident_events (incident_id, actor, kind, text, thread_ts, claimed_by) VALUES ($1, 'U_CAROL', 'note', $2, 'posting', $3)`,
+      [incidentId, text, DEAD],
+    );
 
   it('reports the approved action it was running as interrupted, once, on the request message and in the audit log', async () => {
     await bot.client.command('scale recipe-app 3', { userId: 'U_ALICE' });
@@ -55,8 +62,7 @@ describe('when another replica dies mid-work', () => {
     await bot.client.command('incident start "Replica lost"', { userId: 'U_ALICE', channelId: 'C_INC' });
     const root = await bot.slack.waitFor('chat.postMessage', (c) => textOf(c).includes('Incident: Replica lost'));
     const incident = await findOpenIncident(bot.services.state, 'C_INC');
-    const event = await addIncidentEvent(bot.services.state, { incidentId: incident!.id, actor: 'U_CAROL', kind: 'note', text: 'failover started by hand' });
-    await bot.services.state.query(`UPDATE incident_events SET thread_ts = 'posting', claimed_by = $2 WHERE id = $1`, [event!.id, DEAD]);
+    await claimedEvent(incident!.id, 'failover started by hand');
 
     await bot.client.command('incident note "pods are back"', { userId: 'U_ALICE', channelId: 'C_INC' });
     const note = await bot.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === tsOf(root) && textOf(c).includes('pods are back'));
@@ -69,8 +75,7 @@ describe('when another replica dies mid-work', () => {
   it('leaves the work of a replica that still beats alone', async () => {
     const incident = await findOpenIncident(bot.services.state, 'C_INC');
     await beat(bot.services.state, DEAD);
-    const event = await addIncidentEvent(bot.services.state, { incidentId: incident!.id, actor: 'U_CAROL', kind: 'note', text: 'being posted elsewhere' });
-    await bot.services.state.query(`UPDATE incident_events SET thread_ts = 'posting', claimed_by = $2 WHERE id = $1`, [event!.id, DEAD]);
+    await claimedEvent(incident!.id, 'being posted elsewhere');
     await bot.client.command('incident note "still here"', { userId: 'U_ALICE', channelId: 'C_INC' });
     await bot.slack.waitFor('chat.postMessage', (c) => textOf(c).includes('still here'));
     expect(bot.slack.callsTo('chat.postMessage').some((c) => textOf(c).includes('being posted elsewhere'))).toBe(false);

@@ -16,7 +16,7 @@ import { acquireBackupLock } from '../../../src/ops/backup/backup-lock.js';
 import { acquireRestoreLock } from '../../../src/ops/backup/restore-lock.js';
 import { dueSlot, parseBackupSchedule, ScheduleError } from '../../../src/ops/backup/schedule.js';
 import { claimBackupSlot, findBackupSlot } from '../../../src/state/backup-slots.js';
-import { beat } from '../../../src/state/replicas.js';
+import { beat, leave } from '../../../src/state/replicas.js';
 import { readAudit } from '../../../src/state/audit-log.js';
 import { listIncidentEvents, openIncident } from '../../../src/state/incidents.js';
 import { startTestBot, type TestBot } from '../../support/bot.js';
@@ -214,10 +214,22 @@ describe('scheduled backups by two bot processes on one state database', () => {
     expect(String(said[0]?.msg)).toContain('the replica that took it (alive-host:7:aaaaaa) stopped before finishing it');
   }, 60_000);
 
-  it('reports a dead replica\'s slot as failed when it is too late to take it again', async () => {
+  it('leaves alone a slot claimed by a replica the table does not know (a version from before it, mid-upgrade)', async () => {
+    const state = bots[0]!.services.state;
+    const slot = at('2026-01-22T02:00:00Z');
+    await claimBackupSlot(state, { slot, claimedBy: 'older-version:3:cccccc' });
+    const results = await Promise.all(schedulers.map((s) => s.tick(at('2026-01-22T02:05:00Z'))));
+    expect(results.map((r) => r.kind)).toEqual(['claimed-elsewhere', 'claimed-elsewhere']);
+    expect(await findBackupSlot(state, slot)).toMatchObject({ claimedBy: 'older-version:3:cccccc', finishedAt: null });
+  });
+
+  it('reports the slot of a replica that left without finishing it as failed when it is too late to take it again', async () => {
     const state = bots[0]!.services.state;
     const slot = at('2026-01-21T02:00:00Z');
+    // It shut down with its backup still running past the clean-up time: it left, the slot stayed claimed.
+    await beat(state, 'gone-host:9:bbbbbb');
     await claimBackupSlot(state, { slot, claimedBy: 'gone-host:9:bbbbbb' });
+    await leave(state, 'gone-host:9:bbbbbb');
     slack.reset();
     const results = await Promise.all(schedulers.map((s) => s.tick(at('2026-01-21T05:00:00Z'))));
     expect(results.filter((r) => r.kind === 'ran')).toEqual([expect.objectContaining({ ok: false })]);
