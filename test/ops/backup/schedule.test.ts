@@ -25,7 +25,7 @@ import type { SlackCall } from '../../support/fake-slack.js';
 import { messageOf } from '../../support/slack-messages.js';
 import { openTestServices } from '../../support/services.js';
 import { createDemoTestDatabase, createTestDatabase } from '../../support/postgres.js';
-import { tempBackupDir } from './backup-fixtures.js';
+import { backupIsWaiting, lockRecipes, tempBackupDir } from './backup-fixtures.js';
 
 const OPS = 'C_OPSALERTS';
 const textOf = (call: SlackCall) => renderBlocks(messageOf(call), { width: 1_000 }).text;
@@ -281,6 +281,29 @@ describe('the scheduler of a running bot', () => {
       await backups.cleanup();
     }
   }, 60_000);
+
+  it('on shutdown stops a scheduled backup that outlasts the grace period, keeps no file and says so; a draining replica starts none', async () => {
+    const backups = await tempBackupDir();
+    const services = await openTestServices({ env: { BACKUP_DIR: backups.dir } });
+    const scheduler = createBackupScheduler(services, { schedule: parseBackupSchedule('0 2 * * *') });
+    const lock = await lockRecipes(services.databaseUrl);
+    try {
+      const ticked = scheduler.tick(at('2026-01-23T02:00:10Z'));
+      await backupIsWaiting(services.databaseUrl);
+      const drained = await services.lifecycle.drain({ graceMs: 300, cleanupMs: 10_000 });
+      expect(drained).toEqual({ unfinished: 0 });
+      expect(await ticked).toMatchObject({ kind: 'ran', ok: false, reason: 'the bot was shutting down and stopped the backup before it finished; no file was kept' });
+      expect(await readdir(backups.dir)).toEqual([]);
+      expect(await findBackupSlot(services.state, at('2026-01-23T02:00:00Z'))).toMatchObject({ outcome: 'failed' });
+      // A draining replica starts nothing new.
+      expect(await scheduler.tick(at('2026-01-24T02:00:10Z'))).toEqual({ kind: 'idle' });
+    } finally {
+      await lock.release();
+      await scheduler.stop();
+      await services.close();
+      await backups.cleanup();
+    }
+  });
 
   it('BACKUP_SCHEDULE=off starts no scheduler', async () => {
     const bot = await startTestBot();
