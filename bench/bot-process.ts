@@ -11,12 +11,12 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { FakeSlack } from '../test/support/fake-slack.js';
 import { slackClient } from '../test/support/slack-client.js';
 import { withoutLibpqVariables } from './psql-checks.js';
 import { spawnGroup } from './process-group.js';
+import { freePort } from '../test/support/free-port.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSC = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
@@ -117,18 +117,6 @@ async function waitForHealth(port: number, exited: Promise<unknown>, logTail: ()
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`the bot process did not answer /healthz within ${START_TIMEOUT_MS / 1000} s:\n${await logTail()}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function pick(env: NodeJS.ProcessEnv, names: readonly string[]): NodeJS.ProcessEnv {

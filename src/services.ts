@@ -18,7 +18,7 @@ import { createRecorder } from './state/recorder.js';
 import { createMetrics } from './metrics.js';
 import { createLifecycle } from './lifecycle.js';
 import { listBackups } from './ops/backup/list-backups.js';
-import { startHeartbeat, type Heartbeat } from './state/replicas.js';
+import { startHeartbeat } from './state/replicas.js';
 
 export interface OpenServices extends Services {
   close(): Promise<void>;
@@ -40,20 +40,18 @@ export async function openServices(
     onError: (err) => log.warn({ err }, 'state database connection lost'),
   });
   const instance = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  let kube: Awaited<ReturnType<typeof createKube>>;
-  let heartbeat: Heartbeat | undefined;
-  try {
+  const start = async () => {
     const applied = await migrate(state);
     if (applied.length) log.info({ applied }, 'state database migrated');
-    // Before anything claims work: a claim of this replica must be seen as alive from the start.
-    heartbeat = await startHeartbeat(state, { instance, everyMs: config.replicaTimeoutMs / 4, log });
-    kube = await createKube({ kubeconfig: config.kubeconfig });
-  } catch (error) {
-    await heartbeat?.stop();
+    const kube = await createKube({ kubeconfig: config.kubeconfig });
+    // Last, so that a failed start leaves no replica behind; before anything can claim work.
+    const heartbeat = await startHeartbeat(state, { instance, everyMs: config.replicaTimeoutMs / 4, log });
+    return { kube, heartbeat };
+  };
+  const { kube, heartbeat } = await start().catch(async (error: unknown) => {
     await Promise.allSettled([db.end(), state.end()]);
     throw error;
-  }
-  const beating = heartbeat;
+  });
   return {
     config,
     log,
@@ -68,7 +66,7 @@ export async function openServices(
     instance,
     async close() {
       // Leaving the replicas: whatever this process still held is free for the others at once.
-      await beating.stop();
+      await heartbeat.stop();
       await Promise.allSettled([db.end(), state.end()]);
     },
   };

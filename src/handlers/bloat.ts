@@ -3,9 +3,8 @@
  * last vacuumed and analyzed, and which tables are due for a vacuum.
  */
 import { readTableBloat, type TableBloatReport } from '../ops/postgres/bloat.js';
-import { schemaExists } from '../ops/postgres/schema-exists.js';
 import { defineHandler } from './handler.js';
-import { schemaArgs } from './schema-option.js';
+import { checkSchema, schemaArgs } from './schema-option.js';
 
 export interface BloatResult {
   measuredAt: Date;
@@ -22,7 +21,7 @@ export const bloatHandler = defineHandler({
   args: schemaArgs,
   async run({ schema }, ctx): Promise<BloatResult> {
     const [schemaFound, report] = await Promise.all([
-      schema === null ? true : schemaExists(ctx.db, schema),
+      checkSchema(ctx.db, schema),
       readTableBloat(ctx.db, { schema }),
     ]);
     return { measuredAt: ctx.now(), schema, schemaFound, report };

@@ -12,9 +12,8 @@ import {
   type InvalidIndex,
   type UnusedIndex,
 } from '../ops/postgres/indexes.js';
-import { schemaExists } from '../ops/postgres/schema-exists.js';
 import { defineHandler } from './handler.js';
-import { schemaArgs } from './schema-option.js';
+import { checkSchema, schemaArgs } from './schema-option.js';
 
 export interface IndexesResult {
   measuredAt: Date;
@@ -35,7 +34,7 @@ export const indexesHandler = defineHandler({
   async run({ schema }, ctx): Promise<IndexesResult> {
     const scope = { schema };
     const [schemaFound, usage, unused, duplicates, invalid] = await Promise.all([
-      schema === null ? true : schemaExists(ctx.db, schema),
+      checkSchema(ctx.db, schema),
       readIndexUsage(ctx.db, scope),
       findUnusedIndexes(ctx.db, scope),
       findDuplicateIndexes(ctx.db, scope),

@@ -4,6 +4,8 @@
  *   schemaArgs.parse({ positional: [], flags: { schema: 'recipe_manager' } }) // { schema: 'recipe_manager' }
  */
 import { z } from 'zod';
+import type pg from 'pg';
+import { schemaExists } from '../ops/postgres/schema-exists.js';
 
 // Only plain identifier characters: the name travels as a bind parameter anyway, but anything else
 // is far more likely a typo than a real schema, and the operator should hear so.
@@ -28,3 +30,8 @@ export const schemaArgs: z.ZodType<SchemaArgs> = z
     ),
   })
   .transform((raw) => ({ schema: raw.flags.schema ?? null }));
+
+/** Whether the `--schema` given exists; no filter always does. */
+export function checkSchema(db: pg.Pool, schema: string | null): Promise<boolean> {
+  return schema === null ? Promise.resolve(true) : schemaExists(db, schema);
+}

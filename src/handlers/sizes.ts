@@ -3,9 +3,8 @@
  * the database total.
  */
 import { readRelationSizes, type RelationSizes } from '../ops/postgres/sizes.js';
-import { schemaExists } from '../ops/postgres/schema-exists.js';
 import { defineHandler } from './handler.js';
-import { schemaArgs } from './schema-option.js';
+import { checkSchema, schemaArgs } from './schema-option.js';
 
 export interface SizesResult {
   measuredAt: Date;
@@ -22,7 +21,7 @@ export const sizesHandler = defineHandler({
   args: schemaArgs,
   async run({ schema }, ctx): Promise<SizesResult> {
     const [schemaFound, sizes] = await Promise.all([
-      schema === null ? true : schemaExists(ctx.db, schema),
+      checkSchema(ctx.db, schema),
       readRelationSizes(ctx.db, { schema }),
     ]);
     return { measuredAt: ctx.now(), schema, schemaFound, sizes };

@@ -10,20 +10,9 @@ import { startFakeSlack, type FakeSlack, type SlackCall } from '../support/fake-
 import { captureLog, type LogCapture } from '../support/log-capture.js';
 import { createDemoTestDatabase, createTestDatabase } from '../support/postgres.js';
 import { TEST_BOT_TOKEN, testEnv } from '../support/bot.js';
+import { freePort } from '../support/free-port.js';
 
 const APP_TOKEN = 'xapp-1-A0TEST-1234567890-socket-mode-app-token-secret';
-
-/** Socket Mode's side server takes a fixed port (Bolt calls listen(PORT) and never reports it back). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** The fields Slack sends for a slash command, as the Socket Mode envelope's payload carries them. */
 function slashCommand(text: string, responseUrl: string, channelId = 'C_OPS'): Record<string, unknown> {

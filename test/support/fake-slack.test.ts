@@ -1,8 +1,8 @@
-import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { App, LogLevel, webApi, type BlockAction } from '@slack/bolt';
 import { startFakeSlack, type FakeSlack } from './fake-slack.js';
 import { slackClient } from './slack-client.js';
+import { freePort } from './free-port.js';
 
 let slack: FakeSlack;
 let web: InstanceType<typeof webApi.WebClient>;
@@ -70,18 +70,6 @@ describe('fake Slack Web API (driven by the real WebClient)', () => {
     expect(Array.isArray(complete.body.files)).toBe(true);
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe('slackClient against a real Bolt HTTP receiver', () => {
   const signingSecret = 'test-signing-secret';
