@@ -1,5 +1,5 @@
 /**
- * A big Recipe Database for the backup benchmark: the demo schema (src/ops/demo-database.ts) filled
+ * A big Recipe Database for the backup benchmark: the demo schema (src/dev/demo-database.ts) filled
  * with INSERT … SELECT over generate_series, in id ranges on two connections at once. The text is
  * assembled from word lists with random picks and numbers, so that it compresses like written
  * recipes do (a few times, not the hundredfold of repeated padding, nor not at all like random bytes).
@@ -8,7 +8,7 @@
  *   big.sizeBytes // pg_database_size, ≥ 500 MB at the default size
  */
 import type pg from 'pg';
-import { createDemoDatabase } from '../src/ops/demo-database.js';
+import { createDemoDatabase } from '../src/dev/demo-database.js';
 import { databaseUrl, withConnection } from '../src/ops/postgres/databases.js';
 import { quoteIdent } from '../src/ops/postgres/quote-ident.js';
 import { runConcurrently } from './stats.js';

@@ -16,9 +16,10 @@ import { loadConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { openServices, type OpenServices } from '../src/services.js';
 import { startSlackApp, type SlackBot } from '../src/bot/slack-app.js';
-import { createDemoDatabase } from '../src/ops/demo-database.js';
+import { createDemoDatabase } from '../src/dev/demo-database.js';
 import { databaseUrl, ensureDatabase } from '../src/ops/postgres/databases.js';
-import { clientBinDir, handOverToServerAccount, startLocalPostgres, stopOnExit, type LocalPostgres } from '../src/ops/local-postgres.js';
+import { handOverToServerAccount, startLocalPostgres, stopOnExit, type LocalPostgres } from '../src/dev/local-postgres.js';
+import { clientBinDir } from '../src/ops/pg-bin-dir.js';
 import { startFakeSlack, type FakeSlack } from '../test/support/fake-slack.js';
 import { slackClient } from '../test/support/slack-client.js';
 

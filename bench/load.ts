@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
-import type { LocalPostgres } from '../src/ops/local-postgres.js';
+import type { LocalPostgres } from '../src/dev/local-postgres.js';
 import { ensureDatabase } from '../src/ops/postgres/databases.js';
 import { withoutLibpqVariables } from './psql-checks.js';
 

@@ -43,7 +43,7 @@ async function main(): Promise<number> {
     say(`${why}: cleaning up…`);
     void cleanUp().finally(() => process.exit(code));
   };
-  // `on`, not `once`: stopOnExit (src/ops/local-postgres.ts) stops the server and exits at once
+  // `on`, not `once`: stopOnExit (src/dev/local-postgres.ts) stops the server and exits at once
   // when it finds itself the only SIGINT listener, which would skip removing the temporary folder.
   process.on('SIGINT', () => abort('interrupted', 130));
   process.on('SIGTERM', () => abort('terminated', 143));

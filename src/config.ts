@@ -4,6 +4,7 @@
  *   const config = loadConfig(process.env); // throws ConfigError('PORT: must be a port number …')
  */
 import { z } from 'zod';
+import { parseCronSchedule, ScheduleError } from './cron-schedule.js';
 import { parseDuration } from './duration.js';
 import { urlPassword } from './redact.js';
 
@@ -56,6 +57,20 @@ const intInRange = (fallback: number, min: number, max: number, what: string) =>
       return n;
     });
 
+/** A 5-field cron expression (UTC) that cron can follow, or `off`. */
+const cronOrOff = (fallback: string) =>
+  optionalText
+    .transform((s) => s ?? fallback)
+    .refine((s) => s === 'off' || s.split(/\s+/).length === 5, 'must be a 5-field cron expression (UTC) or off')
+    .superRefine((s, ctx) => {
+      if (s === 'off') return;
+      try {
+        parseCronSchedule(s);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof ScheduleError ? error.message : String(error) });
+      }
+    });
+
 /** A Slack user group ID (S…), mentioned when an incident is escalated to that level. */
 const userGroup = optionalText.refine((s) => s === undefined || /^S[A-Z0-9_]+$/.test(s), 'must be a Slack user group ID (S…)');
 
@@ -87,9 +102,7 @@ const envSchema = z.object({
     .refine((list) => list.every((x) => /^[A-Za-z_][\w$]*\.[A-Za-z_][\w$]*$/.test(x)), 'must be a comma list of schema.table'),
   BACKUP_DIR: optionalText.transform((s) => s ?? '/backups/recipe-database'),
   BACKUP_RETENTION_DAYS: intInRange(30, 1, 3650, 'a number of days'),
-  BACKUP_SCHEDULE: optionalText
-    .transform((s) => s ?? '0 2 * * *')
-    .refine((s) => s === 'off' || s.split(/\s+/).length === 5, 'must be a 5-field cron expression (UTC) or off'),
+  BACKUP_SCHEDULE: cronOrOff('0 2 * * *'),
   APPROVERS: commaList.refine((list) => list.every((x) => /^[UW][A-Z0-9_]+$/.test(x)), 'must be a comma list of Slack user IDs (U…)'),
   APPROVAL_TTL: duration('15m'),
   ALLOWED_CHANNELS: commaList.refine((list) => list.every((x) => /^[CGD][A-Z0-9_]+$/.test(x)), 'must be a comma list of Slack channel IDs (C…)'),

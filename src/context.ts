@@ -9,6 +9,7 @@ import type { Kube } from './ops/kube/kube-client.js';
 import type { Recorder } from './state/recorder.js';
 import type { Metrics } from './metrics.js';
 import type { Lifecycle } from './lifecycle.js';
+import type { Notices } from './jobs/notices.js';
 
 export interface Services {
   config: Config;
@@ -25,6 +26,8 @@ export interface Services {
   now: () => Date;
   /** Draining on SIGTERM; long work passes its stopSignal on. */
   lifecycle: Lifecycle;
+  /** What background jobs have to tell people; the Slack app (or the console) shows it. */
+  notices: Notices;
   /** This process among the replicas (host:pid:random), as claims in the state database name it. */
   instance: string;
 }

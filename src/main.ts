@@ -7,8 +7,6 @@ import { createLogger } from './logger.js';
 import { openServices } from './services.js';
 import { startSlackApp } from './bot/slack-app.js';
 import { runConsole } from './bot/console.js';
-import { ensureLocalDatabases } from './local-databases.js';
-import { stopOnExit } from './ops/local-postgres.js';
 import { createScrubber } from './redact.js';
 
 /** Known once the configuration is loaded, so that a start-up failure never prints them. */
@@ -57,6 +55,9 @@ async function startConsole(config: Config): Promise<void> {
   const level = process.env.LOG_LEVEL ? config.logLevel : 'warn';
   const log = createLogger({ level, secrets: config.secrets, destination: process.stderr });
   const say = (line: string) => process.stderr.write(`${line}\n`);
+  // Development infrastructure (the embedded server, the demo database): the Slack bot never loads it.
+  const { ensureLocalDatabases } = await import('./dev/local-databases.js');
+  const { stopOnExit } = await import('./dev/local-postgres.js');
   const local = await ensureLocalDatabases(
     { databaseUrl: config.databaseUrl, stateDatabaseUrl: config.stateDatabaseUrl },
     { folder: path.resolve('.local', 'postgres'), say },

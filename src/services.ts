@@ -1,6 +1,7 @@
 /**
  * Opens everything a running bot needs: the operated pool, the state pool (migrated), Kubernetes,
- * the recorder. One pool per database, created here and nowhere else.
+ * the recorder, and starts the background jobs (src/jobs/). One pool per database, created here
+ * and nowhere else.
  *
  *   const services = await openServices(config, log, { databaseUrl, stateDatabaseUrl });
  *   … await services.close();
@@ -18,7 +19,8 @@ import { createRecorder } from './state/recorder.js';
 import { createMetrics } from './metrics.js';
 import { createLifecycle } from './lifecycle.js';
 import { listBackups } from './ops/backup/list-backups.js';
-import { startHeartbeat } from './state/replicas.js';
+import { createNotices } from './jobs/notices.js';
+import { startJobs } from './jobs/start-jobs.js';
 
 export interface OpenServices extends Services {
   close(): Promise<void>;
@@ -40,33 +42,39 @@ export async function openServices(
     onError: (err) => log.warn({ err }, 'state database connection lost'),
   });
   const instance = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  const start = async () => {
+  const start = async (): Promise<Services> => {
     const applied = await migrate(state);
     if (applied.length) log.info({ applied }, 'state database migrated');
     const kube = await createKube({ kubeconfig: config.kubeconfig });
-    // Last, so that a failed start leaves no replica behind; before anything can claim work.
-    const heartbeat = await startHeartbeat(state, { instance, everyMs: config.replicaTimeoutMs / 4, log });
-    return { kube, heartbeat };
+    return {
+      config,
+      log,
+      db,
+      databaseUrl: urls.databaseUrl,
+      state,
+      kube,
+      recorder: createRecorder(state, log),
+      metrics: createMetrics({ newestBackup: async () => (await listBackups(path.resolve(config.backup.dir)))[0]?.takenAt ?? null }),
+      now: () => new Date(),
+      lifecycle: createLifecycle(),
+      notices: createNotices(log),
+      instance,
+    };
   };
-  const { kube, heartbeat } = await start().catch(async (error: unknown) => {
+  const opened = await start().catch(async (error: unknown) => {
+    await Promise.allSettled([db.end(), state.end()]);
+    throw error;
+  });
+  // Last, so that a failed start leaves no replica behind.
+  const jobs = await startJobs(opened).catch(async (error: unknown) => {
     await Promise.allSettled([db.end(), state.end()]);
     throw error;
   });
   return {
-    config,
-    log,
-    db,
-    databaseUrl: urls.databaseUrl,
-    state,
-    kube,
-    recorder: createRecorder(state, log),
-    metrics: createMetrics({ newestBackup: async () => (await listBackups(path.resolve(config.backup.dir)))[0]?.takenAt ?? null }),
-    now: () => new Date(),
-    lifecycle: createLifecycle(),
-    instance,
+    ...opened,
     async close() {
-      // Leaving the replicas: whatever this process still held is free for the others at once.
-      await heartbeat.stop();
+      // Jobs first: a scheduled backup still running is stopped, then this replica leaves.
+      await jobs.stop();
       await Promise.allSettled([db.end(), state.end()]);
     },
   };

@@ -6,14 +6,14 @@
 import type { App } from '@slack/bolt';
 import type { BlockAction, ButtonAction } from '@slack/bolt';
 import type { Services } from '../context.js';
-import { decide, expireApprovals, reportInterruptedActions, type ActionRegistry, type Decision } from '../handlers/approval-engine.js';
+import { decide, type ActionRegistry, type Decision } from '../handlers/approval-engine.js';
 import type { ApprovalRequest } from '../state/approvals.js';
 import { approvalView } from './views/approval-view.js';
 import { APPROVE_ACTION, REJECT_ACTION } from './slack-surface.js';
 import { mrkdwnText } from './blocks.js';
 
-/** Registers the buttons and starts the expiry sweeper; returns what stops the sweeper. */
-export function registerApprovals(app: App, services: Services, registry: ActionRegistry): () => void {
+/** Registers the buttons; returns what redraws a request's message (for the sweeper's notices). */
+export function registerApprovals(app: App, services: Services, registry: ActionRegistry): (request: ApprovalRequest) => Promise<void> {
   const { log, metrics } = services;
   const redraw = async (request: ApprovalRequest, progress?: string) => {
     if (!request.messageTs) return;
@@ -49,29 +49,5 @@ export function registerApprovals(app: App, services: Services, registry: Action
 
   app.action<BlockAction<ButtonAction>>(APPROVE_ACTION, listener('approve'));
   app.action<BlockAction<ButtonAction>>(REJECT_ACTION, listener('reject'));
-  return startApprovalSweeper(services, (request) => redraw(request));
-}
-
-/** Expires overdue requests, reports actions a dead replica left running, and redraws their messages; every replica runs it, each request is handled once. */
-export function startApprovalSweeper(services: Services, redraw: (request: ApprovalRequest) => Promise<void>): () => void {
-  const every = Math.min(30_000, Math.max(250, services.config.approvalTtlMs / 4));
-  let running = false;
-  const sweep = async () => {
-    if (running) return;
-    running = true;
-    try {
-      for (const request of await expireApprovals(services)) await redraw(request).catch((err: unknown) => services.log.warn({ err }, 'could not redraw an expired request'));
-      for (const request of await reportInterruptedActions(services)) {
-        await redraw(request).catch((err: unknown) => services.log.warn({ err }, 'could not redraw an interrupted request'));
-      }
-    } catch (error) {
-      services.log.warn({ err: error }, 'approval sweep failed');
-    } finally {
-      running = false;
-    }
-  };
-  const timer = setInterval(() => void sweep(), every);
-  timer.unref();
-  void sweep();
-  return () => clearInterval(timer);
+  return (request) => redraw(request);
 }

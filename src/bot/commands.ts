@@ -27,6 +27,7 @@ import { backupHandler } from '../handlers/backup.js';
 import { backupsHandler } from '../handlers/backups.js';
 import type { CommandLine } from './command-line.js';
 import type { Message } from './blocks.js';
+import type { CommandAnswer } from './command-answer.js';
 import { helpView } from './views/help-view.js';
 import { incidentHandler } from '../handlers/incident.js';
 import { incidentAnswer } from './incident-answer.js';
@@ -50,30 +51,6 @@ export class UsageError extends Error {
   constructor(message: string, readonly usage: string) {
     super(message);
   }
-}
-
-export interface MessageEdit {
-  channel: string;
-  ts: string;
-  message: Message;
-}
-
-export interface FileUpload {
-  filename: string;
-  title: string;
-  content: string;
-}
-
-export interface CommandAnswer {
-  message: Message;
-  /** Called with the posted message's ts, for answers that must remember where they are. */
-  posted?: (ts: string) => Promise<void>;
-  /** Post the answer as a reply in this thread of the channel. */
-  threadTs?: string;
-  /** Other messages to redraw (an incident's root message). */
-  edits?: MessageEdit[];
-  /** A file to attach next to the answer (in the same thread). */
-  upload?: FileUpload;
 }
 
 export interface BotCommand {

@@ -5,10 +5,11 @@
  *   const reply = await dispatchCommand('status', { userId: 'U1', channelId: 'C1' }, services, { progress });
  */
 import type { Actor, Services } from '../context.js';
-import { describeFailure } from '../handlers/describe-failure.js';
+import { describeFailure } from '../ops/failure.js';
 import { createScrubber } from '../redact.js';
 import { parseCommandLine } from './command-line.js';
-import { COMMANDS, UsageError, findCommand, type CommandAnswer } from './commands.js';
+import { COMMANDS, UsageError, findCommand } from './commands.js';
+import type { CommandAnswer } from './command-answer.js';
 import { failureView, refusalView, usageView } from './views/usage-view.js';
 import { Refusal } from '../handlers/refusal.js';
 

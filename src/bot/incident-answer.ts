@@ -7,7 +7,7 @@ import type { HandlerContext } from '../handlers/handler.js';
 import { attachIncidentRoot, type IncidentResult } from '../handlers/incident.js';
 import { incidentDocument } from './views/incident-document.js';
 import type { Incident } from '../state/incidents.js';
-import type { CommandAnswer, MessageEdit } from './commands.js';
+import type { CommandAnswer, MessageEdit } from './command-answer.js';
 import {
   incidentAlreadyOpenView, incidentChangeView, incidentDocumentView, incidentRootView, incidentStatusView,
 } from './views/incident-view.js';

@@ -22,10 +22,7 @@ import { registerIncidentListeners } from './incident-listeners.js';
 import { SLASH_COMMAND } from './slack-surface.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
 import type { Message } from './blocks.js';
-import { startBackupScheduler, type BackupScheduler } from '../handlers/backup-scheduler.js';
 import { scheduledBackupView } from './views/scheduled-backup-view.js';
-import { parseBackupSchedule, ScheduleError, type BackupSchedule } from '../ops/backup/schedule.js';
-
 
 export interface SlackBot {
   app: App;
@@ -38,7 +35,6 @@ export interface SlackBot {
 
 export async function startSlackApp(services: Services): Promise<SlackBot> {
   const { config, log, metrics } = services;
-  const backupSchedule = config.backup.schedule === 'off' ? undefined : readBackupSchedule(config.backup.schedule);
   const socketMode = config.mode === 'slack-socket';
   const { lifecycle } = services;
   const routes = httpRoutes(services.state, metrics, lifecycle);
@@ -139,8 +135,17 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     }
   });
 
-  const stopSweeper = registerApprovals(app, services, GATED_ACTIONS);
+  const redrawApproval = registerApprovals(app, services, GATED_ACTIONS);
   registerIncidentListeners(app, services);
+  const opsChannel = config.opsChannel;
+  // What the background jobs (src/jobs/) have to say, shown on Slack.
+  const stopListening = services.notices.listen(async (notice) => {
+    if (notice.kind === 'approval-changed') await redrawApproval(notice.request);
+    else if (notice.kind === 'scheduled-backup' && opsChannel) {
+      const message = scheduledBackupView(notice.report);
+      await app.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
+    }
+  });
 
   app.error(async (error) => {
     log.error({ err: error }, 'unhandled error in a Slack listener');
@@ -148,32 +153,21 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
 
   const sideServer = socketMode
     ? await serveRoutes(routes, config.port).catch((error: unknown) => {
-        stopSweeper();
+        stopListening();
         throw error;
       })
     : undefined;
   const started = await app.start(config.port).catch(async (error: unknown) => {
-    stopSweeper();
+    stopListening();
     await sideServer?.close();
     throw error;
   });
   const port = sideServer ? sideServer.port : ((started as Server).address() as AddressInfo).port;
   log.info({ port, mode: config.mode }, 'recipedb-ops is listening');
-  const opsChannel = config.opsChannel;
-  const scheduler: BackupScheduler | undefined = backupSchedule && startBackupScheduler(services, {
-    schedule: backupSchedule,
-    post: opsChannel
-      ? async (report) => {
-          const message = scheduledBackupView(report);
-          await app.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
-        }
-      : undefined,
-  });
   let appStopped: Promise<unknown> | undefined;
   const stopApp = () => (appStopped ??= app.stop());
   const stop = async () => {
-    stopSweeper();
-    await scheduler?.stop();
+    stopListening();
     await stopApp();
     await sideServer?.close();
   };
@@ -194,14 +188,4 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     },
     stop,
   };
-}
-
-/** BACKUP_SCHEDULE passed the config's shape check; whether cron can follow it is known only here. */
-function readBackupSchedule(expression: string): BackupSchedule {
-  try {
-    return parseBackupSchedule(expression);
-  } catch (error) {
-    if (error instanceof ScheduleError) throw new Error(`BACKUP_SCHEDULE: ${error.message}`);
-    throw error;
-  }
 }

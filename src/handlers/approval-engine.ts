@@ -11,7 +11,7 @@ import {
   decideApproval, expireDueApprovals, findApproval, insertApproval, markInterruptedApprovals, planHash, recordApprovalOutcome,
   setApprovalMessage, type ApprovalRequest,
 } from '../state/approvals.js';
-import { describeFailure } from './describe-failure.js';
+import { describeFailure } from '../ops/failure.js';
 import { createScrubber } from '../redact.js';
 import type { ActionOutcome, GatedAction, PlannedAction } from './gated.js';
 import { Refusal } from './refusal.js';

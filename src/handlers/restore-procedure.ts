@@ -22,18 +22,17 @@ import { acquireRestoreLock, RestoreRunningError, type RestoreLock } from '../op
 import { restoreBackup, RestoreError } from '../ops/backup/restore-backup.js';
 import { readSidecar } from '../ops/backup/sidecar.js';
 import { takeBackup } from '../ops/backup/take-backup.js';
-import { readDeploymentReplicas, readReplicas, setReplicas, waitForReplicas, type DeploymentReplicas } from '../ops/kube/deployments.js';
+import { KUBE_CALL_TIMEOUT_MS, readDeploymentReplicas, readReplicas, setReplicas, waitForReplicas, type DeploymentReplicas } from '../ops/kube/deployments.js';
 import type { Kube } from '../ops/kube/kube-client.js';
 import { kubeFailure } from '../ops/kube/kube-failure.js';
 import { endWaitingSession, readLockWaits, sessionGone, type Blocker, type LockWait } from '../ops/postgres/lock-wait.js';
 import { BOT_APPLICATION_NAME } from '../ops/postgres/pool.js';
 import { createScrubber, type Scrubber } from '../redact.js';
 import { withTimeout } from '../with-timeout.js';
-import { describeFailure } from './describe-failure.js';
+import { describeFailure } from '../ops/failure.js';
 import type { ActionOutcome, ExecutionContext } from './gated.js';
-import type { RestorePlan } from './restore.js';
+import type { RestorePlan } from './restore-plan.js';
 
-export const KUBE_CALL_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 2 * 60_000;
 const START_TIMEOUT_MS = 5 * 60_000;
 /** Counting big tables takes longer than the pool's statement timeout allows for a status query. */

@@ -7,25 +7,17 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { formatBytes, formatTime } from '../format.js';
-import { BACKUP_FILE_PATTERN } from '../ops/backup/backup-name.js';
 import { markBackupInUse } from '../ops/backup/backups-in-use.js';
 import { BackupIntegrityError, checkBackupIntegrity, type BackupIntegrity } from '../ops/backup/integrity.js';
 import { resolveBackupName, UnknownBackupError, type StoredBackup } from '../ops/backup/list-backups.js';
-import { readReplicas } from '../ops/kube/deployments.js';
+import { KUBE_CALL_TIMEOUT_MS, readReplicas } from '../ops/kube/deployments.js';
 import { kubeFailure } from '../ops/kube/kube-failure.js';
 import { withTimeout } from '../with-timeout.js';
 import { planned, type GatedAction, type GatedResult } from './gated.js';
 import { defineHandler } from './handler.js';
 import { Refusal } from './refusal.js';
-import { runRestoreProcedure, KUBE_CALL_TIMEOUT_MS } from './restore-procedure.js';
-
-const restorePlan = z.object({
-  name: z.string().regex(BACKUP_FILE_PATTERN),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  sizeBytes: z.number().int().min(0),
-  app: z.object({ namespace: z.string().min(1), deployment: z.string().min(1) }),
-});
-export type RestorePlan = z.infer<typeof restorePlan>;
+import { runRestoreProcedure } from './restore-procedure.js';
+import { restorePlan, type RestorePlan } from './restore-plan.js';
 
 const restoreArgs = z
   .object({

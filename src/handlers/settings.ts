@@ -9,7 +9,7 @@
  */
 import { readMemoryLimit } from '../ops/kube/memory-limit.js';
 import { readSettings, type ServerSetting } from '../ops/postgres/settings.js';
-import { describeFailure } from './describe-failure.js';
+import { describeFailure } from '../ops/failure.js';
 import { defineHandler, noArgs } from './handler.js';
 
 /** In the order the answer lists them. */

@@ -9,7 +9,7 @@ import { readDatabasePods, type DatabasePods } from '../ops/kube/database-pods.j
 import { readServerStatus, type ServerStatus } from '../ops/postgres/server-status.js';
 import { withTimeout } from '../with-timeout.js';
 import { defineHandler, noArgs, type HandlerContext } from './handler.js';
-import { describeFailure } from './describe-failure.js';
+import { describeFailure } from '../ops/failure.js';
 
 export type SourceResult<T> = { ok: true; data: T; ms: number } | { ok: false; reason: string; ms: number };
 

@@ -5,14 +5,13 @@
  * taken to be alive: it is a replica of a version from before the table, still running during an
  * upgrade, and taking its work over would run it twice.
  *
- *   const heartbeat = await startHeartbeat(pool, { instance, everyMs: 15_000, log }); // src/services.ts
- *   … await heartbeat.stop(); // marks it left: whatever it still claims is free at once
+ *   await beat(pool, instance);  // src/jobs/heartbeat.ts, every REPLICA_TIMEOUT/4
+ *   await leave(pool, instance); // on a clean stop: whatever it still claims is free at once
  *
  * Queries elsewhere test for an orphan with `replicaGone('claimed_by', '$2')`.
  */
 import os from 'node:os';
 import type pg from 'pg';
-import type { Logger } from 'pino';
 
 /** Rows of replicas gone this long are forgotten; their claims were taken over long before. */
 const FORGET_AFTER = '7 days';
@@ -35,27 +34,6 @@ export async function leave(pool: pg.Pool, instance: string): Promise<void> {
   await pool.query('UPDATE replicas SET left_at = now() WHERE instance = $1', [instance]);
 }
 
-async function forgetLongGone(pool: pg.Pool): Promise<void> {
+export async function forgetLongGone(pool: pg.Pool): Promise<void> {
   await pool.query(`DELETE FROM replicas WHERE coalesce(left_at, seen_at) < now() - interval '${FORGET_AFTER}'`);
-}
-
-export interface Heartbeat {
-  stop(): Promise<void>;
-}
-
-/** Beats now and then every `everyMs`; a missed beat is logged, never fatal. */
-export async function startHeartbeat(pool: pg.Pool, options: { instance: string; everyMs: number; log: Logger }): Promise<Heartbeat> {
-  const { instance, everyMs, log } = options;
-  await beat(pool, instance);
-  await forgetLongGone(pool);
-  const timer = setInterval(() => {
-    beat(pool, instance).catch((error: unknown) => log.warn({ err: error }, 'could not record the heartbeat in the state database'));
-  }, everyMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await leave(pool, instance).catch((error: unknown) => log.warn({ err: error }, 'could not record in the state database that this replica left'));
-    },
-  };
 }

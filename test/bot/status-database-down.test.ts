@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderBlocks } from '../../src/bot/blocks-to-text.js';
 import type { Message } from '../../src/bot/blocks.js';
-import { createDemoDatabase } from '../../src/ops/demo-database.js';
+import { createDemoDatabase } from '../../src/dev/demo-database.js';
 import { databaseUrl } from '../../src/ops/postgres/databases.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { startTestPostgres } from '../support/postgres.js';
-import type { LocalPostgres } from '../../src/ops/local-postgres.js';
+import type { LocalPostgres } from '../../src/dev/local-postgres.js';
 
 describe('status when the operated database goes away', () => {
   let bot: TestBot;

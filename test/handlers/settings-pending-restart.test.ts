@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { renderBlocks } from '../../src/bot/blocks-to-text.js';
 import { dispatchCommand } from '../../src/bot/dispatch.js';
-import { createDemoDatabase } from '../../src/ops/demo-database.js';
+import { createDemoDatabase } from '../../src/dev/demo-database.js';
 import { databaseUrl } from '../../src/ops/postgres/databases.js';
 import { openTestServices, type TestServices } from '../support/services.js';
 import { startTestPostgres } from '../support/postgres.js';

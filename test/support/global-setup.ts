@@ -1,6 +1,6 @@
 /** Starts the one PostgreSQL cluster shared by every test file of a run (see postgres.ts). */
 import type { TestProject } from 'vitest/node';
-import { stopOnExit } from '../../src/ops/local-postgres.js';
+import { stopOnExit } from '../../src/dev/local-postgres.js';
 import { startTestPostgres } from './postgres.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

@@ -8,9 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
-import { createDemoDatabase, type DemoDatabaseOptions } from '../../src/ops/demo-database.js';
+import { createDemoDatabase, type DemoDatabaseOptions } from '../../src/dev/demo-database.js';
 import { databaseUrl, withConnection } from '../../src/ops/postgres/databases.js';
-import { handOverToServerAccount, startLocalPostgres, type LocalPostgres } from '../../src/ops/local-postgres.js';
+import { handOverToServerAccount, startLocalPostgres, type LocalPostgres } from '../../src/dev/local-postgres.js';
 import { quoteIdent } from '../../src/ops/postgres/quote-ident.js';
 
 declare module 'vitest' {

@@ -5,7 +5,7 @@
 import { formatDuration } from '../../duration.js';
 import { context, escapeMrkdwn, fitMessage, measuredAt, section, type Message } from '../blocks.js';
 import { formatBytes, formatCount, formatTime } from '../../format.js';
-import type { ScheduledBackupDone, ScheduledBackupFailed, ScheduledBackupReport } from '../../handlers/backup-scheduler.js';
+import type { ScheduledBackupDone, ScheduledBackupFailed, ScheduledBackupReport } from '../../jobs/scheduled-backup-report.js';
 
 
 export function scheduledBackupView(report: ScheduledBackupReport): Message {

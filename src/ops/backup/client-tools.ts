@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import path from 'node:path';
-import { clientBinDir } from '../local-postgres.js';
+import { clientBinDir } from '../pg-bin-dir.js';
 
 export type ClientToolName = 'pg_dump' | 'psql';
 

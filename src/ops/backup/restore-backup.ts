@@ -15,7 +15,7 @@ import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { withConnection } from '../postgres/databases.js';
-import { errorText } from '../error-text.js';
+import { errorText } from '../failure.js';
 import { createScrubber, urlPassword } from '../../redact.js';
 import { requireClientTool } from './client-tools.js';
 import { asIntegrityError, BackupIntegrityError, dumpCompleteCheck } from './integrity.js';

@@ -32,7 +32,7 @@ import { libpqEnv } from './libpq-env.js';
 import { reportProgress } from './progress-timer.js';
 import { writeSidecar, type BackupSidecar } from './sidecar.js';
 import { startTool } from './tool-process.js';
-import { errorText } from '../error-text.js';
+import { describeFailure, errorText, failure } from '../failure.js';
 import { withConnection } from '../postgres/databases.js';
 
 export interface RunBackupOptions {
@@ -218,7 +218,7 @@ async function openSnapshot(databaseUrl: string, connectTimeoutMs: number, lockW
     await client.connect();
   } catch (error) {
     await client.end().catch(() => undefined);
-    throw new Error(`could not connect to the database to back it up: ${scrub(describeConnectError(error))}`);
+    throw failure(`could not connect to the database to back it up: ${scrub(describeFailure(error))}`, error);
   }
   try {
     const { rows } = await client.query<{ num: string; version: string; database: string; pid: number }>(
@@ -376,12 +376,4 @@ async function exists(file: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function describeConnectError(error: unknown): string {
-  const e = error as { code?: string; message?: string };
-  if (e.code === '3D000') return e.message ?? 'the database does not exist';
-  if (e.code === 'ECONNREFUSED') return 'connection refused (is the server running?)';
-  if (error instanceof AggregateError && error.errors.length) return describeConnectError(error.errors[0]);
-  return (e.message ?? String(error)).split('\n')[0] ?? 'unknown error';
 }

@@ -20,7 +20,7 @@ import { countRows, type RowCounts } from './count-rows.js';
 import { BackupIntegrityError, checkBackupIntegrity, type BackupIntegrity } from './integrity.js';
 import { restoreBackup, RestoreError } from './restore-backup.js';
 import { readSidecar, writeSidecar, type BackupSidecar } from './sidecar.js';
-import { errorText } from '../error-text.js';
+import { errorText } from '../failure.js';
 
 export interface VerifyBackupOptions {
   /** The operated database: the scratch database is created next to it, on the same server. */

@@ -5,18 +5,10 @@
  *   const text = await fetchMetricsText('http://recipe-database-service:9187/metrics', 2000);
  */
 import { formatDuration } from '../../duration.js';
+import { failure, networkProblem } from '../failure.js';
 
 // A real exporter answers in the hundreds of kilobytes; far more means the URL points elsewhere.
 const MAX_BYTES = 16 * 1024 * 1024;
-
-const NETWORK: Record<string, string> = {
-  ECONNREFUSED: 'the exporter refused the connection (is it running?)',
-  ENOTFOUND: 'the exporter\'s host name does not resolve',
-  EAI_AGAIN: 'the exporter\'s host name does not resolve',
-  ECONNRESET: 'the exporter reset the connection',
-  EHOSTUNREACH: 'the exporter\'s host is unreachable',
-  ETIMEDOUT: 'the connection to the exporter timed out',
-};
 
 export async function fetchMetricsText(url: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {
   const target = new URL(url);
@@ -39,11 +31,13 @@ export async function fetchMetricsText(url: string, timeoutMs: number, signal?: 
     }
     return await readBounded(response);
   } catch (error) {
-    if (deadline.aborted) throw new Error(`the exporter did not answer within ${formatDuration(timeoutMs)}`);
-    const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-    if (typeof cause?.code === 'string' && NETWORK[cause.code] !== undefined) throw new Error(NETWORK[cause.code]);
+    if (deadline.aborted) throw failure(`the exporter did not answer within ${formatDuration(timeoutMs)}`, error);
+    const network = networkProblem(error);
+    if (network === 'connection refused') throw failure('the exporter refused the connection (is it running?)', error);
+    if (network !== undefined) throw failure(`the exporter could not be reached (${network})`, error);
+    const cause = (error as { cause?: { message?: unknown } }).cause;
     // fetch's own refusals (a port on the Fetch standard's blocked list, a bad redirect) say why only in the cause.
-    if (typeof cause?.message === 'string') throw new Error(`the exporter could not be reached (${cause.message})`);
+    if (typeof cause?.message === 'string') throw failure(`the exporter could not be reached (${cause.message})`, error);
     throw error;
   }
 }

@@ -10,9 +10,9 @@ import { abortable } from './abortable.js';
 import type { Kube } from './kube-client.js';
 
 /** No single API call may hang an approved action: each is cut off after this. */
-const CALL_TIMEOUT_MS = 15_000;
+export const KUBE_CALL_TIMEOUT_MS = 15_000;
 
-const deadline = (kube: Kube) => abortable(kube, AbortSignal.timeout(CALL_TIMEOUT_MS));
+const deadline = (kube: Kube) => abortable(kube, AbortSignal.timeout(KUBE_CALL_TIMEOUT_MS));
 
 export interface DeploymentReplicas {
   desired: number;

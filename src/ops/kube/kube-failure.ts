@@ -4,6 +4,7 @@
  *
  *   catch (error) { throw kubeFailure(error, { what: 'list the pods in recipe-database' }); }
  */
+import { failure, networkProblem } from '../failure.js';
 
 export interface KubeAction {
   /** What was attempted, completing "the bot may not …": `read the deployment ns/name`. */
@@ -14,28 +15,19 @@ export interface KubeAction {
   forbidden?: string;
 }
 
-const NETWORK: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ENOTFOUND: 'the host name does not resolve',
-  EAI_AGAIN: 'the host name does not resolve',
-  ETIMEDOUT: 'the connection timed out',
-  ECONNRESET: 'the connection was reset',
-  EHOSTUNREACH: 'the host is unreachable',
-};
-
 export function kubeFailure(error: unknown, action: KubeAction): Error {
   if (isApiException(error)) {
     const code = error.code;
     const detail = statusMessage(error.body);
-    if (code === 401) return new Error('Kubernetes rejected the bot\'s credentials (401 Unauthorized)');
-    if (code === 403) return new Error(action.forbidden ?? `the bot's Kubernetes account may not ${action.what} (403 Forbidden)`);
-    if (code === 404) return new Error(action.notFound ?? `Kubernetes could not ${action.what}: not found`);
-    return new Error(`Kubernetes could not ${action.what}: ${detail ?? `HTTP ${code}`}`);
+    if (code === 401) return failure("Kubernetes rejected the bot's credentials (401 Unauthorized)", error);
+    if (code === 403) return failure(action.forbidden ?? `the bot's Kubernetes account may not ${action.what} (403 Forbidden)`, error);
+    if (code === 404) return failure(action.notFound ?? `Kubernetes could not ${action.what}: not found`, error);
+    return failure(`Kubernetes could not ${action.what}: ${detail ?? `HTTP ${code}`}`, error);
   }
-  const e = error as { name?: string; code?: unknown; message?: string } | null;
-  if (e?.name === 'AbortError') return new Error(`Kubernetes did not answer in time to ${action.what}`);
-  const network = typeof e?.code === 'string' ? NETWORK[e.code] : undefined;
-  if (network !== undefined) return new Error(`the Kubernetes API is unreachable (${network})`);
+  const e = error as { name?: string } | null;
+  if (e?.name === 'AbortError') return failure(`Kubernetes did not answer in time to ${action.what}`, error);
+  const network = networkProblem(error);
+  if (network !== undefined) return failure(`the Kubernetes API is unreachable (${network})`, error);
   return error instanceof Error ? error : new Error(String(error));
 }
 

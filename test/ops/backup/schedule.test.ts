@@ -8,13 +8,12 @@ import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackupScheduler, type BackupScheduler } from '../../../src/handlers/backup-scheduler.js';
-import { scheduledBackupView } from '../../../src/bot/views/scheduled-backup-view.js';
+import { createBackupScheduler, type BackupScheduler } from '../../../src/jobs/backup-scheduler.js';
 import { renderBlocks } from '../../../src/bot/blocks-to-text.js';
-import { startSlackApp } from '../../../src/bot/slack-app.js';
+import { loadConfig } from '../../../src/config.js';
 import { acquireBackupLock } from '../../../src/ops/backup/backup-lock.js';
 import { acquireRestoreLock } from '../../../src/ops/backup/restore-lock.js';
-import { dueSlot, parseBackupSchedule, ScheduleError } from '../../../src/ops/backup/schedule.js';
+import { dueSlot, parseCronSchedule as parseBackupSchedule, ScheduleError } from '../../../src/cron-schedule.js';
 import { claimBackupSlot, findBackupSlot } from '../../../src/state/backup-slots.js';
 import { beat, leave } from '../../../src/state/replicas.js';
 import { readAudit } from '../../../src/state/audit-log.js';
@@ -54,13 +53,8 @@ describe('BACKUP_SCHEDULE', () => {
     expect(() => parseBackupSchedule('0 0 30 2 *')).toThrow(ScheduleError);
   });
 
-  it('stops start-up with one line naming BACKUP_SCHEDULE when cron cannot follow it', async () => {
-    const services = await openTestServices({ env: { BACKUP_SCHEDULE: '0 25 * * *' } });
-    try {
-      await expect(startSlackApp(services)).rejects.toThrow(/^BACKUP_SCHEDULE: "0 25 \* \* \*" is not a cron expression the bot can follow/);
-    } finally {
-      await services.close();
-    }
+  it('stops start-up with one line naming BACKUP_SCHEDULE when cron cannot follow it', () => {
+    expect(() => loadConfig({ BACKUP_SCHEDULE: '0 25 * * *' })).toThrow(/^BACKUP_SCHEDULE: "0 25 \* \* \*" is not a cron expression the bot can follow/);
   });
 });
 
@@ -71,17 +65,9 @@ describe('scheduled backups by two bot processes on one state database', () => {
   let schedulers: BackupScheduler[];
   const daily = parseBackupSchedule('0 2 * * *');
 
+  // Each bot's Slack app posts what its scheduler publishes to OPS_CHANNEL.
   const schedulerOf = (bot: TestBot, overrides: Partial<TestBot['services']> = {}): BackupScheduler =>
-    createBackupScheduler(
-      { ...bot.services, ...overrides },
-      {
-        schedule: daily,
-        post: async (report) => {
-          const message = scheduledBackupView(report);
-          await bot.bot.app.client.chat.postMessage({ channel: OPS, text: message.text, blocks: message.blocks });
-        },
-      },
-    );
+    createBackupScheduler({ ...bot.services, ...overrides }, { schedule: daily });
 
   const backupFiles = async () => (await readdir(backups.dir)).filter((f) => f.endsWith('.sql.gz')).sort();
   const opsPosts = () => slack.callsTo('chat.postMessage').filter((c) => c.body.channel === OPS);

@@ -7,20 +7,21 @@
  * as the unprivileged `postgres` account through `runuser`, on folders owned by that account.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { accessSync, constants as fsConstants, existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { appendFile, mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { errorText } from './error-text.js';
+import { errorText } from '../ops/failure.js';
+import { findOnPath, isExecutable, pgConfigBinDir } from '../ops/pg-bin-dir.js';
 
 export interface LocalPostgres {
   host: string;
   port: number;
   dataDir: string;
   superuser: string;
-  /** Where initdb, pg_ctl and postgres were found; client tools may live elsewhere (see clientBinDir). */
+  /** Where initdb, pg_ctl and postgres were found; client tools may live elsewhere (see clientBinDir in ops/pg-bin-dir.ts). */
   binDir: string;
   /** The server log (kept next to the data folder, so that it survives a re-initialised cluster). */
   logFile: string;
@@ -108,15 +109,6 @@ export async function startLocalPostgres(opts: StartLocalPostgresOptions): Promi
   };
 }
 
-/** `pg_config --bindir` if present, else the folder of `psql` on the PATH. */
-export function clientBinDir(): string | undefined {
-  const fromConfig = pgConfigBinDir();
-  if (fromConfig !== undefined) return fromConfig;
-  // Not resolved through symlinks: Debian's /usr/bin/psql is a link to a version-picking wrapper.
-  const psql = findOnPath('psql');
-  return psql === undefined ? undefined : path.dirname(psql);
-}
-
 /**
  * Last resort for callers that may exit without awaiting `stop()`: an immediate shutdown when the
  * process exits, and on SIGINT/SIGTERM when nobody else handles them. Returns an unregister function.
@@ -176,31 +168,6 @@ async function embeddedBinaries(): Promise<ServerBinaries | undefined> {
     const { initdb, pg_ctl: pgCtl } = paths as Record<string, unknown>;
     if (typeof initdb !== 'string' || typeof pgCtl !== 'string') return undefined;
     return { binDir: path.dirname(initdb), initdb, pgCtl };
-  } catch {
-    return undefined;
-  }
-}
-
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
-    if (dir !== '' && isExecutable(path.join(dir, name))) return path.join(dir, name);
-  }
-  return undefined;
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function pgConfigBinDir(): string | undefined {
-  try {
-    const dir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return dir.trim() === '' ? undefined : dir.trim();
   } catch {
     return undefined;
   }

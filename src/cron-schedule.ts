@@ -1,9 +1,9 @@
 /**
- * BACKUP_SCHEDULE: a cron expression read in UTC, and the rule for which slot is due. Only the
- * most recent slot ever counts: a slot missed while every replica was down is caught up once if
+ * A schedule (BACKUP_SCHEDULE and the like): a cron expression read in UTC, and the rule for which
+ * slot is due. Only the most recent slot ever counts: a slot missed while every replica was down is caught up once if
  * it is still within the grace period, and skipped (with a word in the log) when it is older.
  *
- *   const schedule = parseBackupSchedule('0 2 * * *');
+ *   const schedule = parseCronSchedule('0 2 * * *');
  *   schedule.latestSlot(new Date('2026-01-15T02:00:20Z')) // 2026-01-15T02:00:00Z
  *   dueSlot(schedule, now, { graceMs: 3_600_000 }) // { slot, lateMs, withinGrace }
  */
@@ -11,7 +11,7 @@ import { CronExpressionParser } from 'cron-parser';
 
 export const DEFAULT_GRACE_MS = 60 * 60 * 1000;
 
-export interface BackupSchedule {
+export interface CronSchedule {
   expression: string;
   /** The most recent slot at or before `at`. */
   latestSlot(at: Date): Date;
@@ -23,7 +23,7 @@ export class ScheduleError extends Error {
   override name = 'ScheduleError';
 }
 
-export function parseBackupSchedule(expression: string): BackupSchedule {
+export function parseCronSchedule(expression: string): CronSchedule {
   const parse = (at: Date) => CronExpressionParser.parse(expression, { tz: 'UTC', currentDate: at });
   try {
     // Parsing alone accepts some impossible schedules (30 February); finding a slot does not.
@@ -48,7 +48,7 @@ export interface DueSlot {
   withinGrace: boolean;
 }
 
-export function dueSlot(schedule: BackupSchedule, now: Date, options: { graceMs?: number } = {}): DueSlot {
+export function dueSlot(schedule: CronSchedule, now: Date, options: { graceMs?: number } = {}): DueSlot {
   const slot = schedule.latestSlot(now);
   const lateMs = now.getTime() - slot.getTime();
   return { slot, lateMs, withinGrace: lateMs <= (options.graceMs ?? DEFAULT_GRACE_MS) };

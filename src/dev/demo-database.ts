@@ -4,8 +4,8 @@
  * and the tests have something real to inspect, back up and restore.
  */
 import type pg from 'pg';
-import { databaseExists, databaseUrl, ensureDatabase, withConnection } from './postgres/databases.js';
-import { errorText } from './error-text.js';
+import { databaseExists, databaseUrl, ensureDatabase, withConnection } from '../ops/postgres/databases.js';
+import { errorText } from '../ops/failure.js';
 
 export interface DemoDatabaseOptions {
   /** Default 5000. */

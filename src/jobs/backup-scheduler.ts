@@ -1,56 +1,31 @@
 /**
- * Scheduled backups on BACKUP_SCHEDULE (UTC). Every replica ticks every 30 s, aligned to the
+ * Scheduled backups on BACKUP_SCHEDULE (UTC), a background job (src/jobs/start-jobs.ts). Every replica ticks every 30 s, aligned to the
  * clock; the replica that wins the slot in the state database takes the backup, records it (so an
- * open incident in OPS_CHANNEL shows it in its timeline) and posts the result to OPS_CHANNEL —
+ * open incident in OPS_CHANNEL shows it in its timeline) and publishes the result for OPS_CHANNEL (notices.ts) —
  * a failure loudly. A slot missed while every replica was down is caught up within the grace
  * period, else skipped with a line in the log.
  *
- *   const scheduler = startBackupScheduler(services, { schedule: parseBackupSchedule('0 2 * * *'), post });
+ *   const scheduler = startBackupScheduler(services, { schedule: parseCronSchedule('0 2 * * *') });
  *   await scheduler.tick(new Date('2026-01-15T02:00:05Z')); // what the timer does; tests call it with a fake clock
  *   await scheduler.stop();
  */
 import path from 'node:path';
 import type { Services } from '../context.js';
 import { formatDuration } from '../duration.js';
-import { describeFailure } from './describe-failure.js';
+import { describeFailure } from '../ops/failure.js';
 import { BackupRunningError } from '../ops/backup/backup-lock.js';
 import { restoreRunning } from '../ops/backup/restore-lock.js';
-import { DEFAULT_GRACE_MS, dueSlot, type BackupSchedule } from '../ops/backup/schedule.js';
+import { DEFAULT_GRACE_MS, dueSlot, type CronSchedule } from '../cron-schedule.js';
+import type { ScheduledBackupReport } from './scheduled-backup-report.js';
 import { takeBackup } from '../ops/backup/take-backup.js';
 import { createScrubber } from '../redact.js';
 import { claimBackupSlot, finishBackupSlot, releaseBackupSlot, takeOverBackupSlot } from '../state/backup-slots.js';
 import { formatBytes, formatTime } from '../format.js';
 
-export interface ScheduledBackupDone {
-  kind: 'ok';
-  slot: Date;
-  name: string;
-  sizeBytes: number;
-  durationMs: number;
-  rowCounts: Record<string, number | null>;
-  deleted: string[];
-  retentionDays: number;
-  warnings: string[];
-  next: Date;
-  finishedAt: Date;
-}
-
-export interface ScheduledBackupFailed {
-  kind: 'failed';
-  slot: Date;
-  reason: string;
-  next: Date;
-  failedAt: Date;
-}
-
-export type ScheduledBackupReport = ScheduledBackupDone | ScheduledBackupFailed;
-
 export const DEFAULT_TICK_MS = 30_000;
 
 export interface BackupSchedulerOptions {
-  schedule: BackupSchedule;
-  /** Posts the result to OPS_CHANNEL; undefined when OPS_CHANNEL is not set (results are then only logged and recorded). */
-  post?: (report: ScheduledBackupReport) => Promise<void>;
+  schedule: CronSchedule;
   graceMs?: number;
   tickMs?: number;
   /** This replica, as written into backup_slots.claimed_by. */
@@ -88,10 +63,8 @@ export function createBackupScheduler(services: Services, options: BackupSchedul
   /** Slots whose failure to even start was already announced, so a dead state database alerts once per slot. */
   let alertedSlot = 0;
 
-  const post = async (report: ScheduledBackupReport): Promise<void> => {
-    if (!options.post) return;
-    await options.post(report).catch((error: unknown) => log.error({ err: error, channel: config.opsChannel }, 'could not post the scheduled backup result to OPS_CHANNEL'));
-  };
+  // For OPS_CHANNEL, through whoever listens (the Slack app); a notice never fails the slot.
+  const post = (report: ScheduledBackupReport): Promise<void> => services.notices.publish({ kind: 'scheduled-backup', report });
 
   async function tickOnce(now: Date): Promise<TickResult> {
     const due = dueSlot(options.schedule, now, { graceMs });
@@ -264,7 +237,7 @@ export function startBackupScheduler(services: Services, options: BackupSchedule
     { schedule: options.schedule.expression, next: options.schedule.nextSlot(services.now()), opsChannel: services.config.opsChannel ?? null, instance: scheduler.instance },
     `scheduled backups on "${options.schedule.expression}" (UTC); next at ${formatTime(options.schedule.nextSlot(services.now()))}`,
   );
-  if (!options.post) log.warn('OPS_CHANNEL is not set: scheduled backup results and failures are only logged and recorded');
+  if (!services.config.opsChannel) log.warn('OPS_CHANNEL is not set: scheduled backup results and failures are only logged and recorded');
   void tick();
   arm();
   return {

@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createDemoDatabase, demoDatabaseExists } from './ops/demo-database.js';
-import { databaseUrl, ensureDatabase } from './ops/postgres/databases.js';
-import { handOverToServerAccount, startLocalPostgres, type LocalPostgres } from './ops/local-postgres.js';
+import { createDemoDatabase, demoDatabaseExists } from './demo-database.js';
+import { databaseUrl, ensureDatabase } from '../ops/postgres/databases.js';
+import { handOverToServerAccount, startLocalPostgres, type LocalPostgres } from './local-postgres.js';
 
 export const DEMO_DATABASE = 'recipe_database';
 export const LOCAL_STATE_DATABASE = 'recipedb_ops_state';

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createDemoDatabase, demoDatabaseExists } from '../../src/ops/demo-database.js';
+import { createDemoDatabase, demoDatabaseExists } from '../../src/dev/demo-database.js';
 import { withConnection } from '../../src/ops/postgres/databases.js';
 import { createDemoTestDatabase, createTestDatabase, sharedTestPostgres } from '../support/postgres.js';
 

@@ -3,7 +3,8 @@ import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clientBinDir, startLocalPostgres, type LocalPostgres } from '../../src/ops/local-postgres.js';
+import { startLocalPostgres, type LocalPostgres } from '../../src/dev/local-postgres.js';
+import { clientBinDir } from '../../src/ops/pg-bin-dir.js';
 import { startTestPostgres } from '../support/postgres.js';
 
 async function query<R extends pg.QueryResultRow>(url: string, sql: string): Promise<R[]> {
