@@ -38,6 +38,10 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
     if (event) print(`  ↳ incident timeline: ${renderBlocks(incidentEventView(event)).text}`);
   });
   const print = (text: string) => output.write(`${text}\n`);
+  // A request that expired (or whose action was interrupted) while the console waited.
+  const stopListening = services.notices.listen(async (notice) => {
+    if (notice.kind === 'approval-changed') print(`… ${renderBlocks(approvalView(notice.request, { approvers: services.config.approvers })).text.split('\n')[0]} — ${notice.request.status}`);
+  });
   const show = (message: Message) => {
     const rendered = renderBlocks(message, { color, width: Math.min((output as NodeJS.WriteStream).columns ?? 100, 120) });
     if (rendered.choices.length) choices = rendered.choices;
@@ -62,6 +66,7 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
     prompt();
   }
   rl.close();
+  stopListening();
 
   /** A numbered button, as a click on Slack would be: same engine, same rules. */
   async function pick(choice: Choice): Promise<Message> {

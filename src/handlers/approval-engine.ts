@@ -15,6 +15,7 @@ import { describeFailure } from '../ops/failure.js';
 import { createScrubber } from '../redact.js';
 import type { ActionOutcome, GatedAction, PlannedAction } from './gated.js';
 import { Refusal } from './refusal.js';
+import type { ProcedureReport } from './procedure-runner.js';
 
 /** What is stored as the request's plan: the targets as shown, and the plan the executor receives. */
 export interface StoredPlan {
@@ -124,7 +125,12 @@ async function execute(services: Services, registry: ActionRegistry, request: Ap
   const scrub = createScrubber(services.config.secrets);
   // Outcomes quote tool output (psql, pg_dump, Kubernetes): nothing secret may reach the message.
   const raw = await runExecutor(services, registry, request, (text) => onChange(request, scrub(text)));
-  const outcome: ActionOutcome = { ok: raw.ok, summary: scrub(raw.summary), lines: raw.lines.map(scrub) };
+  const outcome: ActionOutcome = {
+    ok: raw.ok,
+    summary: scrub(raw.summary),
+    lines: raw.lines.map(scrub),
+    report: raw.report && scrubReport(raw.report, scrub),
+  };
   const done = await recordApprovalOutcome(services.state, request.id, outcome);
   await services.recorder.record({
     actor: request.decidedBy ?? 'unknown',
@@ -132,11 +138,21 @@ async function execute(services: Services, registry: ActionRegistry, request: Ap
     kind: outcome.ok ? 'action.executed' : 'action.failed',
     action: request.action,
     summary: `${request.action}: ${outcome.summary}`,
-    details: { lines: outcome.lines, requester: request.requester, approver: request.decidedBy },
+    details: { lines: outcome.lines, steps: outcome.report?.steps, endState: outcome.report?.endState, requester: request.requester, approver: request.decidedBy },
     requestId: request.id,
   });
   await onChange(done);
   return done;
+}
+
+function scrubReport(report: ProcedureReport, scrub: (text: string) => string): ProcedureReport {
+  return {
+    ...report,
+    summary: scrub(report.summary),
+    steps: report.steps.map((step) => ({ ...step, title: scrub(step.title), note: step.note && scrub(step.note), details: step.details?.map(scrub) })),
+    endState: report.endState.map(scrub),
+    next: report.next.map(scrub),
+  };
 }
 
 async function runExecutor(
@@ -155,7 +171,7 @@ async function runExecutor(
   const parsed = executor.plan.safeParse(stored.plan);
   if (!parsed.success) return { ok: false, summary: 'the stored plan is not valid for this action; nothing was done', lines: [] };
   try {
-    return await executor.execute(parsed.data, { ...services, progress });
+    return await executor.execute(parsed.data, { ...services, progress, requestId: request.id, requester: request.requester, approver: request.decidedBy ?? 'unknown' });
   } catch (error) {
     services.log.error({ err: error, requestId: request.id }, 'approved action failed');
     return { ok: false, summary: `failed: ${describeFailure(error)}`, lines: [] };

@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { Services } from '../context.js';
+import type { ProcedureReport } from './procedure-runner.js';
 
 export interface PlannedAction<Plan> {
   kind: 'planned';
@@ -28,11 +29,22 @@ export interface ActionOutcome {
   ok: boolean;
   summary: string;
   lines: string[];
+  /** A multi-step procedure's record (procedure-runner.ts), rendered in place of `lines`. */
+  report?: ProcedureReport;
+}
+
+/** The outcome of an action that is a procedure: its summary and its report. */
+export function procedureOutcome(report: ProcedureReport): ActionOutcome {
+  return { ok: report.ok, summary: report.summary, lines: [], report };
 }
 
 export interface ExecutionContext extends Services {
   /** Progress while the action runs (edits the request's message). */
   progress: (text: string) => Promise<void>;
+  /** The request being carried out, and who asked and who approved (Slack user IDs). */
+  requestId: string;
+  requester: string;
+  approver: string;
 }
 
 export interface GatedAction<Plan> {

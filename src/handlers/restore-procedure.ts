@@ -18,7 +18,7 @@ import { markBackupInUse } from '../ops/backup/backups-in-use.js';
 import { countRows, type RowCounts } from '../ops/backup/count-rows.js';
 import { checkBackupIntegrity } from '../ops/backup/integrity.js';
 import { resolveBackupName, type StoredBackup } from '../ops/backup/list-backups.js';
-import { acquireRestoreLock, RestoreRunningError, type RestoreLock } from '../ops/backup/restore-lock.js';
+import { acquireOperationLock, OperationRunningError, type OperationLock } from '../ops/operation-lock.js';
 import { restoreBackup, RestoreError } from '../ops/backup/restore-backup.js';
 import { readSidecar } from '../ops/backup/sidecar.js';
 import { takeBackup } from '../ops/backup/take-backup.js';
@@ -79,15 +79,15 @@ class RestoreStopped extends Error {
 type DatabaseState = 'unchanged' | 'rolled-back' | 'in-doubt' | 'restored';
 
 export async function runRestoreProcedure(plan: RestorePlan, ctx: ExecutionContext): Promise<ActionOutcome> {
-  let lock: RestoreLock;
+  let lock: OperationLock;
   try {
-    lock = await acquireRestoreLock(ctx.state);
+    lock = await acquireOperationLock(ctx.state, { kind: 'restore', by: ctx.approver });
   } catch (error) {
-    if (!(error instanceof RestoreRunningError)) throw error;
+    if (!(error instanceof OperationRunningError)) throw error;
     return {
       ok: false,
-      summary: 'another restore is running; nothing was done',
-      lines: ['Database: unchanged (nothing was restored)', 'Application: not touched', 'Run the restore again once the other one has finished.'],
+      summary: `${error.message}; nothing was done`,
+      lines: ['Database: unchanged (nothing was restored)', 'Application: not touched', 'Run the restore again once the other operation has finished.'],
     };
   }
   // Retention (after a backup on any path in this process) must not delete the file under us.

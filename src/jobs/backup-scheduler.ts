@@ -14,7 +14,7 @@ import type { Services } from '../context.js';
 import { formatDuration } from '../duration.js';
 import { describeFailure } from '../ops/failure.js';
 import { BackupRunningError } from '../ops/backup/backup-lock.js';
-import { restoreRunning } from '../ops/backup/restore-lock.js';
+import { describeOperation, runningOperation } from '../ops/operation-lock.js';
 import { DEFAULT_GRACE_MS, dueSlot, type CronSchedule } from '../cron-schedule.js';
 import type { ScheduledBackupReport } from './scheduled-backup-report.js';
 import { takeBackup } from '../ops/backup/take-backup.js';
@@ -71,9 +71,13 @@ export function createBackupScheduler(services: Services, options: BackupSchedul
     const { slot } = due;
     if (slot.getTime() <= settled) return { kind: 'idle' };
     try {
-      if (await restoreRunning(state)) {
-        log.info({ slot }, 'scheduled backup deferred: a restore is running');
-        return { kind: 'deferred', slot, reason: 'a restore is running' };
+      // A database being replaced or restarted would make the backup fail or lie; maintenance only
+      // waits for its locks, and yields to the backup's (its lock_timeout retries).
+      const operation = await runningOperation(state);
+      if (operation && operation.kind !== 'maintenance') {
+        const reason = `${describeOperation(operation)} is running`;
+        log.info({ slot }, `scheduled backup deferred: ${reason}`);
+        return { kind: 'deferred', slot, reason };
       }
       if (!due.withinGrace) {
         const won = await claimBackupSlot(state, { slot, claimedBy: instance, skipped: { reason: 'missed', lateMs: due.lateMs } });

@@ -7,6 +7,7 @@ import { outcomeOf, storedPlanOf } from '../../handlers/approval-engine.js';
 import { actions, button, codeBlock, mrkdwnText, context, header, section, sectionFields, type Block, type Message } from '../blocks.js';
 import { formatTime } from '../../format.js';
 import { APPROVE_ACTION, REJECT_ACTION } from '../slack-surface.js';
+import { procedureReportLines } from './procedure-report-view.js';
 
 export interface ApprovalViewOptions {
   approvers: readonly string[];
@@ -54,7 +55,8 @@ export function approvalView(request: ApprovalRequest, options: ApprovalViewOpti
   const outcome = outcomeOf(request);
   if (outcome) {
     blocks.push(section(`${outcome.ok ? ':white_check_mark:' : ':x:'} *Outcome:* ${mrkdwnText(outcome.summary)}`));
-    if (outcome.lines.length) blocks.push(section(codeBlock(outcome.lines.join('\n'), 2_900)));
+    const lines = outcome.report ? procedureReportLines(outcome.report) : outcome.lines;
+    if (lines.length) blocks.push(section(codeBlock(lines.join('\n'), 2_900)));
   } else if (request.status === 'approved') {
     blocks.push(section(`:hourglass_flowing_sand: ${options.progress ?? 'Running…'}`));
   }

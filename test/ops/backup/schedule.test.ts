@@ -12,7 +12,7 @@ import { createBackupScheduler, type BackupScheduler } from '../../../src/jobs/b
 import { renderBlocks } from '../../../src/bot/blocks-to-text.js';
 import { loadConfig } from '../../../src/config.js';
 import { acquireBackupLock } from '../../../src/ops/backup/backup-lock.js';
-import { acquireRestoreLock } from '../../../src/ops/backup/restore-lock.js';
+import { acquireOperationLock } from '../../../src/ops/operation-lock.js';
 import { dueSlot, parseCronSchedule as parseBackupSchedule, ScheduleError } from '../../../src/cron-schedule.js';
 import { claimBackupSlot, findBackupSlot } from '../../../src/state/backup-slots.js';
 import { beat, leave } from '../../../src/state/replicas.js';
@@ -163,7 +163,7 @@ describe('scheduled backups by two bot processes on one state database', () => {
     // Another process's session on the state database.
     const other = new pg.Pool({ connectionString: bots[0]!.stateDatabaseUrl });
     try {
-      const restore = await acquireRestoreLock(other);
+      const restore = await acquireOperationLock(other, { kind: 'restore', by: 'U_BOB' });
       expect(await schedulers[0]!.tick(at('2026-01-18T02:00:01Z'))).toMatchObject({ kind: 'deferred', reason: 'a restore is running' });
       await restore.release();
       const manual = await acquireBackupLock(other, { requestedBy: 'U_ALICE', at: new Date() });
