@@ -128,6 +128,13 @@ const envSchema = z.object({
   SHUTDOWN_GRACE: duration('20s'),
   // A replica silent this long is presumed dead: its scheduled backup is taken over, its action reported as interrupted.
   REPLICA_TIMEOUT: duration('60s').refine((ms) => ms >= 2_000, 'must be at least 2s'),
+  // Alertmanager's webhook (SPEC section 10). The token is what Alertmanager's receiver sends as its bearer credentials.
+  ALERTS_TOKEN: optionalText.refine(
+    (s) => s === undefined || (s.length >= 16 && /^[\x21-\x7e]+$/.test(s)),
+    'must be at least 16 printable characters without spaces (a random secret, e.g. `openssl rand -hex 32`)',
+  ),
+  ALERTS_CHANNEL: optionalText.refine((s) => s === undefined || /^[CGD][A-Z0-9_]+$/.test(s), 'must be a Slack channel ID (C…)'),
+  ALERTMANAGER_URL: optionalText.refine((s) => s === undefined || /^https?:\/\//.test(s) && URL.canParse(s), 'must be an http(s) URL'),
 });
 
 export const ESCALATION_LEVELS = ['1', '2', '3', 'mgmt'] as const;
@@ -160,6 +167,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** A replica whose heartbeat is older than this is presumed dead. */
   replicaTimeoutMs: number;
+  /** Alertmanager: the webhook's token (no token: no `/alerts`), where alert messages go, and its API for silences. */
+  alerts: { token?: string; channel?: string; alertmanagerUrl?: string };
   /** Values that must never appear in logs or messages. */
   secrets: string[];
 }
@@ -182,8 +191,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (e.DATABASE_URL && e.STATE_DATABASE_URL && sameDatabase(e.DATABASE_URL, e.STATE_DATABASE_URL)) {
     throw new ConfigError('STATE_DATABASE_URL: must not be the operated database (a restore would rewind the bot\'s own records)');
   }
-  const secrets = [e.SLACK_BOT_TOKEN, e.SLACK_SIGNING_SECRET, e.SLACK_APP_TOKEN, urlPassword(e.DATABASE_URL), urlPassword(e.STATE_DATABASE_URL)]
-    .filter((s): s is string => Boolean(s));
+  const alertsChannel = e.ALERTS_CHANNEL ?? e.OPS_CHANNEL;
+  if (mode !== 'console' && e.ALERTS_TOKEN && !alertsChannel) {
+    throw new ConfigError('ALERTS_CHANNEL: is required when ALERTS_TOKEN is set (or set OPS_CHANNEL): alert messages need a channel');
+  }
+  const secrets = [
+    e.SLACK_BOT_TOKEN, e.SLACK_SIGNING_SECRET, e.SLACK_APP_TOKEN, urlPassword(e.DATABASE_URL), urlPassword(e.STATE_DATABASE_URL),
+    e.ALERTS_TOKEN, urlPassword(e.ALERTMANAGER_URL),
+  ].filter((s): s is string => Boolean(s));
   return {
     mode,
     slack: { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN, apiUrl: e.SLACK_API_URL },
@@ -214,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     timeouts: { sourceMs: e.STATUS_SOURCE_TIMEOUT, connectMs: e.DB_CONNECT_TIMEOUT, statementMs: e.DB_STATEMENT_TIMEOUT, restoreLockWaitMs: e.RESTORE_LOCK_WAIT },
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     replicaTimeoutMs: e.REPLICA_TIMEOUT,
+    alerts: { token: e.ALERTS_TOKEN, channel: alertsChannel, alertmanagerUrl: e.ALERTMANAGER_URL },
     secrets,
   };
 }

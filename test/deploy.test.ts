@@ -15,6 +15,7 @@ import { httpRoutes, serveRoutes } from '../src/bot/http-routes.js';
 import { loadDeployRbac, type ResourceAttributes } from './support/fake-kube-rbac.js';
 import { DEPLOY_DIR, REPO_ROOT, kustomizationFiles, readKustomization, readManifestFile, readYamlDocuments, type Manifest } from './support/manifests.js';
 import { openTestServices, type TestServices } from './support/services.js';
+import { EXPORTER_0_11_METRICS } from './support/exporter.js';
 
 // The shapes read here, loosely: a missing field fails the assertion that reads it.
 interface Probe {
@@ -330,7 +331,26 @@ describe('the alert rules', () => {
     const named = new Set(rules.flatMap((r) => [...r.expr.matchAll(/\brecipedb_ops_[a-z0-9_]+/g)].map((m) => m[0])));
     expect(named.size).toBeGreaterThanOrEqual(5);
     for (const name of named) expect(registered.has(name), `${name} is not registered by createMetrics()`).toBe(true);
-    expect(rules.filter((r) => !/\brecipedb_ops_|\bup\{/.test(r.expr))).toEqual([]);
+    expect(rules.filter((r) => !/\brecipedb_ops_|\bup\{|\bpg_/.test(r.expr))).toEqual([]);
+  });
+
+  it('name only postgres_exporter 0.11 metrics that exist (checked against the real exporter in prometheus-rules.test.ts)', () => {
+    const known = new Set<string>(EXPORTER_0_11_METRICS);
+    const named = new Set(rules.flatMap((r) => [...r.expr.matchAll(/\bpg_[a-z0-9_]+/g)].map((m) => m[0])));
+    expect(named.size).toBeGreaterThanOrEqual(8);
+    for (const name of named) expect(known.has(name), `${name} is not a metric postgres_exporter 0.11 exports`).toBe(true);
+  });
+
+  it('carry what the bot\'s buttons read: a runbook link, and a kill threshold where the Kill… button applies', () => {
+    const database = (plainRules?.groups ?? []).find((g) => g.name === 'recipe-database')?.rules ?? [];
+    expect(database.map((r) => r.alert).sort()).toEqual([
+      'RecipeDatabaseDeadlocks', 'RecipeDatabaseDown', 'RecipeDatabaseExporterMissing', 'RecipeDatabaseGrowthHigh', 'RecipeDatabaseLongTransaction',
+      'RecipeDatabaseLowCacheHitRatio', 'RecipeDatabaseTooManyConnections', 'RecipeDatabaseWalArchivingFailing',
+    ]);
+    for (const rule of database) expect(rule.annotations?.runbook_url, rule.alert).toMatch(/^https:\/\/.+#recipedatabase[a-z]+$/);
+    const killing = rules.filter((r) => r.labels?.runbook_action === 'kill');
+    expect(killing.map((r) => r.alert)).toEqual(['RecipeDatabaseLongTransaction']);
+    for (const rule of killing) expect(parseDuration(rule.annotations?.kill_older_than ?? '')).toBe(10 * 60_000);
   });
 
   it('warn of no successful backup for 26 hours, a bot that is down, and failures', () => {

@@ -45,6 +45,8 @@ import { sizesView } from './views/sizes-view.js';
 import { settingsView } from './views/settings-view.js';
 import { backupView } from './views/backup-view.js';
 import { backupsView } from './views/backups-view.js';
+import { alertsHandler } from '../handlers/alerts.js';
+import { alertsView } from './views/alerts-view.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -120,6 +122,7 @@ export const COMMANDS: readonly BotCommand[] = [
   command(settingsHandler, settingsView),
   command(logsHandler, logsView),
   command(topHandler, topView),
+  command(alertsHandler, alertsView),
   gatedCommand(killHandler, ['cancel']),
   gatedCommand(scaleHandler),
   gatedCommand(restoreHandler),

@@ -19,7 +19,11 @@ export type AuditKind =
   | 'action.interrupted'
   | 'backup'
   | 'incident'
-  | 'note';
+  | 'note'
+  | 'alert.firing'
+  | 'alert.resolved'
+  | 'alert.silenced'
+  | 'alert.unsilenced';
 
 export interface AuditEntry {
   actor: string;
