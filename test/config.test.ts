@@ -76,4 +76,32 @@ describe('configuration', () => {
     const config = loadConfig(slackEnv);
     expect(config.secrets).toEqual(expect.arrayContaining(['xoxb-123-456-abcdefsecret', 'shhh-signing-secret', 'db-pass-123', 'state-pass-456']));
   });
+
+  describe('alerts (SPEC section 10)', () => {
+    const token = 'a-random-alerts-token-0123456789';
+
+    it('has no webhook by default, and sends alert messages to OPS_CHANNEL unless ALERTS_CHANNEL says otherwise', () => {
+      expect(loadConfig(slackEnv).alerts).toEqual({ token: undefined, channel: undefined, alertmanagerUrl: undefined });
+      expect(loadConfig({ ...slackEnv, OPS_CHANNEL: 'C_OPS', ALERTS_TOKEN: token }).alerts.channel).toBe('C_OPS');
+      const config = loadConfig({ ...slackEnv, OPS_CHANNEL: 'C_OPS', ALERTS_CHANNEL: 'C_ALERTS', ALERTS_TOKEN: token, ALERTMANAGER_URL: 'http://alertmanager:9093' });
+      expect(config.alerts).toEqual({ token, channel: 'C_ALERTS', alertmanagerUrl: 'http://alertmanager:9093' });
+    });
+
+    it('redacts the token, and a password in ALERTMANAGER_URL', () => {
+      const config = loadConfig({ ...slackEnv, ALERTS_CHANNEL: 'C_ALERTS', ALERTS_TOKEN: token, ALERTMANAGER_URL: 'https://bot:am-pass-789@alertmanager:9093' });
+      expect(config.secrets).toEqual(expect.arrayContaining([token, 'am-pass-789']));
+    });
+
+    it.each([
+      [{ ALERTS_TOKEN: 'short' }, /^ALERTS_TOKEN: must be at least 16 printable characters/],
+      [{ ALERTS_TOKEN: 'has a space in it, sixteen+' }, /^ALERTS_TOKEN: must be at least 16 printable characters/],
+      [{ ALERTS_CHANNEL: '#alerts' }, /^ALERTS_CHANNEL: must be a Slack channel ID/],
+      [{ ALERTMANAGER_URL: 'alertmanager:9093' }, /^ALERTMANAGER_URL: must be an http\(s\) URL/],
+      [{ ...slackEnv, ALERTS_TOKEN: 'a-random-alerts-token-0123456789' }, /^ALERTS_CHANNEL: is required when ALERTS_TOKEN is set/],
+    ])('refuses a bad alerts setting with one line naming the variable (%#)', (env, expected) => {
+      const message = errorOf(env as NodeJS.ProcessEnv);
+      expect(message).toMatch(expected);
+      expect(message).not.toContain('a-random-alerts-token');
+    });
+  });
 });

@@ -62,8 +62,8 @@ export function registerAlertActions(app: App, services: Services, deps: { messa
 
   const note = (click: Click, text: string) => post(click.actor.channelId, { text, blocks: [section(mrkdwnText(text))] }, click.messageTs);
 
-  const listen = (actionId: string, handle: ClickHandler, what: string) => {
-    app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action }) => {
+  const listener = (handle: ClickHandler, what: string) =>
+    async ({ ack, body, action }: { ack: () => Promise<void>; body: BlockAction; action: ButtonAction }) => {
       const received = performance.now();
       await ack();
       metrics.ackLatency.observe({ kind: 'action' }, (performance.now() - received) / 1000);
@@ -84,16 +84,15 @@ export function registerAlertActions(app: App, services: Services, deps: { messa
           await tell(actor, mrkdwnText(error.message));
           return;
         }
-        log.error({ err: error, action: actionId, groupId }, 'an alert button failed');
+        log.error({ err: error, action: action.action_id, groupId }, 'an alert button failed');
         await tell(actor, `Could not ${what}: ${mrkdwnText(scrub(describeFailure(error)))}`);
       }
-    });
-  };
+    };
 
-  listen(ALERT_STATUS_ACTION, async (click) => postReply(click, await dispatchCommand('status', click.actor, services), click.messageTs), 'show the status');
-  listen(ALERT_ACTIVE_ACTION, async (click) => postReply(click, await dispatchCommand('active', click.actor, services), click.messageTs), 'list the active queries');
+  const showStatus: ClickHandler = async (click) => postReply(click, await dispatchCommand('status', click.actor, services), click.messageTs);
+  const showActive: ClickHandler = async (click) => postReply(click, await dispatchCommand('active', click.actor, services), click.messageTs);
 
-  listen(ALERT_INCIDENT_ACTION, async (click) => {
+  const startIncident: ClickHandler = async (click) => {
     const result = await startIncidentFromAlert(services, { groupId: click.groupId, userId: click.actor.userId });
     if (result.kind === 'existing') {
       await tell(click.actor, incidentAlreadyOpenView(result.incident).text);
@@ -106,24 +105,31 @@ export function registerAlertActions(app: App, services: Services, deps: { messa
       await thread.flushChannel(incident.channel);
     }
     await messages.sync(result.group.id);
-  }, 'start the incident');
+  };
 
-  listen(ALERT_SILENCE_ACTION, async (click) => {
+  const silence: ClickHandler = async (click) => {
     const silenced = await silenceAlertGroup(services, { groupId: click.groupId, userId: click.actor.userId, userName: click.userName });
     await messages.sync(silenced.group.id);
     await note(click, `:no_bell: @${click.actor.userId} silenced this alert in Alertmanager until ${formatTime(silenced.until)} (silence ${silenced.silenceId}: ${silenced.matchers}).`);
-  }, 'silence the alert');
+  };
 
-  listen(ALERT_EXPIRE_SILENCE_ACTION, async (click) => {
+  const expireSilence: ClickHandler = async (click) => {
     const expired = await expireAlertSilence(services, { groupId: click.groupId, userId: click.actor.userId });
     await messages.sync(expired.group.id);
     await note(click, `:bell: @${click.actor.userId} expired the silence ${expired.silenceId}${expired.result === 'not-found' ? ' (Alertmanager no longer had it)' : ''}: Alertmanager notifies about this alert again.`);
-  }, 'expire the silence');
+  };
 
-  listen(ALERT_KILL_ACTION, async (click) => {
+  const kill: ClickHandler = async (click) => {
     const line = await killCommandForAlert(services, click.groupId);
     // The same path as `/recipedb kill --older-than …` typed by the clicker: refused without
     // approvers, planned read-only, posted as the usual approval request in the channel.
     await postReply(click, await dispatchCommand(line, click.actor, services));
-  }, 'request the kill');
+  };
+
+  app.action<BlockAction<ButtonAction>>(ALERT_STATUS_ACTION, listener(showStatus, 'show the status'));
+  app.action<BlockAction<ButtonAction>>(ALERT_ACTIVE_ACTION, listener(showActive, 'list the active queries'));
+  app.action<BlockAction<ButtonAction>>(ALERT_INCIDENT_ACTION, listener(startIncident, 'start the incident'));
+  app.action<BlockAction<ButtonAction>>(ALERT_SILENCE_ACTION, listener(silence, 'silence the alert'));
+  app.action<BlockAction<ButtonAction>>(ALERT_EXPIRE_SILENCE_ACTION, listener(expireSilence, 'expire the silence'));
+  app.action<BlockAction<ButtonAction>>(ALERT_KILL_ACTION, listener(kill, 'request the kill'));
 }
