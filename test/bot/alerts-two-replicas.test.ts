@@ -12,6 +12,7 @@ import { startTestBot, type TestBot } from '../support/bot.js';
 import { startFakeSlack, type FakeSlack, type SlackCall } from '../support/fake-slack.js';
 import { createDemoTestDatabase, createTestDatabase } from '../support/postgres.js';
 import { textOf, tsOf } from '../support/slack-messages.js';
+import { freePort } from '../support/free-port.js';
 
 const TOKEN = 'alerts-token-0123456789abcdef';
 const CHANNEL = 'C_ALERTS';
@@ -60,7 +61,8 @@ describe('two replicas receiving the same alert group', () => {
   beforeAll(async () => {
     slack = await startFakeSlack();
     const [databaseUrl, stateDatabaseUrl] = await Promise.all([createDemoTestDatabase(), createTestDatabase('state')]);
-    const env = { ALERTS_TOKEN: TOKEN, ALERTS_CHANNEL: CHANNEL };
+    // Short, so that the redraw job looks every second; Alertmanager on a port nothing listens on.
+    const env = { ALERTS_TOKEN: TOKEN, ALERTS_CHANNEL: CHANNEL, REPLICA_TIMEOUT: '2s', ALERTMANAGER_URL: `http://127.0.0.1:${await freePort()}` };
     [a, b] = await Promise.all([
       startTestBot({ slack, databaseUrl, stateDatabaseUrl, env }),
       startTestBot({ slack, databaseUrl, stateDatabaseUrl, env }),
@@ -115,5 +117,24 @@ describe('two replicas receiving the same alert group', () => {
     )).rows[0];
     expect(stored?.drawn).toBe(true);
     expect(textOf(last)).toContain(`${stored?.n} firing`);
+  });
+
+  it('draws a message whose first post failed, on the redraw job of either replica', async () => {
+    const name = 'RecipeDatabaseDeadlocks';
+    slack.failNext('chat.postMessage', 'ratelimited');
+    expect(await post(a, sample('firstFiring', name))).toBe(200);
+    const posted = await slack.waitFor('chat.postMessage', (c) => c.response.ok === true && textOf(c).includes(name), 10_000);
+    expect(slack.callsTo('chat.postMessage').filter((c) => c.response.ok === false)).toHaveLength(1);
+    await settle();
+    expect(roots(name).filter((c) => c.response.ok === true)).toEqual([posted]);
+  });
+
+  it('lists what it received when Alertmanager cannot be reached, saying so', async () => {
+    await a.client.command('alerts', { channelId: 'C_OPS' });
+    const answer = await slack.waitFor('chat.postMessage', (c) => c.body.channel === 'C_OPS' && textOf(c).includes('Alerts firing now'));
+    const text = textOf(answer);
+    expect(text).toMatch(/Alertmanager\s+could\s+not\s+be\s+reached\s+\(connection\s+refused/);
+    expect(text).toContain('RecipeDatabaseDeadlocks');
+    expect(text).not.toContain('PostgresDown');
   });
 });
