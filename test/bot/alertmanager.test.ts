@@ -174,8 +174,10 @@ describe('Alertmanager → the bot → Slack', () => {
       const approve = rendered(request).choices.find((c) => c.actionId === 'approval_approve');
       await bot.client.blockAction({ actionId: 'approval_approve', value: approve?.value ?? '', userId: 'U_BOB', channelId: CHANNEL, messageTs: tsOf(request) });
       expect(await sleeping).toMatch(/terminat/i);
-      const audit = (await readAudit(bot.services.state, 200)).filter((e) => e.requestId === approve?.value).map((e) => e.kind);
-      expect(audit).toEqual(['approval.requested', 'approval.approved', 'action.executed']);
+      // The session ends before the executor has recorded its outcome.
+      const kinds = async () => (await readAudit(bot.services.state, 200)).filter((e) => e.requestId === approve?.value).map((e) => e.kind);
+      await until('the recorded outcome', async () => (await kinds()).includes('action.executed'));
+      expect(await kinds()).toEqual(['approval.requested', 'approval.approved', 'action.executed']);
     } finally {
       await client.end().catch(() => undefined);
     }

@@ -49,10 +49,11 @@ describe('two replicas receiving the same alert group', () => {
   const roots = (alertname: string) =>
     slack.callsTo('chat.postMessage').filter((c) => c.body.channel === CHANNEL && c.body.thread_ts === undefined && textOf(c).includes(alertname));
   const edits = (ts: string) => slack.callsTo('chat.update').filter((c) => c.body.ts === ts);
-  /** Waits until both replicas are idle: nothing drawn for a while. */
+  /** Waits until both replicas are idle: every group's message drawn, and no Slack call for a while. */
   const settle = async () => {
+    const undrawn = async () => Number((await state.query<{ n: string }>('SELECT count(*) AS n FROM alert_groups WHERE drawn_version < version')).rows[0]?.n);
     let count = -1;
-    while (count !== slack.calls.length) {
+    while (count !== slack.calls.length || (await undrawn()) > 0) {
       count = slack.calls.length;
       await sleep(300);
     }

@@ -108,14 +108,22 @@ describe('POST /alerts', () => {
 
   it('turns a group\'s notifications into one message: posted, repeats ignored, edited on each change, green when resolved', async () => {
     // As Alertmanager sent them, each repeated once more (repeat_interval, or an HA peer's copy).
-    const steps = ['firstFiring', 'repeat', 'changeSecondAlertAdded', 'changeSecondAlertAdded', 'truncatedByMaxAlerts', 'partialResolve', 'allResolved', 'allResolved'];
-    for (const step of steps) {
+    // Alertmanager waits group_interval between notifications: each change is drawn before the next.
+    const steps: [string, 'change' | 'copy'][] = [
+      ['firstFiring', 'change'], ['repeat', 'copy'], ['changeSecondAlertAdded', 'change'], ['changeSecondAlertAdded', 'copy'],
+      ['truncatedByMaxAlerts', 'change'], ['partialResolve', 'change'], ['allResolved', 'change'], ['allResolved', 'copy'],
+    ];
+    const drawn = () => slack.calls.filter((c) => (c.method === 'chat.postMessage' || c.method === 'chat.update') && c.body.channel === CHANNEL && c.body.thread_ts === undefined).length;
+    for (const [step, kind] of steps) {
+      const before = drawn();
       const answer = await postAlerts(bot.baseUrl, body(step));
       expect(answer, step).toEqual({ status: 200, text: 'ok\n' });
-      // Alertmanager waits group_interval between notifications; the bot draws meanwhile.
-      await sleep(150);
+      if (kind === 'change') {
+        const deadline = Date.now() + 5_000;
+        while (drawn() === before && Date.now() < deadline) await sleep(20);
+      } else await sleep(150);
+      expect(drawn(), step).toBe(before + (kind === 'change' ? 1 : 0));
     }
-    await sleep(300);
     const posted = alertPosts();
     expect(posted).toHaveLength(1);
     const ts = tsOf(posted[0] as SlackCall);
