@@ -18,8 +18,10 @@ FROM node:24-bookworm-slim
 # before the bot installed its handler (while it connects at start-up) would be lost and the pod
 # would wait out its whole grace period. tini (without -g) passes SIGTERM to the bot alone, not to
 # a running pg_dump, which the bot lets finish; and it reaps any orphaned process.
+# pgbackrest (point-in-time recovery, deploy/database/) is pinned to the database image's version
+# (deploy/database/Dockerfile): its TLS protocol wants the same one on both ends.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends postgresql-client-15 ca-certificates tini \
+ && apt-get install -y --no-install-recommends postgresql-client-15 pgbackrest=2.45-1 ca-certificates tini \
  && rm -rf /var/lib/apt/lists/*
 # The versioned tools, ahead of Debian's pg_wrapper scripts in /usr/bin.
 ENV PATH=/usr/lib/postgresql/15/bin:$PATH

@@ -135,6 +135,12 @@ const envSchema = z.object({
   ),
   ALERTS_CHANNEL: optionalText.refine((s) => s === undefined || /^[CGD][A-Z0-9_]+$/.test(s), 'must be a Slack channel ID (C…)'),
   ALERTMANAGER_URL: optionalText.refine((s) => s === undefined || /^https?:\/\//.test(s) && URL.canParse(s), 'must be an http(s) URL'),
+  // Point-in-time recovery with pgBackRest (SPEC section 12).
+  PGBACKREST_STANZA: optionalText.refine((s) => s === undefined || /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(s), 'must be a pgBackRest stanza name (letters, digits, . _ -)'),
+  PGBACKREST_CONFIG: optionalText.refine((s) => s === undefined || s.startsWith('/'), 'must be an absolute path to a pgbackrest.conf'),
+  PITR_BACKUP_SCHEDULE: cronOrOff('off'),
+  PITR_FULL_BACKUP_INTERVAL: duration('7d'),
+  PITR_RESTORE_TIMEOUT: duration('30m'),
 });
 
 export const ESCALATION_LEVELS = ['1', '2', '3', 'mgmt'] as const;
@@ -169,6 +175,12 @@ export interface Config {
   replicaTimeoutMs: number;
   /** Alertmanager: the webhook's token (no token: no `/alerts`), where alert messages go, and its API for silences. */
   alerts: { token?: string; channel?: string; alertmanagerUrl?: string };
+  /**
+   * pgBackRest (SPEC section 12), or null when PGBACKREST_STANZA is not set. Scheduled base backups
+   * are incremental, full when the newest full one is older than `fullBackupIntervalMs`;
+   * `restoreTimeoutMs` bounds the restore of the data directory and, again, the recovery after it.
+   */
+  pitr: { stanza: string; configFile?: string; schedule: string; fullBackupIntervalMs: number; restoreTimeoutMs: number } | null;
   /** Values that must never appear in logs or messages. */
   secrets: string[];
 }
@@ -198,7 +210,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const secrets = [
     e.SLACK_BOT_TOKEN, e.SLACK_SIGNING_SECRET, e.SLACK_APP_TOKEN, urlPassword(e.DATABASE_URL), urlPassword(e.STATE_DATABASE_URL),
     e.ALERTS_TOKEN, urlPassword(e.ALERTMANAGER_URL),
+    // pgBackRest's own credentials (PGBACKREST_REPO1_S3_KEY_SECRET, …CIPHER_PASS…) reach it through the environment.
+    ...Object.entries(env).filter(([name]) => /^PGBACKREST_.*(KEY|PASS|SECRET|TOKEN)/.test(name)).map(([, value]) => value),
   ].filter((s): s is string => Boolean(s));
+  if (e.PITR_BACKUP_SCHEDULE !== 'off' && !e.PGBACKREST_STANZA) {
+    throw new ConfigError('PITR_BACKUP_SCHEDULE: needs PGBACKREST_STANZA (point-in-time recovery is not configured)');
+  }
   return {
     mode,
     slack: { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN, apiUrl: e.SLACK_API_URL },
@@ -230,6 +247,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     replicaTimeoutMs: e.REPLICA_TIMEOUT,
     alerts: { token: e.ALERTS_TOKEN, channel: alertsChannel, alertmanagerUrl: e.ALERTMANAGER_URL },
+    pitr: e.PGBACKREST_STANZA
+      ? {
+          stanza: e.PGBACKREST_STANZA,
+          configFile: e.PGBACKREST_CONFIG,
+          schedule: e.PITR_BACKUP_SCHEDULE,
+          fullBackupIntervalMs: e.PITR_FULL_BACKUP_INTERVAL,
+          restoreTimeoutMs: e.PITR_RESTORE_TIMEOUT,
+        }
+      : null,
     secrets,
   };
 }

@@ -10,6 +10,7 @@ import type { Recorder } from './state/recorder.js';
 import type { Metrics } from './metrics.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Notices } from './jobs/notices.js';
+import type { PitrServices } from './ops/pitr/pitr-services.js';
 
 export interface Services {
   config: Config;
@@ -30,6 +31,8 @@ export interface Services {
   notices: Notices;
   /** This process among the replicas (host:pid:random), as claims in the state database name it. */
   instance: string;
+  /** Point-in-time recovery with pgBackRest (PGBACKREST_STANZA), or null when not configured. */
+  pitr: PitrServices | null;
 }
 
 /** Who runs a command and where. */

@@ -21,6 +21,7 @@ import { createLifecycle } from './lifecycle.js';
 import { listBackups } from './ops/backup/list-backups.js';
 import { createNotices } from './jobs/notices.js';
 import { startJobs } from './jobs/start-jobs.js';
+import { createPitrServices, type PitrServices } from './ops/pitr/pitr-services.js';
 
 export interface OpenServices extends Services {
   close(): Promise<void>;
@@ -30,6 +31,8 @@ export async function openServices(
   config: Config,
   log: Logger,
   urls: { databaseUrl: string; stateDatabaseUrl: string },
+  /** The tests' own point-in-time recovery (a local data directory instead of the init container). */
+  overrides: { pitr?: PitrServices | null } = {},
 ): Promise<OpenServices> {
   const { connectMs, statementMs } = config.timeouts;
   const db = createPool({ url: urls.databaseUrl, connectMs, statementMs, onError: (err) => log.warn({ err }, 'operated database connection lost') });
@@ -59,6 +62,7 @@ export async function openServices(
       lifecycle: createLifecycle(),
       notices: createNotices(log),
       instance,
+      pitr: overrides.pitr !== undefined ? overrides.pitr : createPitrServices(config, kube),
     };
   };
   const opened = await start().catch(async (error: unknown) => {

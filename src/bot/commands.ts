@@ -47,6 +47,8 @@ import { backupView } from './views/backup-view.js';
 import { backupsView } from './views/backups-view.js';
 import { alertsHandler } from '../handlers/alerts.js';
 import { alertsView } from './views/alerts-view.js';
+import { pitrHandler } from '../handlers/pitr.js';
+import { pitrView } from './views/pitr-view.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -128,6 +130,7 @@ export const COMMANDS: readonly BotCommand[] = [
   gatedCommand(restoreHandler),
   command(backupHandler, backupView),
   command(backupsHandler, backupsView),
+  command(pitrHandler, pitrView, ['full']),
   answeringCommand(incidentHandler, incidentAnswer),
   command(auditHandler, auditView),
 ];

@@ -1,7 +1,10 @@
 /** `backups`: the stored backups, newest first: name, size, age, verified or not. */
 import path from 'node:path';
 import { listBackups, type Verification } from '../ops/backup/list-backups.js';
+import { describeFailure } from '../ops/failure.js';
+import { readStanzaInfo } from '../ops/pitr/pgbackrest-info.js';
 import { defineHandler, noArgs } from './handler.js';
+import { listing, type PitrBackupListing } from './pitr.js';
 
 export interface BackupListing {
   name: string;
@@ -17,6 +20,8 @@ export interface BackupsResult {
   dir: string;
   retentionDays: number;
   backups: BackupListing[];
+  /** pgBackRest's base backups (point-in-time recovery), when PGBACKREST_STANZA is set. */
+  pitr?: { stanza: string; backups: PitrBackupListing[] } | { stanza: string; problem: string };
 }
 
 export const backupsHandler = defineHandler({
@@ -26,7 +31,14 @@ export const backupsHandler = defineHandler({
   args: noArgs,
   async run(_args, ctx): Promise<BackupsResult> {
     const dir = path.resolve(ctx.config.backup.dir);
-    const backups = await listBackups(dir);
+    const [backups, pitr] = await Promise.all([
+      listBackups(dir),
+      ctx.pitr &&
+        readStanzaInfo(ctx.pitr.pgbackrest).then(
+          (info) => ({ stanza: info.name, backups: info.backups.map((b) => listing(b, null)) }),
+          (error: unknown) => ({ stanza: ctx.pitr?.stanza ?? '', problem: describeFailure(error) }),
+        ),
+    ]);
     return {
       measuredAt: ctx.now(),
       dir,
@@ -39,6 +51,7 @@ export const backupsHandler = defineHandler({
         verifiedAt: b.verifiedAt,
         sha256: b.sha256,
       })),
+      ...(pitr ? { pitr } : {}),
     };
   },
 });

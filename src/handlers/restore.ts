@@ -16,6 +16,8 @@ import { withTimeout } from '../with-timeout.js';
 import { planned, type GatedAction, type GatedResult } from './gated.js';
 import { defineHandler } from './handler.js';
 import { Refusal } from './refusal.js';
+import { isPitrRestore, planPitrRestore, PITR_RESTORE_USAGE, routeToTime } from './pitr-restore.js';
+import type { PitrRestorePlan } from './pitr-restore-plan.js';
 import { runRestoreProcedure } from './restore-procedure.js';
 import { restorePlan, type RestorePlan } from './restore-plan.js';
 
@@ -28,11 +30,12 @@ const restoreArgs = z
 
 export const restoreHandler = defineHandler({
   name: 'restore',
-  usage: 'restore <name|latest>',
+  usage: `restore <name|latest> · ${PITR_RESTORE_USAGE}`,
   summary: 'replace the database with a stored backup: stops the application, takes a safety backup, restores, counts rows, starts it again',
   gated: true,
-  args: restoreArgs,
-  async run(args, ctx): Promise<GatedResult<RestorePlan>> {
+  args: routeToTime(restoreArgs),
+  async run(args, ctx): Promise<GatedResult<RestorePlan | PitrRestorePlan>> {
+    if (isPitrRestore(args)) return planPitrRestore(args, ctx);
     const dir = path.resolve(ctx.config.backup.dir);
     const backup = await chooseBackup(dir, args.name);
     await ctx.progress(`Checking the integrity of ${backup.name} (${formatBytes(backup.sizeBytes)})…`);

@@ -17,6 +17,7 @@ import { slackClient } from './slack-client.js';
 import { captureLog, type LogCapture } from './log-capture.js';
 import { createDemoTestDatabase, createTestDatabase } from './postgres.js';
 import type { FakeKube } from './fake-kube.js';
+import type { PitrServices } from '../../src/ops/pitr/pitr-services.js';
 
 export const TEST_SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const TEST_BOT_TOKEN = 'xoxb-0000000000-test-bot-token-secret';
@@ -27,6 +28,8 @@ export interface TestBotOptions {
   stateDatabaseUrl?: string;
   kube?: FakeKube;
   slack?: FakeSlack;
+  /** Point-in-time recovery on a local cluster (test/support/local-pitr.ts); PGBACKREST_STANZA must be in `env`. */
+  pitr?: PitrServices;
 }
 
 export interface TestBot {
@@ -67,7 +70,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   );
   const log = captureLog();
   const logger = createLogger({ level: config.logLevel, secrets: config.secrets, destination: log.stream, pretty: false });
-  const services = await openServices(config, logger, { databaseUrl, stateDatabaseUrl });
+  const services = await openServices(config, logger, { databaseUrl, stateDatabaseUrl }, options.pitr ? { pitr: options.pitr } : {});
   const metrics = services.metrics;
   const bot = await startSlackApp(services).catch(async (error: unknown) => {
     await services.close();

@@ -36,6 +36,9 @@ export interface FakeKubeOptions {
   extraRbacFiles?: string[];
 }
 
+/** An init container's state, as the kubelet reports it in the pod's initContainerStatuses. */
+export type FakeInitState = { running: true } | { terminated: number } | { waiting: string };
+
 export interface FakeKube {
   url: string;
   kubeconfigPath: string;
@@ -48,8 +51,17 @@ export interface FakeKube {
     replicas: number;
     labels?: Record<string, string>;
     containers?: FakeContainer[];
+    /** Init containers of the pod template; a new pod's start `running` until setInitContainer says otherwise. */
+    initContainers?: FakeContainer[];
   }): void;
   deployment(namespace: string, name: string): FakeDeploymentView | undefined;
+  /** The names of a deployment's pods now. */
+  podsOf(namespace: string, deployment: string): string[];
+  setInitContainer(namespace: string, podName: string, container: string, state: FakeInitState): void;
+  /** Called after each change of the deployment's replicas (the API has already answered): what a kubelet would do about it. */
+  onScale(namespace: string, name: string, listener: (replicas: number) => void): void;
+  addConfigMap(namespace: string, name: string, data: Record<string, string>): void;
+  configMap(namespace: string, name: string): Record<string, string> | undefined;
   setPod(namespace: string, podName: string, patch: { phase?: string; ready?: boolean; restarts?: number }): void;
   setLogs(namespace: string, podName: string, container: string, text: string): void;
   setPodMetrics(namespace: string, podName: string, usage: Record<string, { cpu: string; memory: string }>): void;
@@ -70,6 +82,7 @@ interface Deployment {
   uid: string;
   labels: Record<string, string>;
   containers: FakeContainer[];
+  initContainers: FakeContainer[];
   replicas: number;
   generation: number;
   created: string;
@@ -83,6 +96,8 @@ interface Pod {
   labels: Record<string, string>;
   owner: string;
   containers: FakeContainer[];
+  initContainers: FakeContainer[];
+  initStates: Map<string, FakeInitState>;
   phase: string;
   ready: boolean;
   restarts: number;
@@ -201,6 +216,8 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const pods = new Map<string, Pod>();
   const logs = new Map<string, LogLine[]>();
   const podMetrics = new Map<string, Record<string, { cpu: string; memory: string }>>();
+  const configMaps = new Map<string, { data: Record<string, string>; uid: string; created: string }>();
+  const scaleListeners = new Map<string, ((replicas: number) => void)[]>();
   let nodes: FakeNode[] = [];
   const requests: FakeRequest[] = [];
   const forbidden: FakeRequest[] = [];
@@ -227,6 +244,8 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       labels: { ...d.labels, 'pod-template-hash': TEMPLATE_HASH },
       owner: key(d.namespace, d.name),
       containers: d.containers,
+      initContainers: d.initContainers,
+      initStates: new Map(d.initContainers.map((c): [string, FakeInitState] => [c.name, { running: true }])),
       phase: 'Running',
       ready: true,
       restarts: 0,
@@ -261,6 +280,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     d.replicas = replicas;
     d.generation += 1;
     nextRv();
+    for (const listener of scaleListeners.get(key(d.namespace, d.name)) ?? []) setImmediate(() => listener(replicas));
     if (d.rollout !== undefined) clearTimeout(d.rollout);
     d.rollout = undefined;
     if (fake.rolloutDelayMs <= 0) {
@@ -351,6 +371,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         ],
       },
       spec: {
+        ...(p.initContainers.length ? { initContainers: p.initContainers.map((c) => ({ name: c.name, image: `registry.example.com/${c.name}:1.0`, resources: resources(c) })) } : {}),
         containers: p.containers.map((c) => ({ name: c.name, image: `registry.example.com/${c.name}:1.0`, resources: resources(c) })),
         nodeName: p.nodeName,
         restartPolicy: 'Always',
@@ -361,6 +382,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         hostIP: '10.0.0.10',
         podIP: '10.244.0.10',
         startTime: p.startTime,
+        ...(p.initContainers.length ? { initContainerStatuses: p.initContainers.map((c) => initStatusJson(p, c)) } : {}),
         // Restarts are reported on the first container; the others never restarted.
         containerStatuses: p.containers.map((c, i) => {
           const restartCount = i === 0 ? p.restarts : 0;
@@ -382,6 +404,17 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       },
     };
     return withKind ? { kind: 'Pod', apiVersion: 'v1', ...obj } : obj;
+  }
+
+  function initStatusJson(p: Pod, c: FakeContainer): Json {
+    const state = p.initStates.get(c.name) ?? { running: true };
+    const base: Json = { name: c.name, image: `registry.example.com/${c.name}:1.0`, imageID: '', restartCount: 0 };
+    if ('terminated' in state) {
+      const reason = state.terminated === 0 ? 'Completed' : 'Error';
+      return { ...base, ready: state.terminated === 0, started: false, state: { terminated: { exitCode: state.terminated, reason, startedAt: p.startTime, finishedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } } };
+    }
+    if ('waiting' in state) return { ...base, ready: false, started: false, state: { waiting: { reason: state.waiting } } };
+    return { ...base, ready: false, started: true, state: { running: { startedAt: p.startTime } } };
   }
 
   function list(kind: string, apiVersion: string, items: Json[]): Json {
@@ -430,7 +463,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
 
   function readLogs(ns: string, podName: string, query: Record<string, string>): string {
     const p = getPod(ns, podName);
-    const names = p.containers.map((c) => c.name);
+    const names = [...p.containers, ...p.initContainers].map((c) => c.name);
     let container = query.container;
     if (container === undefined || container === '') {
       if (names.length !== 1) throw new HttpError(400, `a container name must be specified for pod ${podName}, choose one of: [${names.join(' ')}]`);
@@ -498,6 +531,24 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       if (method === 'PUT' || method === 'PATCH') applyScaleBody(d, method, contentType, body);
       else if (!get) throw new HttpError(405, `the server does not allow this method on the requested resource`);
       return scaleJson(d);
+    }
+    // core/v1 configmaps (get, and merge patch of `data`)
+    if (is('api', 'v1', 'namespaces', null, 'configmaps', null)) {
+      const map = configMaps.get(key(at(3), at(5)));
+      if (map === undefined) throw notFound('configmaps', '', at(5));
+      if (method === 'PATCH') {
+        if (contentType !== 'application/merge-patch+json' && contentType !== 'application/strategic-merge-patch+json') throw new HttpError(415, 'the body of the request was in an unknown format');
+        if (!isRecord(body)) throw new HttpError(400, 'the patch body must be a JSON object');
+        if (isRecord(body.data)) {
+          for (const [k, v] of Object.entries(body.data)) {
+            if (v === null) delete map.data[k];
+            else if (typeof v === 'string') map.data[k] = v;
+            else throw new HttpError(422, `ConfigMap "${at(5)}" is invalid: data[${k}]: must be a string`);
+          }
+        }
+        nextRv();
+      } else if (!get) throw new HttpError(405, 'the server does not allow this method on the requested resource');
+      return { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: at(5), namespace: at(3), uid: map.uid, resourceVersion: String(resourceVersion), creationTimestamp: map.created }, data: { ...map.data } };
     }
     // core/v1 pods and nodes
     if (get && (is('api', 'v1', 'namespaces', null, 'pods') || is('api', 'v1', 'pods'))) {
@@ -634,13 +685,14 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     forbidden,
     rolloutDelayMs: 0,
 
-    addDeployment({ namespace, name, replicas, labels = { app: name }, containers = [{ name }] }) {
+    addDeployment({ namespace, name, replicas, labels = { app: name }, containers = [{ name }], initContainers = [] }) {
       const d: Deployment = {
         namespace,
         name,
         uid: randomUUID(),
         labels,
         containers,
+        initContainers,
         replicas,
         generation: 1,
         created: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -652,6 +704,32 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     deployment(namespace, name) {
       const d = deployments.get(key(namespace, name));
       return d === undefined ? undefined : { spec: { replicas: d.replicas }, status: counts(d) };
+    },
+
+    podsOf(namespace, deployment) {
+      return [...pods.values()].filter((p) => p.owner === key(namespace, deployment)).map((p) => p.name);
+    },
+
+    setInitContainer(namespace, podName, container, state) {
+      const p = pods.get(key(namespace, podName));
+      if (p === undefined) throw new Error(`fake kube: no pod ${namespace}/${podName}`);
+      if (!p.initContainers.some((c) => c.name === container)) throw new Error(`fake kube: pod ${podName} has no init container ${container}`);
+      p.initStates.set(container, state);
+      nextRv();
+    },
+
+    onScale(namespace, name, listener) {
+      const k = key(namespace, name);
+      scaleListeners.set(k, [...(scaleListeners.get(k) ?? []), listener]);
+    },
+
+    addConfigMap(namespace, name, data) {
+      configMaps.set(key(namespace, name), { data: { ...data }, uid: randomUUID(), created: new Date().toISOString().replace(/\.\d+Z$/, 'Z') });
+    },
+
+    configMap(namespace, name) {
+      const map = configMaps.get(key(namespace, name));
+      return map === undefined ? undefined : { ...map.data };
     },
 
     setPod(namespace, podName, patch) {

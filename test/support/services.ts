@@ -10,6 +10,7 @@ import { createLogger } from '../../src/logger.js';
 import { openServices, type OpenServices } from '../../src/services.js';
 import type { HandlerContext } from '../../src/handlers/handler.js';
 import type { Actor } from '../../src/context.js';
+import type { PitrServices } from '../../src/ops/pitr/pitr-services.js';
 import { COMMANDS } from '../../src/bot/commands.js';
 import { captureLog, type LogCapture } from './log-capture.js';
 import { createDemoTestDatabase, createTestDatabase } from './postgres.js';
@@ -19,7 +20,7 @@ export interface TestServices extends OpenServices {
 }
 
 export async function openTestServices(
-  options: { databaseUrl?: string; stateDatabaseUrl?: string; kubeconfig?: string; env?: Record<string, string> } = {},
+  options: { databaseUrl?: string; stateDatabaseUrl?: string; kubeconfig?: string; env?: Record<string, string>; pitr?: PitrServices } = {},
 ): Promise<TestServices> {
   const databaseUrl = options.databaseUrl ?? (await createDemoTestDatabase());
   const stateDatabaseUrl = options.stateDatabaseUrl ?? (await createTestDatabase('state'));
@@ -32,7 +33,7 @@ export async function openTestServices(
   });
   const logCapture = captureLog();
   const log = createLogger({ level: 'debug', secrets: config.secrets, destination: logCapture.stream, pretty: false });
-  const services = await openServices(config, log, { databaseUrl, stateDatabaseUrl });
+  const services = await openServices(config, log, { databaseUrl, stateDatabaseUrl }, options.pitr ? { pitr: options.pitr } : {});
   return Object.assign(services, { logCapture });
 }
 

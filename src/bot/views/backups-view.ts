@@ -1,6 +1,6 @@
 import type { BackupListing, BackupsResult } from '../../handlers/backups.js';
 import { formatDuration } from '../../duration.js';
-import { context, escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, type Message } from '../blocks.js';
+import { context, escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, type Block, type Message } from '../blocks.js';
 import { formatBytes } from '../../format.js';
 
 const MAX_LISTED = 20;
@@ -11,12 +11,14 @@ const VERIFICATION: Record<BackupListing['verification'], string> = {
   never: 'not verified',
 };
 
+const MAX_PITR_LISTED = 5;
+
 export function backupsView(result: BackupsResult): Message {
   const dir = escapeMrkdwn(result.dir);
   if (result.backups.length === 0) {
     return fitMessage({
       text: `No backups in ${result.dir} yet`,
-      blocks: [header('Backups'), section(`No backups in ${dir} yet. \`/recipedb backup\` takes one.`), measuredAt(result.measuredAt)],
+      blocks: [header('Backups'), section(`No backups in ${dir} yet. \`/recipedb backup\` takes one.`), ...pitrBlocks(result), measuredAt(result.measuredAt)],
     });
   }
   const now = result.measuredAt.getTime();
@@ -34,6 +36,7 @@ export function backupsView(result: BackupsResult): Message {
       header(`Backups (${count})`),
       section(lines.join('\n')),
       context([`In ${dir} · ${formatBytes(total)} in all · kept ${result.retentionDays} days (the newest always) · \`/recipedb backup verify <name|latest>\` proves one restores`]),
+      ...pitrBlocks(result),
       measuredAt(result.measuredAt),
     ],
   });
@@ -41,4 +44,17 @@ export function backupsView(result: BackupsResult): Message {
 
 function age(ms: number): string {
   return ms < 60_000 ? 'just now' : `${formatDuration(ms)} ago`;
+}
+
+/** pgBackRest's base backups, newest first: what `restore --to-time` starts from. */
+function pitrBlocks(result: BackupsResult): Block[] {
+  const pitr = result.pitr;
+  if (pitr === undefined) return [];
+  if ('problem' in pitr) return [section(`*Base backups (pgBackRest, ${escapeMrkdwn(pitr.stanza)})*\n:warning: could not be listed: ${escapeMrkdwn(pitr.problem)}`)];
+  const now = result.measuredAt.getTime();
+  const newestFirst = [...pitr.backups].reverse();
+  const lines = newestFirst.length
+    ? listWithMore(newestFirst, MAX_PITR_LISTED, (b) => `• \`${b.label}\` · ${b.type} · database ${formatBytes(b.sizeBytes)}, ${formatBytes(b.repoDeltaBytes)} stored · ${age(now - b.stoppedAt.getTime())}`, 'base backups')
+    : ['none yet: `/recipedb pitr backup --full` takes the first'];
+  return [section(`*Base backups (pgBackRest, ${escapeMrkdwn(pitr.stanza)}, ${pitr.backups.length})*\n${lines.join('\n')}`), context(['For point-in-time recovery: `/recipedb pitr` shows the recoverable window'])];
 }

@@ -1,0 +1,341 @@
+/**
+ * The approved point-in-time restore, as a table of steps (procedure-runner.ts) under the
+ * operation lock (kind `pitr-restore`):
+ *
+ *   1. check the plan still holds (the base backup is there, the database on the planned timeline, archiving works)
+ *   2. scale the application to 0, remembering its replicas
+ *   3. record the safety point: time, LSN, timeline, restore point, a commit after it, its WAL archived
+ *   4. stop the database (its deployment to 0) and wait until it no longer answers
+ *   5. restore the data directory to the target (pgbackrest restore --delta --type=time …), through DataDirectory
+ *   6. start the database (always, once stopped) and wait until recovery has ended on a new timeline
+ *   7. row counts of VERIFY_TABLES, against those at the safety point
+ *   8. scale the application back (always, once stopped)
+ *
+ * The wording of the verdict and end state comes from `conclude`, a function of the state alone.
+ */
+import { formatDuration } from '../duration.js';
+import { formatCount, formatTime } from '../format.js';
+import { countRows, type RowCounts } from '../ops/backup/count-rows.js';
+import { describeFailure, failure } from '../ops/failure.js';
+import { KUBE_CALL_TIMEOUT_MS, readDeploymentReplicas, readReplicas, setReplicas, waitForReplicas } from '../ops/kube/deployments.js';
+import type { Kube } from '../ops/kube/kube-client.js';
+import { kubeFailure } from '../ops/kube/kube-failure.js';
+import { acquireOperationLock, OperationRunningError, type OperationLock } from '../ops/operation-lock.js';
+import type { DataDirectory, PitrRestoreRequest } from '../ops/pitr/data-directory.js';
+import { onLineage } from '../ops/pitr/timeline-history.js';
+import { readPitrState } from '../ops/pitr/pitr-state.js';
+import type { PitrServices } from '../ops/pitr/pitr-services.js';
+import { waitForPromotion, waitUntilDown, type Promoted } from '../ops/pitr/recovery-wait.js';
+import { recordSafetyPoint, type SafetyPoint } from '../ops/pitr/safety-point.js';
+import { withConnection } from '../ops/postgres/databases.js';
+import { createScrubber } from '../redact.js';
+import { withTimeout } from '../with-timeout.js';
+import { procedureOutcome, type ActionOutcome, type ExecutionContext } from './gated.js';
+import { runProcedure, type Procedure, type RunRecord, type StepDone } from './procedure-runner.js';
+import type { PitrRestorePlan } from './pitr-restore-plan.js';
+
+const STOP_TIMEOUT_MS = 2 * 60_000;
+const APP_START_TIMEOUT_MS = 5 * 60_000;
+const ARCHIVE_TIMEOUT_MS = 2 * 60_000;
+const COUNT_STATEMENT_TIMEOUT = '10min';
+const SERVER_LOG_LINES = 30;
+
+export interface PitrRestoreState {
+  plan: PitrRestorePlan;
+  ctx: ExecutionContext;
+  kube: Kube;
+  pitr: PitrServices;
+  dataDirectory: DataDirectory;
+  restoreTimeoutMs: number;
+  appReplicas?: number;
+  appStopped: boolean;
+  appEnd?: { kind: 'back'; ready: number } | { kind: 'not-ready'; ready: number } | { kind: 'failed'; reason: string; now: number | undefined };
+  safety?: SafetyPoint;
+  countsBefore?: RowCounts;
+  databaseReplicas?: number;
+  databaseStopped: boolean;
+  /** The restore of the data directory finished. */
+  restored: boolean;
+  /** The database answers again (after a restore: promoted on a new timeline). */
+  started?: Promoted;
+  startProblem?: string;
+}
+
+export async function runPitrRestoreProcedure(plan: PitrRestorePlan, ctx: ExecutionContext): Promise<ActionOutcome> {
+  const { pitr, kube } = ctx;
+  if (!pitr?.dataDirectory || !kube || !ctx.config.pitr) {
+    return { ok: false, summary: 'point-in-time recovery is no longer configured on this replica; nothing was done', lines: ['Database: unchanged (nothing was restored)', 'Application: not touched'] };
+  }
+  let lock: OperationLock;
+  try {
+    lock = await acquireOperationLock(ctx.state, { kind: 'pitr-restore', by: ctx.approver });
+  } catch (error) {
+    if (!(error instanceof OperationRunningError)) throw error;
+    return {
+      ok: false,
+      summary: `${error.message}; nothing was done`,
+      lines: ['Database: unchanged (nothing was restored)', 'Application: not touched', 'Run the restore again once the other operation has finished.'],
+    };
+  }
+  const state: PitrRestoreState = {
+    plan,
+    ctx,
+    kube,
+    pitr,
+    dataDirectory: pitr.dataDirectory,
+    restoreTimeoutMs: ctx.config.pitr.restoreTimeoutMs,
+    appStopped: false,
+    databaseStopped: false,
+    restored: false,
+  };
+  const scrub = createScrubber(ctx.config.secrets);
+  try {
+    const report = await runProcedure(pitrRestoreProcedure, state, {
+      progress: ctx.progress,
+      log: ctx.log,
+      stop: AbortSignal.any([lock.lost, ctx.lifecycle.stopSignal]),
+      reason: (error) => scrub(describeFailure(error)),
+    });
+    return procedureOutcome(report);
+  } finally {
+    await lock.release();
+  }
+}
+
+const at = (s: PitrRestoreState): string => s.plan.target.pg.replace(/\+00$/, ' UTC');
+const appName = (s: PitrRestoreState): string => `${s.plan.app.namespace}/${s.plan.app.deployment}`;
+const databaseName = (s: PitrRestoreState): string => `${s.plan.database.namespace}/${s.plan.database.deployment}`;
+
+export const pitrRestoreProcedure: Procedure<PitrRestoreState> = {
+  name: 'pitr-restore',
+  steps: [
+    {
+      title: 'check the plan still holds',
+      async run(s): Promise<StepDone> {
+        const { plan, ctx } = s;
+        const state = await readPitrState({ pitr: s.pitr, db: ctx.db, now: ctx.now(), timeline: plan.timeline });
+        if (state.archiver === null) throw failure(`the database does not answer (${state.archiverProblem ?? '?'}); nothing was touched`);
+        if (state.currentTimeline !== plan.fromTimeline) {
+          throw failure(`the database is on timeline ${state.currentTimeline ?? '?'} now, not ${plan.fromTimeline} as planned (another restore ran meanwhile): request the restore again`);
+        }
+        if (!state.archiver.healthy) throw failure(`${state.archiver.problem ?? 'WAL archiving is not working'}; nothing was touched`);
+        const backup = state.stanza.backups.find((b) => b.label === plan.backup.label);
+        if (!backup) throw failure(`the base backup ${plan.backup.label} is no longer in the repository (expired by retention?): request the restore again`);
+        if (state.lineage && !onLineage(state.lineage, backup)) throw failure(`the base backup ${plan.backup.label} is not on timeline ${plan.timeline}'s history`);
+        return { note: `base backup ${plan.backup.label} is there, the database is on timeline ${plan.fromTimeline}, archiving works` };
+      },
+    },
+    {
+      title: 'stop the application',
+      async run(s): Promise<StepDone> {
+        const { namespace, deployment } = s.plan.app;
+        const replicas = await kubeCall(readReplicas(s.kube, namespace, deployment), `read the deployment ${appName(s)}`);
+        s.appReplicas = replicas;
+        const title = `scale ${appName(s)} ${replicas} → 0`;
+        if (replicas === 0) return { title, note: 'it was already at 0 replicas' };
+        s.appStopped = true;
+        await kubeCall(setReplicas(s.kube, namespace, deployment, 0), `scale the deployment ${appName(s)}`);
+        const { done, state } = await follow(s.kube, namespace, deployment, 0, STOP_TIMEOUT_MS);
+        if (!done) throw failure(`${appName(s)} still had ${state.ready} ready pods after ${formatDuration(STOP_TIMEOUT_MS)}; nothing was restored`);
+        return { title };
+      },
+    },
+    {
+      title: 'record a safety point',
+      async run(s, step): Promise<StepDone> {
+        const { ctx } = s;
+        s.countsBefore = await readCounts(s).catch(() => undefined);
+        const point = await recordSafetyPoint(ctx.db, { name: `recipedb-ops before ${ctx.requestId}`, timeoutMs: ARCHIVE_TIMEOUT_MS, signal: step.signal, onProgress: step.progress });
+        s.safety = point;
+        return {
+          title: `safety point ${point.at.replace(/\+00$/, ' UTC')} (LSN ${point.lsn}, timeline ${point.timeline})`,
+          note: `${point.wal} archived in ${formatDuration(point.archivedMs)}`,
+        };
+      },
+    },
+    {
+      title: 'stop the database',
+      async run(s): Promise<StepDone> {
+        const { namespace, deployment } = s.plan.database;
+        const replicas = await kubeCall(readReplicas(s.kube, namespace, deployment), `read the deployment ${databaseName(s)}`);
+        s.databaseReplicas = replicas;
+        s.databaseStopped = true;
+        await kubeCall(setReplicas(s.kube, namespace, deployment, 0), `scale the deployment ${databaseName(s)}`);
+        const { done, state } = await follow(s.kube, namespace, deployment, 0, STOP_TIMEOUT_MS);
+        if (!done) throw failure(`${databaseName(s)} still had ${state.ready} ready pods after ${formatDuration(STOP_TIMEOUT_MS)}`);
+        await waitUntilDown(s.ctx.databaseUrl, { timeoutMs: STOP_TIMEOUT_MS });
+        return { title: `scale ${databaseName(s)} ${replicas} → 0`, note: 'the database no longer answers' };
+      },
+    },
+    {
+      title: 'restore the data directory',
+      async run(s, step): Promise<StepDone> {
+        const request: PitrRestoreRequest = { id: s.ctx.requestId, target: s.plan.target.pg, set: s.plan.backup.label, timeline: s.plan.timeline };
+        const done = await s.dataDirectory.restore(request, { signal: step.signal, progress: step.progress });
+        s.restored = true;
+        const telling = done.output.filter((l) => /restore backup set|restore size|restore command end/.test(l)).map((l) => `   ${l.replace(/^.*?(INFO|P\d\d)\s*:?\s*/, '').trim()}`);
+        return { title: `restore the data directory to ${at(s)} from ${s.plan.backup.label}`, note: done.note, details: telling.slice(-3) };
+      },
+    },
+    {
+      title: 'start the database',
+      always: true,
+      async run(s, step): Promise<StepDone> {
+        if (!s.databaseStopped) return { status: 'skipped', note: 'it was not stopped' };
+        const { namespace, deployment } = s.plan.database;
+        const replicas = s.databaseReplicas ?? 1;
+        const title = `scale ${databaseName(s)} 0 → ${replicas}`;
+        await kubeCall(setReplicas(s.kube, namespace, deployment, replicas), `scale the deployment ${databaseName(s)}`);
+        try {
+          // Recovery may replay a lot of WAL: it is bounded like the restore, not like a rollout.
+          s.started = await waitForPromotion(s.ctx.databaseUrl, {
+            previousTimeline: s.restored ? s.plan.fromTimeline : 0,
+            timeoutMs: s.restoreTimeoutMs,
+            connectTimeoutMs: s.ctx.config.timeouts.connectMs,
+            onProgress: step.progress,
+          });
+        } catch (error) {
+          const log = await s.dataDirectory.serverLog(SERVER_LOG_LINES).catch(() => []);
+          const fatal = log.filter((l) => /\b(FATAL|PANIC)\b/.test(l)).pop();
+          s.startProblem = `${describeFailure(error)}${fatal ? ` — the server log says: ${fatal.replace(/^.*?(FATAL|PANIC)/, '$1')}` : ''}`;
+          throw failure(s.startProblem, error);
+        }
+        if (!s.restored) return { title, note: `it answers again, on timeline ${s.started.timeline}` };
+        const last = s.started.lastReplayedAt ? `; the last transaction replayed committed at ${formatTime(s.started.lastReplayedAt)}` : '';
+        return { title: `${title}: recovered to ${at(s)}, promoted on timeline ${s.started.timeline}`, note: `in ${formatDuration(s.started.tookMs)}${last}` };
+      },
+    },
+    {
+      title: 'row counts',
+      async run(s): Promise<StepDone> {
+        const counts = await readCounts(s);
+        const before = s.countsBefore;
+        const details = Object.entries(counts).map(([table, rows]) => {
+          const now = rows === null ? 'missing' : formatCount(rows);
+          const then = before?.[table];
+          if (then === undefined) return `   ${table}: ${now}`;
+          return then === rows ? `   ${table}: ${now} (as before the restore)` : `   ${table}: ${now} (${then === null ? 'missing' : formatCount(then)} before the restore)`;
+        });
+        return { details };
+      },
+    },
+    {
+      title: 'start the application',
+      always: true,
+      async run(s): Promise<StepDone> {
+        const replicas = s.appReplicas;
+        if (replicas === undefined) return { status: 'skipped', note: 'it was not touched' };
+        if (!s.appStopped) return { title: `scale ${appName(s)} back`, status: 'skipped', note: `left at ${replicas} replicas, as it was` };
+        const { namespace, deployment } = s.plan.app;
+        try {
+          await kubeCall(setReplicas(s.kube, namespace, deployment, replicas), `scale the deployment ${appName(s)}`);
+          const { done, state } = await follow(s.kube, namespace, deployment, replicas, APP_START_TIMEOUT_MS);
+          s.appEnd = done ? { kind: 'back', ready: state.ready } : { kind: 'not-ready', ready: state.ready };
+          if (!done) throw failure(`only ${state.ready} of ${replicas} replicas were ready after ${formatDuration(APP_START_TIMEOUT_MS)}`);
+          return { title: `scale ${appName(s)} 0 → ${replicas}`, note: `${state.ready} ready` };
+        } catch (error) {
+          if (s.appEnd === undefined) {
+            const now = await kubeCall(readDeploymentReplicas(s.kube, namespace, deployment), `read the deployment ${appName(s)}`).then((d) => d.desired, () => undefined);
+            s.appEnd = { kind: 'failed', reason: describeFailure(error), now };
+          }
+          throw error;
+        }
+      },
+    },
+  ],
+  conclude: concludePitrRestore,
+};
+
+export function concludePitrRestore(s: PitrRestoreState, record: RunRecord): { ok: boolean; summary: string; endState: string[]; next?: string[] } {
+  const database = databaseLine(s);
+  const application = applicationLine(s);
+  const safety = safetyLine(s);
+  const endState = [database.line, application.line, safety];
+  const next: string[] = [];
+  if (s.started && s.restored) next.push('`/recipedb pitr backup` takes a base backup on the new timeline, so that the next restore replays less WAL');
+  if (record.failed) {
+    return { ok: false, summary: `FAILED at step ${record.failed.number} (${record.failed.title}): ${record.failed.reason} — ${database.short}; ${application.short}`, endState, next };
+  }
+  if (record.stopped) return { ok: false, summary: `stopped before it finished (${record.stopped}) — ${database.short}; ${application.short}`, endState, next };
+  return {
+    ok: true,
+    summary: `restored the database server to ${at(s)} in ${formatDuration(record.tookMs)}; it is on timeline ${s.started?.timeline ?? '?'}, ${application.short}`,
+    endState,
+    next,
+  };
+}
+
+function databaseLine(s: PitrRestoreState): { line: string; short: string } {
+  if (!s.databaseStopped) return { line: 'Database: unchanged (nothing was restored)', short: 'database unchanged' };
+  if (s.restored && s.started) {
+    return {
+      line: `Database: restored to ${at(s)} from ${s.plan.backup.label}, now on timeline ${s.started.timeline}`,
+      short: 'database restored',
+    };
+  }
+  if (!s.restored && s.started) {
+    return {
+      line: `Database: running again on timeline ${s.started.timeline}, NOT restored — if pgBackRest changed files before it failed, check the data (or run the restore again)`,
+      short: 'database NOT restored, running again',
+    };
+  }
+  const why = s.startProblem ? `: ${s.startProblem}` : '';
+  const fix = `\`/recipedb logs\`, \`/recipedb status\`${s.safety ? `; the state before the restore can be recovered with \`/recipedb restore --to-time ${s.safety.atIso} --timeline ${s.safety.timeline}\`` : ''}`;
+  return {
+    line: `Database: DOWN — ${s.restored ? 'restored, but it did not finish recovering' : 'the restore did not finish, and it did not start again'}${why}. Look at ${fix}`,
+    short: 'the database is DOWN',
+  };
+}
+
+function applicationLine(s: PitrRestoreState): { line: string; short: string } {
+  const replicas = s.appReplicas;
+  const { namespace, deployment } = s.plan.app;
+  if (replicas === undefined) return { line: 'Application: not touched', short: 'the application was not touched' };
+  if (!s.appStopped) return { line: `Application: left at ${replicas} replicas, as it was`, short: `the application was left at ${replicas} replicas` };
+  const end = s.appEnd;
+  if (end === undefined || end.kind === 'back') return { line: `Application: scaled back to ${replicas} replicas${end ? ` (${end.ready} ready)` : ''}`, short: `the application is back at ${replicas} replicas` };
+  if (end.kind === 'not-ready') return { line: `Application: scaled back to ${replicas} replicas, but only ${end.ready} were ready — check its pods`, short: `the application is scaled back to ${replicas} but only ${end.ready} are ready` };
+  const fix = s.ctx.config.scalableDeployments.includes(`${namespace}/${deployment}`)
+    ? `/recipedb scale ${deployment} ${replicas}`
+    : `kubectl -n ${namespace} scale deployment/${deployment} --replicas=${replicas}`;
+  if (end.now === undefined) return { line: `Application: MAY STILL BE AT 0 REPLICAS (${end.reason}) — scale it back: ${fix}`, short: 'the application MAY STILL BE AT 0 REPLICAS' };
+  if (end.now === replicas) return { line: `Application: at ${replicas} replicas again, though scaling it back reported: ${end.reason}`, short: `the application is back at ${replicas} replicas` };
+  return { line: `Application: STILL AT ${end.now} REPLICAS — scale it back: ${fix}`, short: `the application is STILL AT ${end.now} REPLICAS` };
+}
+
+function safetyLine(s: PitrRestoreState): string {
+  const point = s.safety;
+  if (!point) return 'Safety point: none (not reached)';
+  return `Safety point: ${point.at.replace(/\+00$/, ' UTC')} (LSN ${point.lsn}, timeline ${point.timeline}, restore point "${point.restorePoint}") — to go back to it: /recipedb restore --to-time ${point.atIso} --timeline ${point.timeline}`;
+}
+
+async function readCounts(s: PitrRestoreState): Promise<RowCounts> {
+  // A connection of its own: the pool's sessions did not survive the database's restart.
+  return withConnection(
+    s.ctx.databaseUrl,
+    async (client) => {
+      await client.query('BEGIN READ ONLY');
+      await client.query(`SELECT set_config('statement_timeout', $1, true)`, [COUNT_STATEMENT_TIMEOUT]);
+      const counts = await countRows(client, s.ctx.config.verifyTables);
+      await client.query('COMMIT');
+      return counts;
+    },
+    { connectTimeoutMs: s.ctx.config.timeouts.connectMs, applicationName: 'recipedb-ops pitr-restore' },
+  );
+}
+
+async function kubeCall<T>(call: Promise<T>, what: string): Promise<T> {
+  try {
+    return await withTimeout(call, KUBE_CALL_TIMEOUT_MS, 'Kubernetes');
+  } catch (error) {
+    throw kubeFailure(error, { what });
+  }
+}
+
+async function follow(kube: Kube, namespace: string, deployment: string, replicas: number, timeoutMs: number) {
+  try {
+    return await withTimeout(waitForReplicas(kube, namespace, deployment, replicas, { timeoutMs }), timeoutMs + KUBE_CALL_TIMEOUT_MS, 'Kubernetes');
+  } catch (error) {
+    throw kubeFailure(error, { what: `follow the deployment ${namespace}/${deployment}` });
+  }
+}
