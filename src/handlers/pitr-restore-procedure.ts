@@ -14,7 +14,7 @@
  * The wording of the verdict and end state comes from `conclude`, a function of the state alone.
  */
 import { formatDuration } from '../duration.js';
-import { formatCount, formatTime } from '../format.js';
+import { formatCount } from '../format.js';
 import { countRows, type RowCounts } from '../ops/backup/count-rows.js';
 import { describeFailure, failure } from '../ops/failure.js';
 import { KUBE_CALL_TIMEOUT_MS, readDeploymentReplicas, readReplicas, setReplicas, waitForReplicas } from '../ops/kube/deployments.js';
@@ -201,8 +201,8 @@ export const pitrRestoreProcedure: Procedure<PitrRestoreState> = {
           throw failure(s.startProblem, error);
         }
         if (!s.restored) return { title, note: `it answers again, on timeline ${s.started.timeline}` };
-        const last = s.started.lastReplayedAt ? `; the last transaction replayed committed at ${formatTime(s.started.lastReplayedAt)}` : '';
-        return { title: `${title}: recovered to ${at(s)}, promoted on timeline ${s.started.timeline}`, note: `in ${formatDuration(s.started.tookMs)}${last}` };
+        const last = s.started.lastReplayedAt ? `the last transaction replayed committed at ${s.started.lastReplayedAt.toISOString().replace('T', ' ').replace('Z', ' UTC')}` : 'no transaction to replay';
+        return { title: `${title}: recovered to ${at(s)}, promoted on timeline ${s.started.timeline}`, note: last };
       },
     },
     {

@@ -105,7 +105,8 @@ function runProgram(program: string, args: string[], options: ProgramOptions): P
       reject(new PgBackRestError(`${what} was not started: the operation was stopped`, null));
       return;
     }
-    const child = spawn(program, args, { env: options.env, cwd: options.cwd, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: stopping it stops pgBackRest's worker processes (process-max) too.
+    const child = spawn(program, args, { env: options.env, cwd: options.cwd, shell: false, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const stdout: Buffer[] = [];
     let stdoutBytes = 0;
     const errors = new ErrorLines();
@@ -138,11 +139,18 @@ function runProgram(program: string, args: string[], options: ProgramOptions): P
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => errLines.push(chunk));
 
+    const signalGroup = (signal: NodeJS.Signals): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      } catch {
+        // Already gone.
+      }
+    };
     const stop = (reason: string): void => {
       if (stopped !== undefined) return;
       stopped = reason;
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS).unref();
+      signalGroup('SIGTERM');
+      setTimeout(() => signalGroup('SIGKILL'), STOP_GRACE_MS).unref();
     };
     const onAbort = (): void => stop('the operation was stopped');
     options.signal?.addEventListener('abort', onAbort, { once: true });
