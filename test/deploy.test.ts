@@ -16,6 +16,8 @@ import { loadDeployRbac, type ResourceAttributes } from './support/fake-kube-rba
 import { DEPLOY_DIR, REPO_ROOT, kustomizationFiles, readKustomization, readManifestFile, readYamlDocuments, type Manifest } from './support/manifests.js';
 import { openTestServices, type TestServices } from './support/services.js';
 import { EXPORTER_0_11_METRICS } from './support/exporter.js';
+import { pitrRestoreEnv } from '../src/ops/pitr/data-directory.js';
+import { PITR_INIT_CONTAINER, pitrRestoreConfigMap } from '../src/ops/pitr/kube-data-directory.js';
 
 // The shapes read here, loosely: a missing field fails the assertion that reads it.
 interface Probe {
@@ -366,6 +368,135 @@ describe('the alert rules', () => {
       expect(rule.labels?.severity, rule.alert).toMatch(/^(critical|warning)$/);
       expect(rule.annotations?.summary, rule.alert).toBeTruthy();
       if (rule.for !== undefined) expect(parseDuration(rule.for), rule.alert).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('deploy/database/: the database with pgBackRest, as point-in-time recovery drives it', () => {
+  interface EnvVar {
+    name: string;
+    value?: string;
+    valueFrom?: { configMapKeyRef?: { name: string; key: string; optional?: boolean }; secretKeyRef?: { name: string; key: string } };
+  }
+  type DbContainer = Container & { args?: string[]; command?: string[]; env?: EnvVar[] };
+  const databaseDir = path.join(DEPLOY_DIR, 'database');
+  const database = readKustomization(databaseDir);
+  const named = (kind: string, name: string): Manifest => {
+    const found = database.find((o) => o.kind === kind && o.metadata?.name === name);
+    if (!found) throw new Error(`deploy/database/ has no ${kind} ${name}`);
+    return found;
+  };
+  const deploymentSpec = named('Deployment', 'recipe-database').spec as DeploymentSpec & { strategy?: { type: string }; template: { spec: PodSpec & { initContainers?: DbContainer[] } } };
+  const podSpec = deploymentSpec.template.spec;
+  const containers = podSpec.containers as DbContainer[];
+  const [init] = podSpec.initContainers ?? [];
+  const postgresContainer = containers.find((c) => c.name === 'recipe-database') as DbContainer;
+  const server = containers.find((c) => c.name === 'pgbackrest') as DbContainer;
+  const ini = (text: string): Record<string, Record<string, string>> => {
+    const sections: Record<string, Record<string, string>> = {};
+    let current = '';
+    for (const line of text.split('\n').map((l) => l.trim())) {
+      const section = /^\[(.+)\]$/.exec(line);
+      if (section) sections[(current = section[1] as string)] = {};
+      else if (line && !line.startsWith('#')) sections[current] = { ...sections[current], [line.slice(0, line.indexOf('='))]: line.slice(line.indexOf('=') + 1) };
+    }
+    return sections;
+  };
+  const serverConf = ini((named('ConfigMap', 'recipe-database-pgbackrest').data as Record<string, string>)['pgbackrest.conf'] ?? '');
+  const botConfMap = named('ConfigMap', 'recipedb-ops-pgbackrest');
+  const botConf = ini((botConfMap.data as Record<string, string>)['pgbackrest.conf'] ?? '');
+  const envOf = (c: DbContainer | undefined, name: string) => c?.env?.find((e) => e.name === name);
+  const stanza = envOf(init, 'PGBACKREST_STANZA')?.value ?? '';
+  const pitrConfig = loadConfig({ ...configData, ...secretData, PGBACKREST_STANZA: stanza });
+  // SPEC section 2's RECIPEDB_SERVICE and RECIPEDB_PVC defaults.
+  const databaseService = 'recipe-database-service';
+  const databasePvc = 'recipe-database-pvc';
+
+  it('lists files that exist and leaves out the templates and the image build', () => {
+    const listed = kustomizationFiles(databaseDir).map((f) => path.relative(databaseDir, f));
+    for (const file of listed) expect(existsSync(path.join(databaseDir, file)), file).toBe(true);
+    expect(listed).not.toContain('secret.example.yaml');
+    expect(readManifestFile('deploy/database/secret.example.yaml').map((s) => s.kind)).toEqual(['Secret', 'Secret', 'Secret']);
+    expect(readFileSync(path.join(databaseDir, 'Dockerfile'), 'utf8')).toMatch(/COPY pitr-restore\.sh \/usr\/local\/bin\/pitr-restore/);
+  });
+
+  it('archives every WAL segment with pgBackRest to the stanza the bot is configured with', () => {
+    const args = (postgresContainer.args ?? []).join(' ');
+    expect(args).toContain('archive_mode=on');
+    expect(args).toContain(`archive_command=pgbackrest --stanza=${stanza} archive-push %p`);
+    expect(stanza).toBe('recipe-database');
+    expect(Object.keys(serverConf)).toEqual(['global', stanza]);
+    expect(Object.keys(botConf)).toEqual(['global', stanza]);
+    expect(pitrConfig.pitr?.stanza).toBe(stanza);
+    // One PGDATA everywhere: the postgres container, the init container, pgBackRest's pg1-path on both sides.
+    const pgdata = envOf(postgresContainer, 'PGDATA')?.value;
+    expect(envOf(init, 'PGDATA')?.value).toBe(pgdata);
+    expect(serverConf[stanza]?.['pg1-path']).toBe(pgdata);
+    expect(botConf[stanza]?.['pg1-path']).toBe(pgdata);
+    // The repository is the same bucket and path for the database and the bot.
+    for (const key of ['repo1-type', 'repo1-s3-bucket', 'repo1-s3-endpoint', 'repo1-path']) expect(botConf.global?.[key], key).toBe(serverConf.global?.[key]);
+  });
+
+  it('runs the restore the bot asks for in the init container, reading exactly the ConfigMap the bot writes', () => {
+    expect(init?.name).toBe(PITR_INIT_CONTAINER);
+    expect(init?.command).toEqual(['/usr/local/bin/pitr-restore']);
+    expect(new Set(containers.map((c) => c.image))).toEqual(new Set([init?.image]));
+    const requestKeys = Object.keys(pitrRestoreEnv(null));
+    const box = named('ConfigMap', pitrRestoreConfigMap(pitrConfig.database.deployment));
+    expect(box.metadata?.namespace).toBe(pitrConfig.database.namespace);
+    expect(box.data).toEqual(pitrRestoreEnv(null));
+    for (const key of requestKeys) {
+      expect(envOf(init, key)?.valueFrom?.configMapKeyRef, key).toEqual({ name: box.metadata?.name, key, optional: true });
+    }
+    // On the data volume, where PostgreSQL has it; one pod at a time on it.
+    const dataVolume = podSpec.volumes?.find((v) => v.persistentVolumeClaim?.claimName === databasePvc)?.name;
+    expect(dataVolume).toBeDefined();
+    const mountOf = (c: DbContainer | undefined) => c?.volumeMounts?.find((m) => m.name === dataVolume)?.mountPath;
+    expect(mountOf(init)).toBe(mountOf(postgresContainer));
+    expect(deploymentSpec.strategy?.type).toBe('Recreate');
+    expect(deploymentSpec.replicas).toBe(1);
+    expect(named('Deployment', 'recipe-database').metadata?.name).toBe(pitrConfig.database.deployment);
+    expect(postgresContainer.name).toBe(pitrConfig.database.container);
+  });
+
+  it('serves the bot\'s backups through pgBackRest\'s TLS server, reachable only with the bot\'s client certificate', () => {
+    expect(server.command).toEqual(['pgbackrest', 'server']);
+    const port = Number(serverConf.global?.['tls-server-port']);
+    expect(server.ports?.find((p) => p.name === 'pgbackrest')?.containerPort).toBe(port);
+    expect(serverConf.global?.['tls-server-auth']).toBe(`recipedb-ops=${stanza}`);
+    const service = named('Service', databaseService).spec as { ports: { name: string; port: number; targetPort: string }[] };
+    expect(service.ports.find((p) => p.targetPort === 'pgbackrest')?.port).toBe(Number(botConf[stanza]?.['pg1-host-port']));
+    expect(botConf[stanza]).toMatchObject({ 'pg1-host-type': 'tls', 'pg1-host': `${databaseService}.${pitrConfig.database.namespace}.svc` });
+    // The bot mounts its pgBackRest configuration where PGBACKREST_CONFIG points, and its client certificate where the config says.
+    expect(botConfMap.metadata?.namespace).toBe(deployment.metadata?.namespace);
+    const mountFor = (volumeSource: (v: NonNullable<PodSpec['volumes']>[number] & { configMap?: { name: string }; secret?: { secretName: string } }) => boolean) =>
+      container.volumeMounts?.find((m) => m.name === pod.volumes?.find(volumeSource)?.name)?.mountPath;
+    expect(mountFor((v) => v.configMap?.name === botConfMap.metadata?.name)).toBe(path.posix.dirname(pitrConfig.pitr?.configFile ?? ''));
+    expect(mountFor((v) => v.secret?.secretName === 'recipedb-ops-pgbackrest-tls')).toBe(path.posix.dirname(botConf[stanza]?.['pg1-host-cert-file'] ?? ''));
+    const policy = named('NetworkPolicy', 'recipe-database-pgbackrest').spec as { ingress: { ports: { port: number }[]; from?: unknown[] }[] };
+    expect(policy.ingress.find((r) => r.ports.some((p) => p.port === port))?.from).toHaveLength(1);
+  });
+
+  it('grants the bot what the point-in-time restore calls in the database\'s namespace — only with deploy/database/ applied', () => {
+    const { namespace, deployment: db } = pitrConfig.database;
+    const calls: ResourceAttributes[] = [
+      { verb: 'get', apiGroup: 'apps', resource: 'deployments', subresource: 'scale', namespace, name: db },
+      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', subresource: 'scale', namespace, name: db },
+      { verb: 'patch', apiGroup: '', resource: 'configmaps', namespace, name: pitrRestoreConfigMap(db) },
+    ];
+    const withPitr = loadDeployRbac({ extraFiles: ['deploy/database/rbac-recipedb-ops.yaml'] });
+    const without = loadDeployRbac();
+    for (const call of calls) {
+      expect(withPitr.authorize(call), JSON.stringify(call)).toBe(true);
+      expect(without.authorize(call), JSON.stringify(call)).toBe(false);
+    }
+    for (const refused of [
+      { verb: 'patch', apiGroup: '', resource: 'configmaps', namespace, name: 'recipe-database-pgbackrest' },
+      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', namespace, name: db },
+      { verb: 'create', apiGroup: 'batch', resource: 'jobs', namespace },
+      { verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', namespace, name: `${db}-0` },
+    ] satisfies ResourceAttributes[]) {
+      expect(withPitr.authorize(refused), JSON.stringify(refused)).toBe(false);
     }
   });
 });

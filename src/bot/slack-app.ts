@@ -23,6 +23,7 @@ import { SLASH_COMMAND } from './slack-surface.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
 import type { Message } from './blocks.js';
 import { scheduledBackupView } from './views/scheduled-backup-view.js';
+import { scheduledPitrBackupView } from './views/scheduled-pitr-backup-view.js';
 import { alertsRoute } from './alerts-route.js';
 import { alertMessages, type AlertMessages } from './alert-messages.js';
 import { registerAlertActions } from './alert-actions.js';
@@ -161,6 +162,9 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     else if (notice.kind === 'alert-group-changed') await drawAlerts.sync(notice.groupId);
     else if (notice.kind === 'scheduled-backup' && opsChannel) {
       const message = scheduledBackupView(notice.report);
+      await app.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
+    } else if (notice.kind === 'scheduled-pitr-backup' && opsChannel) {
+      const message = scheduledPitrBackupView(notice.report);
       await app.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
     }
   });

@@ -12,6 +12,7 @@
 import type { Logger } from 'pino';
 import type { ApprovalRequest } from '../state/approvals.js';
 import type { ScheduledBackupReport } from './scheduled-backup-report.js';
+import type { ScheduledPitrBackupReport } from './scheduled-pitr-backup-report.js';
 
 export type Notice =
   /** For OPS_CHANNEL: a scheduled backup finished, failed or could not start. */
@@ -19,7 +20,9 @@ export type Notice =
   /** The request's message must be redrawn: it expired, or the replica running it died. */
   | { kind: 'approval-changed'; request: ApprovalRequest }
   /** An alert group's message is behind what the state database holds (a failed draw, a dead replica). */
-  | { kind: 'alert-group-changed'; groupId: number };
+  | { kind: 'alert-group-changed'; groupId: number }
+  /** For OPS_CHANNEL: a scheduled pgBackRest base backup (PITR_BACKUP_SCHEDULE) finished or failed. */
+  | { kind: 'scheduled-pitr-backup'; report: ScheduledPitrBackupReport };
 
 export type NoticeListener = (notice: Notice) => Promise<void>;
 

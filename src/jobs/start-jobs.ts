@@ -11,6 +11,7 @@ import { startApprovalSweeper } from './approval-sweeper.js';
 import { startBackupScheduler } from './backup-scheduler.js';
 import { startHeartbeat } from './heartbeat.js';
 import { startAlertRedraw } from './alert-redraw.js';
+import { startPitrBackupScheduler } from './pitr-backup-scheduler.js';
 
 export interface Jobs {
   stop(): Promise<void>;
@@ -26,6 +27,10 @@ export async function startJobs(services: Services): Promise<Jobs> {
     config.mode !== 'console' && config.backup.schedule !== 'off'
       ? startBackupScheduler(services, { schedule: parseCronSchedule(config.backup.schedule) })
       : undefined;
+  const pitrScheduler =
+    config.mode !== 'console' && services.pitr && config.pitr && config.pitr.schedule !== 'off'
+      ? startPitrBackupScheduler(services, services.pitr, { schedule: parseCronSchedule(config.pitr.schedule), fullBackupIntervalMs: config.pitr.fullBackupIntervalMs })
+      : undefined;
   // Alert messages exist only on Slack, and only with the webhook configured.
   const alertRedraw = config.mode !== 'console' && config.alerts.token ? startAlertRedraw(services) : undefined;
   return {
@@ -33,6 +38,7 @@ export async function startJobs(services: Services): Promise<Jobs> {
       sweeper.stop();
       alertRedraw?.stop();
       await scheduler?.stop();
+      await pitrScheduler?.stop();
       // Last: leaving the replicas frees whatever this process still claims.
       await heartbeat.stop();
     },

@@ -165,4 +165,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alert_groups_to_draw ON alert_groups (id) WHERE drawn_version < version;
     `,
   },
+  {
+    version: 10,
+    name: 'slots of PITR_BACKUP_SCHEDULE',
+    sql: `
+      -- One row per slot of PITR_BACKUP_SCHEDULE (pgBackRest base backups), claimed by one replica
+      -- exactly as backup_slots are for the dumps: the INSERT that wins runs the slot.
+      CREATE TABLE pitr_backup_slots (
+        slot          timestamptz PRIMARY KEY,
+        claimed_by    text NOT NULL,
+        claimed_at    timestamptz NOT NULL DEFAULT now(),
+        finished_at   timestamptz,
+        outcome       text CHECK (outcome IN ('ok', 'failed', 'skipped')),
+        detail        jsonb
+      );
+    `,
+  },
 ];
