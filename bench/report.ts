@@ -46,6 +46,7 @@ export function resultsDocument(outcomes: readonly SectionOutcome[], startedAt: 
 
 function value(f: Figure, v: number): string {
   if (!Number.isFinite(v)) return 'n/a';
+  if (f.unit === 'rows') return `${Math.round(v).toLocaleString('en-US')} rows`;
   return `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : Math.round(v).toLocaleString('en-US')} ${f.unit}`;
 }
 
