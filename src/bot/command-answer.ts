@@ -27,4 +27,9 @@ export interface CommandAnswer {
   edits?: MessageEdit[];
   /** A file to attach next to the answer (in the same thread). */
   upload?: FileUpload;
+  /**
+   * The result in one plain line for the incident timeline; null when the answer records its own
+   * (an approval request, an incident change). Undefined: the message's text.
+   */
+  verdict?: string | null;
 }

@@ -60,7 +60,7 @@ export interface BotCommand {
   execute(line: CommandLine, ctx: HandlerContext): Promise<CommandAnswer>;
 }
 
-function parseArgs<Args>(handler: Handler<Args, unknown>, line: CommandLine): Args {
+function parseArgs<Args>(handler: Pick<Handler<Args, unknown>, 'args' | 'name' | 'usage'>, line: CommandLine): Args {
   const parsed = handler.args.safeParse(line.args);
   if (!parsed.success) {
     throw new UsageError(`\`${handler.name}\` ${parsed.error.issues[0]?.message ?? 'has invalid arguments'}.`, handler.usage);
@@ -82,7 +82,10 @@ function answeringCommand<Args, Result>(
     info: { name: handler.name, usage: handler.usage, summary: handler.summary, gated: handler.gated ?? false, recordsOwnTimeline: handler.recordsOwnTimeline },
     switches: new Set(switches),
     async execute(line, ctx) {
-      return answer(await handler.run(parseArgs(handler, line), ctx), ctx);
+      const result = await handler.run(parseArgs(handler, line), ctx);
+      const answered = answer(result, ctx);
+      if (handler.recordsOwnTimeline) return { ...answered, verdict: null };
+      return handler.verdict ? { ...answered, verdict: handler.verdict(result) } : answered;
     },
   };
 }
@@ -101,6 +104,8 @@ function gatedCommand<Args, Plan>(handler: Handler<Args, GatedResult<Plan>>, swi
       return {
         message: approvalView(request, { approvers: ctx.config.approvers }),
         posted: (ts) => attachApprovalMessage(ctx, request.id, ts),
+        // The request itself is the result, and it is recorded (approval.requested).
+        verdict: null,
       };
     },
   };

@@ -12,6 +12,7 @@ import { COMMANDS, UsageError, findCommand } from './commands.js';
 import type { CommandAnswer } from './command-answer.js';
 import { failureView, refusalView, usageView } from './views/usage-view.js';
 import { Refusal } from '../handlers/refusal.js';
+import { plainSlackText } from './slack-text.js';
 
 export type Outcome = 'ok' | 'usage' | 'refused' | 'failed';
 
@@ -62,9 +63,12 @@ async function run(text: string, actor: Actor, services: Services, options: Disp
       commands: COMMANDS.map((c) => c.info),
       progress: options.progress ?? (async () => undefined),
     });
+    const verdict = answer.verdict === undefined ? `${cmd.info.name}: ${plainSlackText(answer.message.text)}` : answer.verdict;
+    if (verdict !== null) await recordResult(services, actor, cmd.info.name, verdict);
     return { command: cmd.info.name, outcome: 'ok', ephemeral: false, ...answer };
   } catch (error) {
     if (error instanceof Refusal) {
+      await recordResult(services, actor, cmd.info.name, `${cmd.info.name}: refused — ${error.message}`);
       return { command: cmd.info.name, outcome: 'refused', ephemeral: false, message: refusalView(error.message) };
     }
     if (error instanceof UsageError) {
@@ -77,4 +81,14 @@ async function run(text: string, actor: Actor, services: Services, options: Disp
       .catch(() => undefined);
     return { command: cmd.info.name, outcome: 'failed', ephemeral: false, message: failureView(cmd.info.name, reason) };
   }
+}
+
+/**
+ * What the command answered, in one line, for the audit log and the open incident's timeline (so
+ * the postmortem shows what was seen when). The answer goes out even when this cannot be written.
+ */
+async function recordResult(services: Services, actor: Actor, command: string, verdict: string): Promise<void> {
+  await services.recorder
+    .record({ actor: actor.userId, channel: actor.channelId, kind: 'command.result', action: command, summary: verdict })
+    .catch((error: unknown) => services.log.error({ err: error, command }, 'could not record the result of a command'));
 }

@@ -38,6 +38,11 @@ export interface Handler<Args, Result> {
   gated?: boolean;
   /** The handler records its own, more telling timeline event; its command line stays in the audit log only. */
   recordsOwnTimeline?: boolean;
+  /**
+   * The result in one plain line for the incident timeline ("status: WARN, connections 195/200").
+   * Without it, the timeline gets the answer's notification text.
+   */
+  verdict?: (result: Result) => string;
   /** Parses a RawArgs; a failure's message is shown to the user with the usage. */
   args: z.ZodType<Args>;
   run(args: Args, ctx: HandlerContext): Promise<Result>;

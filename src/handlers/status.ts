@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { readExporterMetrics, type ExporterMetrics } from '../ops/exporter/exporter-metrics.js';
 import { readDatabasePods, type DatabasePods } from '../ops/kube/database-pods.js';
 import { readServerStatus, type ServerStatus } from '../ops/postgres/server-status.js';
+import { withOperatedSession } from '../ops/postgres/reserved-session.js';
 import { withTimeout } from '../with-timeout.js';
 import { defineHandler, noArgs, type HandlerContext } from './handler.js';
 import { describeFailure } from '../ops/failure.js';
@@ -20,6 +21,8 @@ export interface StatusResult {
   verdict: Verdict;
   reasons: string[];
   postgres: SourceResult<ServerStatus>;
+  /** PostgreSQL was read over the bot's reserved session: the pool could not connect (no free slot). */
+  viaReservedSession: boolean;
   /** null: Kubernetes is not configured. */
   kubernetes: SourceResult<DatabasePods> | null;
   /** null: EXPORTER_URL is not set. */
@@ -50,8 +53,14 @@ export const statusHandler = defineHandler({
     const { connectMs, statementMs, sourceMs } = ctx.config.timeouts;
     const { kube } = ctx;
     const exporterUrl = ctx.config.exporterUrl;
+    let viaReservedSession = false;
     const [postgres, kubernetes, exporter] = await Promise.all([
-      readSource('PostgreSQL', connectMs + statementMs, () => readServerStatus(ctx.db)),
+      readSource('PostgreSQL', connectMs + statementMs, () =>
+        withOperatedSession(ctx.db, ctx.reserved, ({ session, reserved }) => {
+          viaReservedSession = reserved;
+          return readServerStatus(session);
+        }),
+      ),
       kube === null
         ? null
         : readSource('Kubernetes', sourceMs, () =>
@@ -75,9 +84,18 @@ export const statusHandler = defineHandler({
           ),
     ]);
     const { verdict, reasons } = judge({ postgres, kubernetes, exporter }, ctx);
-    return { measuredAt: ctx.now(), verdict, reasons, postgres, kubernetes, exporter };
+    return { measuredAt: ctx.now(), verdict, reasons, postgres, viaReservedSession, kubernetes, exporter };
   },
+  verdict: statusVerdict,
 });
+
+/** The one line the incident timeline keeps: "status: WARN, connections 195/200 — …". */
+export function statusVerdict(result: StatusResult): string {
+  const figures = result.postgres.ok ? `, connections ${result.postgres.data.totalConnections}/${result.postgres.data.maxConnections}` : '';
+  const first = result.reasons[0];
+  const more = result.reasons.length > 1 ? ` (+${result.reasons.length - 1} more)` : '';
+  return `status: ${result.verdict}${figures}${first === undefined ? '' : ` — ${first}${more}`}`;
+}
 
 /** The operated database's name, known without asking it (the exporter is read in parallel). */
 function operatedDatabase(pool: pg.Pool): string {

@@ -9,6 +9,7 @@ import type pg from 'pg';
 export type AuditKind =
   | 'command'
   | 'command.failed'
+  | 'command.result'
   | 'approval.requested'
   | 'approval.approved'
   | 'approval.rejected'

@@ -241,7 +241,7 @@ describe('connections', () => {
     expect(reply.seen).toMatch(/Free: \d+, of which 3 only for superusers/);
     expect(reply.seen).toMatch(/idle in transaction \d+/);
     expect(reply.seen).toMatch(new RegExp(`• \\d+ postgres · ${APP} · 127\\.0\\.0\\.1`));
-    expect(reply.seen).toMatch(/• \d+ postgres · recipedb-ops · 127\.0\.0\.1/);
+    expect(reply.seen).toMatch(/• \d+ this bot's own sessions/);
     expect(reply.seen).toContain('Longest idle in transaction');
     expect(reply.seen).toMatch(new RegExp(`pid ${pid} · idle [\\d.]+s · postgres · ${APP}\\n\\s+SELECT count\\(\\*\\) FROM recipe_manager.users`));
 

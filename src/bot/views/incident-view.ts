@@ -8,6 +8,7 @@ import { formatTime } from '../../format.js';
 const KIND_ICON: Record<string, string> = {
   command: ':arrow_forward:',
   'command.failed': ':x:',
+  'command.result': ':small_blue_diamond:',
   'approval.requested': ':raised_hand:',
   'approval.approved': ':white_check_mark:',
   'approval.rejected': ':no_entry:',

@@ -19,6 +19,7 @@ import {
 } from '../blocks.js';
 import { formatBytes, formatCount, formatPercent } from '../../format.js';
 import { formatCpu, formatMemory, formatShare } from './resource-format.js';
+import { reservedSessionNote } from './reserved-session-note.js';
 
 const VERDICT_ICON: Record<Verdict, string> = { OK: ':large_green_circle:', WARN: ':warning:', DOWN: ':red_circle:' };
 
@@ -35,7 +36,7 @@ export function statusView(result: StatusResult): Message {
   const verdictLine = `${VERDICT_ICON[result.verdict]} *${result.verdict}*${result.reasons.length ? ` — ${reasons}` : allPass}`;
   const blocks: Block[] = [header('Recipe Database status'), section(verdictLine)];
   if (result.postgres.ok) {
-    blocks.push(...postgresBlocks(result.postgres.data));
+    blocks.push(...postgresBlocks(result.postgres.data), ...reservedSessionNote(result.viaReservedSession));
   } else {
     blocks.push(section(`*PostgreSQL:* down — ${escapeMrkdwn(result.postgres.reason)}`));
   }
@@ -60,17 +61,20 @@ function postgresBlocks(s: ServerStatus): Block[] {
     ...sectionFields([
       `*PostgreSQL*\nup · ${s.version}`,
       `*Uptime*\n${formatDuration(s.uptimeSeconds * 1000)}`,
-      `*Connections*\n${s.totalConnections} / ${s.maxConnections} (${connections})`,
+      // max_connections is the server's: its slots are judged, and this database's share shown beside.
+      `*Connections*\n${s.totalConnections} / ${s.maxConnections} on the server (${connections}) · ${s.databaseConnections} in ${escapeMrkdwn(s.database)} · the bot's own ${s.botConnections}`,
       `*Idle in transaction*\n${s.idleInTransaction}`,
       `*Cache hit*\ntables ${formatPercent(s.cacheHitRatio.tables)} · indexes ${formatPercent(s.cacheHitRatio.indexes)}`,
       `*Transactions*\n${formatCount(s.commits)} commits · ${formatCount(s.rollbacks)} rollbacks · ${s.deadlocks} deadlocks`,
       `*Database size*\n${formatBytes(s.databaseSizeBytes)} (${s.database})`,
-      `*Locks*\n${s.locks.granted} held · ${s.locks.waiting} waiting · ${s.blockedQueries} blocked`,
+      `*Locks*\n${s.locks.granted} held · ${s.locks.waiting} waiting · ${s.blockedQueries} blocked · the bot's own ${s.botLocks}`,
     ]),
   ];
   const t = s.longestTransaction;
   if (t) {
-    blocks.push(section(`*Longest transaction:* pid ${t.pid}, ${formatDuration(t.seconds * 1000)}, ${t.state || 'unknown state'}\n${codeBlock(truncateText(t.query, 500))}`));
+    blocks.push(section(`*Longest transaction:* pid ${t.pid}, ${formatDuration(t.seconds * 1000)}, ${escapeMrkdwn(t.state || 'unknown state')}\n${codeBlock(truncateText(t.query, 500))}`));
+  } else {
+    blocks.push(section('*Longest transaction:* none open'));
   }
   if (s.isReplica || s.replication.length) {
     const replicas = s.replication.map((r) => `${r.clientAddr ?? 'local'} ${r.state}${r.lagBytes !== null ? ` (lag ${formatBytes(r.lagBytes)})` : ''}`);

@@ -34,6 +34,7 @@ import { writeSidecar, type BackupSidecar } from './sidecar.js';
 import { startTool } from './tool-process.js';
 import { describeFailure, errorText, failure } from '../failure.js';
 import { withConnection } from '../postgres/databases.js';
+import { trackBotSession } from '../postgres/bot-sessions.js';
 
 export interface RunBackupOptions {
   databaseUrl: string;
@@ -216,6 +217,8 @@ async function openSnapshot(databaseUrl: string, connectTimeoutMs: number, lockW
   client.on('error', () => undefined);
   try {
     await client.connect();
+    // It idles in its transaction for as long as pg_dump runs: `kill --older-than` must not end it.
+    await trackBotSession(client);
   } catch (error) {
     await client.end().catch(() => undefined);
     throw failure(`could not connect to the database to back it up: ${scrub(describeFailure(error))}`, error);

@@ -15,6 +15,7 @@ import { stat } from 'node:fs/promises';
 import pg from 'pg';
 import { createScrubber, urlPassword, type Scrubber } from '../../redact.js';
 import { databaseUrl as withDatabase, withConnection } from '../postgres/databases.js';
+import { trackBotSession } from '../postgres/bot-sessions.js';
 import { quoteIdent } from '../postgres/quote-ident.js';
 import { countRows, type RowCounts } from './count-rows.js';
 import { BackupIntegrityError, checkBackupIntegrity, type BackupIntegrity } from './integrity.js';
@@ -119,6 +120,7 @@ async function restoreIntoScratch(options: VerifyBackupOptions, scrub: Scrubber,
   admin.on('error', () => undefined);
   try {
     await admin.connect();
+    await trackBotSession(admin);
   } catch (error) {
     await admin.end().catch(() => undefined);
     throw new Error(`could not connect to the database server to verify the backup: ${scrub(firstLine(error))}`);
