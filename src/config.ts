@@ -3,6 +3,7 @@
  *
  *   const config = loadConfig(process.env); // throws ConfigError('PORT: must be a port number …')
  */
+import { hkdfSync } from 'node:crypto';
 import { z } from 'zod';
 import { parseCronSchedule, ScheduleError } from './cron-schedule.js';
 import { parseDuration } from './duration.js';
@@ -128,6 +129,8 @@ const envSchema = z.object({
   SHUTDOWN_GRACE: duration('20s'),
   // A replica silent this long is presumed dead: its scheduled backup is taken over, its action reported as interrupted.
   REPLICA_TIMEOUT: duration('60s').refine((ms) => ms >= 2_000, 'must be at least 2s'),
+  // Keys the hash of every stored plan, so a plan edited in the state database is refused (README, Security).
+  PLAN_HMAC_KEY: optionalText.refine((s) => s === undefined || s.length >= 32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)'),
 });
 
 export const ESCALATION_LEVELS = ['1', '2', '3', 'mgmt'] as const;
@@ -160,6 +163,11 @@ export interface Config {
   shutdownGraceMs: number;
   /** A replica whose heartbeat is older than this is presumed dead. */
   replicaTimeoutMs: number;
+  /**
+   * The key of the plans' HMAC: PLAN_HMAC_KEY, else derived from the signing secret or bot token
+   * (never stored in the state database, which it protects).
+   */
+  planKey: Buffer;
   /** Values that must never appear in logs or messages. */
   secrets: string[];
 }
@@ -182,7 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (e.DATABASE_URL && e.STATE_DATABASE_URL && sameDatabase(e.DATABASE_URL, e.STATE_DATABASE_URL)) {
     throw new ConfigError('STATE_DATABASE_URL: must not be the operated database (a restore would rewind the bot\'s own records)');
   }
-  const secrets = [e.SLACK_BOT_TOKEN, e.SLACK_SIGNING_SECRET, e.SLACK_APP_TOKEN, urlPassword(e.DATABASE_URL), urlPassword(e.STATE_DATABASE_URL)]
+  const secrets = [e.SLACK_BOT_TOKEN, e.SLACK_SIGNING_SECRET, e.SLACK_APP_TOKEN, urlPassword(e.DATABASE_URL), urlPassword(e.STATE_DATABASE_URL), e.PLAN_HMAC_KEY]
     .filter((s): s is string => Boolean(s));
   return {
     mode,
@@ -214,8 +222,20 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     timeouts: { sourceMs: e.STATUS_SOURCE_TIMEOUT, connectMs: e.DB_CONNECT_TIMEOUT, statementMs: e.DB_STATEMENT_TIMEOUT, restoreLockWaitMs: e.RESTORE_LOCK_WAIT },
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     replicaTimeoutMs: e.REPLICA_TIMEOUT,
+    planKey: planKey(e.PLAN_HMAC_KEY, e.SLACK_SIGNING_SECRET ?? e.SLACK_BOT_TOKEN),
     secrets,
   };
+}
+
+/**
+ * PLAN_HMAC_KEY as given; without it, a key derived (HKDF) from a Slack secret every replica
+ * shares, so the deployment still has a key the state database does not hold. Rotating that
+ * secret then invalidates pending requests (they are refused at approval, nothing done). The
+ * console, whose state is a local database of its user, derives it from a constant.
+ */
+function planKey(configured: string | undefined, slackSecret: string | undefined): Buffer {
+  if (configured !== undefined) return Buffer.from(configured, 'utf8');
+  return Buffer.from(hkdfSync('sha256', slackSecret ?? 'recipedb-ops local console', 'recipedb-ops', 'approval plan hmac', 32));
 }
 
 function sameDatabase(a: string, b: string): boolean {

@@ -6,7 +6,7 @@
 import type { App } from '@slack/bolt';
 import type { BlockAction, ButtonAction } from '@slack/bolt';
 import type { Services } from '../context.js';
-import { decide, type ActionRegistry, type Decision } from '../handlers/approval-engine.js';
+import { decide, type ActionRegistry, type Decision, type RequestUpdate } from '../handlers/approval-engine.js';
 import type { ApprovalRequest } from '../state/approvals.js';
 import { approvalView } from './views/approval-view.js';
 import { APPROVE_ACTION, REJECT_ACTION } from './slack-surface.js';
@@ -15,9 +15,9 @@ import { mrkdwnText } from './blocks.js';
 /** Registers the buttons; returns what redraws a request's message (for the sweeper's notices). */
 export function registerApprovals(app: App, services: Services, registry: ActionRegistry): (request: ApprovalRequest) => Promise<void> {
   const { log, metrics } = services;
-  const redraw = async (request: ApprovalRequest, progress?: string) => {
+  const redraw = async (request: ApprovalRequest, update?: RequestUpdate) => {
     if (!request.messageTs) return;
-    const message = approvalView(request, { approvers: services.config.approvers, progress });
+    const message = approvalView(request, { approvers: services.config.approvers, ...update });
     await app.client.chat.update({ channel: request.channel, ts: request.messageTs, text: message.text, blocks: message.blocks });
   };
 
@@ -30,8 +30,8 @@ export function registerApprovals(app: App, services: Services, registry: Action
       const channel = body.channel?.id ?? body.container?.channel_id;
       const clickedTs = body.container?.message_ts ?? body.message?.ts;
       // The click names its message: redraw it even if the ts was not stored yet (a very fast click).
-      const redrawClicked = (request: ApprovalRequest, progress?: string) =>
-        redraw(request.messageTs || !clickedTs ? request : { ...request, messageTs: clickedTs }, progress);
+      const redrawClicked = (request: ApprovalRequest, update?: RequestUpdate) =>
+        redraw(request.messageTs || !clickedTs ? request : { ...request, messageTs: clickedTs }, update);
       try {
         const result = await decide(services, registry, { id: action.value ?? '', userId, decision }, redrawClicked);
         if (result.kind !== 'decided' && channel) {

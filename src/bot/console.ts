@@ -72,11 +72,11 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
   async function pick(choice: Choice): Promise<Message> {
     const decision = choice.actionId === APPROVE_ACTION ? 'approve' : choice.actionId === REJECT_ACTION ? 'reject' : undefined;
     if (!decision) return refusalView(`The console cannot press "${choice.label}".`);
-    const result = await decide(services, GATED_ACTIONS, { id: choice.value, userId, decision }, async (_request, progress) => {
-      if (progress) print(`… ${progress}`);
+    const result = await decide(services, GATED_ACTIONS, { id: choice.value, userId, decision }, async (_request, update) => {
+      if (update?.progress) print(`… ${update.progress}`);
     });
     if (result.kind !== 'decided') return refusalView(`(only you see this) ${result.reason}`);
-    return approvalView(result.request, { approvers: services.config.approvers });
+    return approvalView(result.request, { approvers: services.config.approvers, unrecordedOutcome: result.unrecordedOutcome });
   }
 
   async function handleLine(line: string): Promise<void> {

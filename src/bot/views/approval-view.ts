@@ -4,6 +4,7 @@
  */
 import type { ApprovalRequest } from '../../state/approvals.js';
 import { outcomeOf, storedPlanOf } from '../../handlers/approval-engine.js';
+import type { ActionOutcome } from '../../handlers/gated.js';
 import { actions, button, codeBlock, mrkdwnText, context, header, section, sectionFields, type Block, type Message } from '../blocks.js';
 import { formatTime } from '../../format.js';
 import { APPROVE_ACTION, REJECT_ACTION } from '../slack-surface.js';
@@ -13,6 +14,8 @@ export interface ApprovalViewOptions {
   approvers: readonly string[];
   /** Shown while the approved action runs. */
   progress?: string;
+  /** The action ran but the state database did not take its outcome yet (the engine retries). */
+  unrecordedOutcome?: ActionOutcome;
 }
 
 const STATUS_LINE: Record<Exclude<ApprovalRequest['status'], 'pending'>, string> = {
@@ -53,14 +56,24 @@ export function approvalView(request: ApprovalRequest, options: ApprovalViewOpti
   }
   blocks.push(section(decisionLine(request)));
   const outcome = outcomeOf(request);
+  const unrecorded = outcome ? undefined : options.unrecordedOutcome;
   if (outcome) {
-    blocks.push(section(`${outcome.ok ? ':white_check_mark:' : ':x:'} *Outcome:* ${mrkdwnText(outcome.summary)}`));
-    const lines = outcome.report ? procedureReportLines(outcome.report) : outcome.lines;
-    if (lines.length) blocks.push(section(codeBlock(lines.join('\n'), 2_900)));
+    blocks.push(section(`${outcome.ok ? ':white_check_mark:' : ':x:'} *Outcome:* ${mrkdwnText(outcome.summary)}`), ...outcomeLines(outcome));
+  } else if (unrecorded) {
+    blocks.push(
+      section(`:warning: *Ran; outcome not recorded:* the state database did not take it, so the bot keeps trying. What is known: ${mrkdwnText(unrecorded.summary)}`),
+      ...outcomeLines(unrecorded),
+    );
   } else if (request.status === 'approved') {
     blocks.push(section(`:hourglass_flowing_sand: ${options.progress ?? 'Running…'}`));
   }
-  return { text: `${request.summary}: ${request.status}${outcome ? ` — ${outcome.summary}` : ''}`, blocks };
+  const said = outcome ? ` — ${outcome.summary}` : unrecorded ? ` — ran; outcome not recorded: ${unrecorded.summary}` : '';
+  return { text: `${request.summary}: ${request.status}${said}`, blocks };
+}
+
+function outcomeLines(outcome: ActionOutcome): Block[] {
+  const lines = outcome.report ? procedureReportLines(outcome.report) : outcome.lines;
+  return lines.length ? [section(codeBlock(lines.join('\n'), 2_900))] : [];
 }
 
 function decisionLine(request: ApprovalRequest): string {
