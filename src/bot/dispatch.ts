@@ -68,7 +68,7 @@ async function run(text: string, actor: Actor, services: Services, options: Disp
     return { command: cmd.info.name, outcome: 'ok', ephemeral: false, ...answer };
   } catch (error) {
     if (error instanceof Refusal) {
-      await recordResult(services, actor, cmd.info.name, `${cmd.info.name}: refused — ${error.message}`);
+      if (!cmd.info.recordsOwnTimeline) await recordResult(services, actor, cmd.info.name, `${cmd.info.name}: refused — ${error.message}`);
       return { command: cmd.info.name, outcome: 'refused', ephemeral: false, message: refusalView(error.message) };
     }
     if (error instanceof UsageError) {

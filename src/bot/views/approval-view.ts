@@ -5,7 +5,7 @@
 import type { ApprovalRequest } from '../../state/approvals.js';
 import { outcomeOf, storedPlanOf } from '../../handlers/approval-engine.js';
 import type { ActionOutcome } from '../../handlers/gated.js';
-import { actions, button, codeBlock, mrkdwnText, context, header, section, sectionFields, type Block, type Message } from '../blocks.js';
+import { actions, button, codeBlock, codeLines, mrkdwnText, context, header, message, section, sectionFields, type Block, type Message } from '../blocks.js';
 import { formatTime } from '../../format.js';
 import { APPROVE_ACTION, REJECT_ACTION } from '../slack-surface.js';
 import { procedureReportLines } from './procedure-report-view.js';
@@ -36,7 +36,8 @@ export function approvalView(request: ApprovalRequest, options: ApprovalViewOpti
       `*Expires*\n${formatTime(request.expiresAt)}`,
       `*Request*\n\`${request.id}\` · plan \`${request.planHash.slice(0, 12)}\``,
     ]),
-    section(`*Targets (${targets.length})*\n${codeBlock(targets.join('\n'), 2_900)}`),
+    // All that fit, then how many more: the approver must know the list is longer than it looks.
+    section(`*Targets (${targets.length})*\n${codeLines(targets, 2_900, (n) => `+${n} more (every target is in the stored plan, request ${request.id})`)}`),
   ];
   if (request.status === 'pending') {
     blocks.push(
@@ -52,7 +53,7 @@ export function approvalView(request: ApprovalRequest, options: ApprovalViewOpti
       ]),
       context([`Approvers: ${options.approvers.map((u) => `<@${u}>`).join(', ')}. Nobody approves their own request; the requester may reject it to cancel.`]),
     );
-    return { text: `Approval needed: ${request.summary} (requested by <@${request.requester}>)`, blocks };
+    return message(`Approval needed: ${request.summary} (requested by @${request.requester})`, blocks);
   }
   blocks.push(section(decisionLine(request)));
   const outcome = outcomeOf(request);
@@ -65,10 +66,10 @@ export function approvalView(request: ApprovalRequest, options: ApprovalViewOpti
       ...outcomeLines(unrecorded),
     );
   } else if (request.status === 'approved') {
-    blocks.push(section(`:hourglass_flowing_sand: ${options.progress ?? 'Running…'}`));
+    blocks.push(section(`:hourglass_flowing_sand: ${mrkdwnText(options.progress ?? 'Running…')}`));
   }
   const said = outcome ? ` — ${outcome.summary}` : unrecorded ? ` — ran; outcome not recorded: ${unrecorded.summary}` : '';
-  return { text: `${request.summary}: ${request.status}${said}`, blocks };
+  return message(`${request.summary}: ${request.status}${said}`, blocks);
 }
 
 function outcomeLines(outcome: ActionOutcome): Block[] {

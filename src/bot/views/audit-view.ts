@@ -1,10 +1,10 @@
 import type { AuditResult } from '../../handlers/audit.js';
-import { context, fitMessage, header, measuredAt, mrkdwnText, section, type Message } from '../blocks.js';
+import { context, fitMessage, header, measuredAt, message, mrkdwnText, section, type Message } from '../blocks.js';
 import { formatTime } from '../../format.js';
 
 export function auditView(result: AuditResult): Message {
   if (!result.entries.length) {
-    return { text: 'The audit log is empty.', blocks: [section('The audit log is empty.'), measuredAt(result.measuredAt)] };
+    return message('The audit log is empty.', [section('The audit log is empty.'), measuredAt(result.measuredAt)]);
   }
   const lines = result.entries.map(
     (e) => `\`${formatTime(e.at)}\` <@${e.actor}> *${e.kind}* ${mrkdwnText(e.summary)}${e.requestId ? ` (\`${e.requestId}\`)` : ''}`,

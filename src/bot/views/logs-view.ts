@@ -7,6 +7,7 @@ import {
   header,
   LIMITS,
   measuredAt,
+  message,
   section,
   truncateText,
   type Block,
@@ -23,7 +24,7 @@ const ERROR_MARK = '🔴 ';
 export function logsView(result: LogsResult): Message {
   if (!result.configured) {
     const text = 'Kubernetes is not configured, so there are no pod logs to read: set KUBECONFIG, or run the bot in the cluster.';
-    return { text, blocks: [section(text)] };
+    return message(text, [section(text)]);
   }
   const where = `${result.namespace}/${result.deployment}`;
   const scope = [
@@ -82,12 +83,15 @@ function newestThatFit(lines: LogLine[], budget: number): { text: string; kept: 
   return { text: [...(cut > 0 ? [note(cut)] : []), ...rendered].join('\n'), kept: rendered.length };
 }
 
-/** One line, marked when it is an error, escaped, and never longer than `max` (cut whole characters, never an entity). */
+/**
+ * One line, marked when it is an error, never longer than `max` once codeBlock has escaped it (cut
+ * whole characters, never an entity).
+ */
 function render(line: LogLine, max: number): string {
   let limit = MAX_LINE;
   for (;;) {
-    const escaped = escapeMrkdwn(`${line.error ? ERROR_MARK : ''}${truncateText(line.text, limit)}`);
-    if (escaped.length <= max || limit <= 1) return escaped;
+    const text = `${line.error ? ERROR_MARK : ''}${truncateText(line.text, limit)}`;
+    if (escapeMrkdwn(text).length <= max || limit <= 1) return text;
     limit = Math.floor(limit / 2);
   }
 }

@@ -59,14 +59,14 @@ function postgresBlocks(s: ServerStatus): Block[] {
   const connections = s.connections.map((c) => `${c.state} ${c.count}`).join(', ') || 'none';
   const blocks: Block[] = [
     ...sectionFields([
-      `*PostgreSQL*\nup · ${s.version}`,
+      `*PostgreSQL*\nup · ${escapeMrkdwn(s.version)}`,
       `*Uptime*\n${formatDuration(s.uptimeSeconds * 1000)}`,
       // max_connections is the server's: its slots are judged, and this database's share shown beside.
       `*Connections*\n${s.totalConnections} / ${s.maxConnections} on the server (${connections}) · ${s.databaseConnections} in ${escapeMrkdwn(s.database)} · the bot's own ${s.botConnections}`,
       `*Idle in transaction*\n${s.idleInTransaction}`,
       `*Cache hit*\ntables ${formatPercent(s.cacheHitRatio.tables)} · indexes ${formatPercent(s.cacheHitRatio.indexes)}`,
       `*Transactions*\n${formatCount(s.commits)} commits · ${formatCount(s.rollbacks)} rollbacks · ${s.deadlocks} deadlocks`,
-      `*Database size*\n${formatBytes(s.databaseSizeBytes)} (${s.database})`,
+      `*Database size*\n${formatBytes(s.databaseSizeBytes)} (${escapeMrkdwn(s.database)})`,
       `*Locks*\n${s.locks.granted} held · ${s.locks.waiting} waiting · ${s.blockedQueries} blocked · the bot's own ${s.botLocks}`,
     ]),
   ];
