@@ -309,11 +309,12 @@ export function sqlSnippet(query: string, max: number): string {
 }
 
 /**
- * Plain text from the handlers (commands, notes, decisions) made safe for mrkdwn, with the user
- * and user-group ids they name (`@U123`, `@S456`) turned into Slack mentions.
+ * Plain text from the handlers (commands, notes, decisions) made safe for mrkdwn, with the user,
+ * user-group and channel ids they name (`@U123`, `@S456`, `#C789`) turned into Slack mentions.
  */
 export function mrkdwnText(text: string): string {
   return escapeMrkdwn(text)
     .replace(/(^|[\s(])@([UW][A-Z0-9_]+)/g, '$1<@$2>')
-    .replace(/(^|[\s(])@(S[A-Z0-9_]+)/g, '$1<!subteam^$2>');
+    .replace(/(^|[\s(])@(S[A-Z0-9_]+)/g, '$1<!subteam^$2>')
+    .replace(/(^|[\s(])#([CG][A-Z0-9_]+)\b/g, '$1<#$2>');
 }

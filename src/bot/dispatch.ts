@@ -51,17 +51,19 @@ async function run(text: string, actor: Actor, services: Services, options: Disp
   const summary = `/recipedb ${text.trim() || 'help'}`;
   const scrub = createScrubber(services.config.secrets);
   try {
-    await services.recorder.record({ actor: actor.userId, channel: actor.channelId, kind: 'command', action: cmd.info.name, summary, timeline: !cmd.info.recordsOwnTimeline }).catch((error: unknown) => {
+    const recorded = await services.recorder.record({ actor: actor.userId, channel: actor.channelId, kind: 'command', action: cmd.info.name, summary, timeline: !cmd.info.recordsOwnTimeline }).catch((error: unknown) => {
       // A read-only answer is worth more than its audit line when the state database is down;
       // gated commands cannot proceed anyway, since their requests live in that database.
       if (cmd.info.gated) throw error;
       services.log.error({ err: error, command: cmd.info.name }, 'could not record the command; answering anyway');
+      return null;
     });
     const answer = await cmd.execute(line, {
       ...services,
       actor,
       commands: COMMANDS.map((c) => c.info),
       progress: options.progress ?? (async () => undefined),
+      commandRecordId: recorded?.audit?.id,
     });
     const verdict = answer.verdict === undefined ? `${cmd.info.name}: ${plainSlackText(answer.message.text)}` : answer.verdict;
     if (verdict !== null) await recordResult(services, actor, cmd.info.name, verdict);

@@ -6,7 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { App, LogLevel } from '@slack/bolt';
+import { App, HTTPModuleFunctions, HTTPReceiver, LogLevel } from '@slack/bolt';
 import type { Services } from '../context.js';
 import { boltLogger } from './bolt-logger.js';
 import { checkCommandLine, dispatchCommand } from './dispatch.js';
@@ -23,6 +23,7 @@ import { SLASH_COMMAND } from './slack-surface.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
 import type { Message } from './blocks.js';
 import { scheduledBackupView } from './views/scheduled-backup-view.js';
+import { MAX_BODY_BYTES, refuseLargeBodies } from './read-body.js';
 
 export interface SlackBot {
   app: App;
@@ -38,6 +39,7 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
   const socketMode = config.mode === 'slack-socket';
   const { lifecycle } = services;
   const routes = httpRoutes(services.state, metrics, lifecycle);
+  const logger = boltLogger(log);
   const app = new App({
     token: config.slack.botToken,
     signingSecret: config.slack.signingSecret ?? 'unused-in-socket-mode',
@@ -47,8 +49,9 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     // reports a busy port nor the port it got, and does not wait to close.
     customRoutes: socketMode ? [] : routes,
     port: config.port,
+    receiver: socketMode ? undefined : boundedHttpReceiver(config.slack.signingSecret ?? '', routes, logger),
     processBeforeResponse: false,
-    logger: boltLogger(log),
+    logger,
     logLevel: LogLevel.INFO,
     clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: process.env.NODE_ENV === 'test' ? 0 : 3 } },
   });
@@ -188,4 +191,18 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     },
     stop,
   };
+}
+
+/**
+ * Bolt's HTTP receiver, but every request's body is read with a limit before Bolt sees it: Bolt
+ * buffers bodies whole, before it checks the signature (read-body.ts).
+ */
+function boundedHttpReceiver(signingSecret: string, routes: ReturnType<typeof httpRoutes>, logger: ReturnType<typeof boltLogger>): HTTPReceiver {
+  const receiver = new HTTPReceiver({ signingSecret, customRoutes: routes, processBeforeResponse: false, logger, logLevel: LogLevel.INFO });
+  const listener = receiver.requestListener;
+  receiver.requestListener = refuseLargeBodies(listener, MAX_BODY_BYTES, (error, request, response) =>
+    // What Bolt does with a listener's synchronous error: 404 for an unknown path, else 500.
+    HTTPModuleFunctions.defaultDispatchErrorHandler({ error: error as Error, logger, request, response }),
+  );
+  return receiver;
 }

@@ -29,6 +29,8 @@ export interface HandlerContext extends Services {
   commands: readonly CommandInfo[];
   /** Long work reports progress here (the bot turns it into message edits). */
   progress: (text: string) => Promise<void>;
+  /** The audit log entry of this very command line, when it was written. */
+  commandRecordId?: number;
 }
 
 export interface Handler<Args, Result> {

@@ -18,6 +18,6 @@ export function auditView(result: AuditResult): Message {
   }
   return fitMessage({
     text: `Audit log: last ${result.entries.length} entries`,
-    blocks: [header(`Audit log: last ${result.entries.length} entries`), ...chunks.map(section), context(['Oldest first.']), measuredAt(result.measuredAt)],
+    blocks: [header(`Audit log: last ${result.entries.length} entries`), ...chunks.map(section), context(['Newest first.']), measuredAt(result.measuredAt)],
   });
 }
