@@ -85,7 +85,7 @@ describe('queries', () => {
     expect(reply.outcome).toBe('ok');
     const lines = reply.seen.split('\n');
     const first = lines.findIndex((l) => l.startsWith('1. '));
-    expect(lines[first]).toMatch(/^1\. mean 5\dms · 5 calls · total 2\d\dms · 5 rows · postgres$/);
+    expect(lines[first]).toMatch(/^1\. total 2\d\dms · mean 5\dms ± [\d.]+ms · 5 calls · 5 rows · postgres$/);
     expect(lines[first + 1]).toContain('SELECT pg_sleep($1)');
     expect(reply.seen).toContain('40 calls');
     expect(reply.seen).toContain('SELECT title FROM recipe_manager.recipes WHERE id = $1');
@@ -93,7 +93,7 @@ describe('queries', () => {
     expect(reply.seen).not.toMatch(/pg_stat_statements_reset/);
     expect(reply.seen).toMatch(/Top 5 of this database's statements · Statistics since \d{4}-/);
     expect(reply.seen).toMatch(/Measured at \d{4}-\d\d-\d\d/);
-    expect(reply.message.text).toMatch(/^Slowest query: 5\dms mean over 5 calls$/);
+    expect(reply.message.text).toMatch(/^Top query by total time: 2\d\dms total, 5\dms mean over 5 calls$/);
   });
 
   it.each([
@@ -101,13 +101,13 @@ describe('queries', () => {
     ['queries 51', '`queries` N must be a whole number between 1 and 50.'],
     ['queries abc', '`queries` N must be a whole number between 1 and 50.'],
     ['queries 5 10', '`queries` takes at most one argument: N.'],
-    ['queries --all', '`queries` takes no options.'],
+    ['queries --all', '`queries` does not know --all; it takes only --by total|mean|calls.'],
   ])('answers %s with the usage', async (text, problem) => {
     const reply = await run(text);
     expect(reply.outcome).toBe('usage');
     expect(reply.ephemeral).toBe(true);
     expect(reply.seen).toContain(problem);
-    expect(reply.seen).toContain('Usage: `/recipedb queries [N]`');
+    expect(reply.seen).toContain('Usage: `/recipedb queries [N] [--by total|mean|calls]`');
   });
 
   it('says how to enable pg_stat_statements when the database lacks it', async () => {
@@ -119,7 +119,7 @@ describe('queries', () => {
     const db = createPool({ url, connectMs: 3_000, statementMs: 5_000 });
     try {
       const ctx = { ...handlerContext(services), db };
-      const result = await queriesHandler.run({ limit: 10 }, ctx);
+      const result = await queriesHandler.run({ limit: 10, by: 'mean' }, ctx);
       expect(result).toMatchObject({ available: false, missing: 'not-created' });
       const seen = renderBlocks(queriesView(result), { width: 400 }).text;
       expect(seen).toContain('pg_stat_statements is not installed in this database');
@@ -144,7 +144,7 @@ describe('queries', () => {
     expect(reply.outcome).toBe('ok');
     expect(reply.message.blocks.length).toBeLessThanOrEqual(LIMITS.blocks);
     expect(jsonSize(reply)).toBeLessThanOrEqual(LIMITS.messageChars);
-    expect(reply.seen).toContain('50. mean');
+    expect(reply.seen).toContain('50. total');
     expect(reply.seen).not.toContain('cut to fit');
     expect(reply.seen).toContain('<angle> & ampersand');
   });

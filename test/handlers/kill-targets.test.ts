@@ -182,6 +182,17 @@ describe('kill executes only what was approved', () => {
   });
 });
 
+describe('kill arguments', () => {
+  it.each([
+    ['0s', '--older-than must be above zero: every running query is older than 0s'],
+    ['soon', '--older-than needs a duration like 30s, 10m or 2h'],
+  ])('says what is wrong with --older-than %s', (value, message) => {
+    const parsed = killHandler.args.safeParse({ positional: [], flags: { 'older-than': value }, text: '' });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.message).toBe(message);
+  });
+});
+
 describe("the bot's own sessions are known by pid, not by name", () => {
   it('lists and kills a session that only calls itself recipedb-ops', async () => {
     const spoof = await openSession('recipedb-ops');

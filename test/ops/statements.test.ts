@@ -26,7 +26,7 @@ describe('readSlowestStatements on a server without the library preloaded', () =
     try {
       const top = await readSlowestStatements(pool, { limit: 10 });
       expect(top).toEqual({ available: false, missing: 'not-preloaded' });
-      const seen = renderBlocks(queriesView({ ...top, measuredAt: new Date(), limit: 10 }), { width: 400 }).text;
+      const seen = renderBlocks(queriesView({ ...top, measuredAt: new Date(), limit: 10, by: 'total' }), { width: 400 }).text;
       expect(seen).toContain('pg_stat_statements is installed in this database but the server has not loaded it');
       expect(seen).toContain("shared_preload_libraries = 'pg_stat_statements'");
       expect(seen).toContain('Restart PostgreSQL (a reload is not enough)');
