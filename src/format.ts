@@ -1,6 +1,8 @@
 /** Number, size and time formatting shared by views and progress messages (plain text, no Slack markup). */
+
+/** Binary units, named as such (KiB = 1024 B): what PostgreSQL and Kubernetes sizes are made of. */
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {

@@ -65,6 +65,6 @@ describe('backup over Slack', () => {
     bot.slack.reset();
     await bot.client.command('backups');
     const posted = await bot.slack.waitFor('chat.postMessage');
-    expect(textOf(posted)).toMatch(/• `recipe-database-backup-[\d_-]+\.sql\.gz` · [\d.]+ kB · just now · not verified/);
+    expect(textOf(posted)).toMatch(/• `recipe-database-backup-[\d_-]+\.sql\.gz` · [\d.]+ KiB · just now · not verified/);
   });
 });

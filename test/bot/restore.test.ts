@@ -102,7 +102,7 @@ describe('restore over Slack, with the application on Kubernetes', () => {
     expect(outcome).toContain('the application is back at 3 replicas');
     expect(outcome).toMatch(/1\. integrity check — ok \((?:\d+ms|\d+\.\ds)\)/);
     expect(outcome).toMatch(/2\. scale default\/recipe-app 3 → 0 — ok \((?:\d+ms|\d+\.\ds)\)/);
-    expect(outcome).toMatch(/3\. safety backup recipe-database-backup-[\d_-]+\.sql\.gz \([\d.]+ kB\) — ok \((?:\d+ms|\d+\.\ds)\)/);
+    expect(outcome).toMatch(/3\. safety backup recipe-database-backup-[\d_-]+\.sql\.gz \([\d.]+ KiB\) — ok \((?:\d+ms|\d+\.\ds)\)/);
     expect(outcome).toMatch(new RegExp(`4\\. restore ${name.replaceAll('.', '\\.')} — ok \\((?:\\d+ms|\\d+\\.\\ds)\\)`));
     expect(outcome).toMatch(/5\. row counts — ok/);
     expect(outcome).toContain(`recipe_manager.users: ${(before.users as number).toLocaleString('en-US')} (as at backup time)`);

@@ -42,7 +42,7 @@ describe('the Slack app over HTTP', () => {
     expect(text).toMatch(/🟢 OK|⚠️ WARN/);
     expect(text).toContain('PostgreSQL: up · PostgreSQL 15');
     expect(text).toMatch(/Connections: \d+ \/ 200/);
-    expect(text).toMatch(/Database size: [\d.]+ MB \(demo_/);
+    expect(text).toMatch(/Database size: [\d.]+ MiB \(demo_/);
     expect(text).toContain('Measured at');
     const audit = await readAudit(bot.services.state, 5);
     expect(audit.at(-2)).toMatchObject({ actor: 'U_CAROL', channel: 'C_OPS', kind: 'command', action: 'status', summary: '/recipedb status' });

@@ -50,10 +50,10 @@ describe('backup commands', () => {
     const files = await readdir(dir);
     const name = files.find((f) => f.endsWith('.sql.gz')) as string;
     expect(files.sort()).toEqual([name, `${name}.json`]);
-    expect(reply.message.text).toMatch(new RegExp(`^Backup ${name.replaceAll('.', '\\.')} written: [\\d.]+ kB in [\\d.]+m?s$`));
+    expect(reply.message.text).toMatch(new RegExp(`^Backup ${name.replaceAll('.', '\\.')} written: [\\d.]+ KiB in [\\d.]+m?s$`));
     expect(reply.seen).toContain('Backup written');
-    expect(reply.seen).toMatch(/Size: [\d.]+ kB \(dump [\d.]+ kB, [\d.]+× smaller\)/);
-    expect(reply.seen).toMatch(/Duration: [\d.]+m?s · [\d.]+ [kM]B\/s/);
+    expect(reply.seen).toMatch(/Size: [\d.]+ KiB \(dump [\d.]+ KiB, [\d.]+× smaller\)/);
+    expect(reply.seen).toMatch(/Duration: [\d.]+m?s · [\d.]+ [KM]iB\/s/);
     expect(reply.seen).toContain('Rows at backup time: recipe_manager.recipes 300 · recipe_manager.users 100 · recipe_manager.ingredients ');
     expect(reply.seen).toContain('Retention (30 days): no backup old enough to delete');
     expect(reply.seen).toContain(`not verified yet: \`/recipedb backup verify ${name}\``);
@@ -73,8 +73,8 @@ describe('backup commands', () => {
     const reply = await run('backups');
     const lines = reply.seen.split('\n').filter((l) => l.startsWith('• '));
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^• `recipe-database-backup-\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}\.sql\.gz` · [\d.]+ kB · just now · not verified$/);
-    expect(lines[1]).toMatch(new RegExp(`^• \`${runbookName.replaceAll('.', '\\.')}\` · [\\d.]+ kB · \\d+d( \\d+h)? ago · not verified$`));
+    expect(lines[0]).toMatch(/^• `recipe-database-backup-\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}\.sql\.gz` · [\d.]+ KiB · just now · not verified$/);
+    expect(lines[1]).toMatch(new RegExp(`^• \`${runbookName.replaceAll('.', '\\.')}\` · [\\d.]+ KiB · \\d+d( \\d+h)? ago · not verified$`));
     expect(reply.seen).toContain(`In ${dir}`);
   });
 

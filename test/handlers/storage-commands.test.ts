@@ -103,7 +103,7 @@ describe('indexes', () => {
     expect(reply.seen).toContain('DROP INDEX CONCURRENTLY');
 
     const duplicates = part(reply.seen, 'Duplicates');
-    expect(duplicates).toMatch(/`recipes_user_id_idx` \(16\.0 kB, \d+ scans?\) — covered by `recipes_user_created_idx`/);
+    expect(duplicates).toMatch(/`recipes_user_id_idx` \(16\.0 KiB, \d+ scans?\) — covered by `recipes_user_created_idx`/);
     expect(duplicates).not.toMatch(/recipes_created_at_idx|recipes_cuisine_idx|recipes_pkey/);
 
     const unused = part(reply.seen, 'Unused');
@@ -122,7 +122,7 @@ describe('indexes', () => {
   it('keeps the older of two identical indexes', async () => {
     await app.query('CREATE INDEX reviews_by_recipe ON recipe_manager.reviews (recipe_id)');
     const reply = await run('indexes --schema recipe_manager');
-    expect(part(reply.seen, 'Duplicates')).toContain('`reviews_by_recipe` (32.0 kB, 0 scans) — covered by `reviews_recipe_id_idx`');
+    expect(part(reply.seen, 'Duplicates')).toContain('`reviews_by_recipe` (32.0 KiB, 0 scans) — covered by `reviews_recipe_id_idx`');
     expect(part(reply.seen, 'Duplicates')).not.toMatch(/reviews_recipe_id_idx.*covered by/);
     await app.query('DROP INDEX recipe_manager.reviews_by_recipe');
   });
@@ -180,12 +180,12 @@ describe('sizes', () => {
     withinSlackLimits(reply);
     const tables = part(reply.seen, 'Largest tables');
     const first = tables.split('\n').slice(1, 3).join('\n');
-    expect(first).toMatch(/`recipe_photos` \d+(\.\d)? MB · ~50,000 rows/);
-    expect(first).toMatch(/table \d+(\.\d)? MB · indexes \d+(\.\d)? (kB|MB) · toast \d+(\.\d)? kB/);
+    expect(first).toMatch(/`recipe_photos` \d+(\.\d)? MiB · ~50,000 rows/);
+    expect(first).toMatch(/table \d+(\.\d)? MiB · indexes \d+(\.\d)? (KiB|MiB) · toast \d+(\.\d)? KiB/);
     // Tables without long values do not mention TOAST.
-    expect(part(reply.seen, 'Largest tables')).toMatch(/`users` .*\n\s+table [\d.]+ kB · indexes [\d.]+ kB\n/);
+    expect(part(reply.seen, 'Largest tables')).toMatch(/`users` .*\n\s+table [\d.]+ KiB · indexes [\d.]+ KiB\n/);
     expect(part(reply.seen, 'Largest indexes')).toContain('recipe_photos_pkey');
-    expect(reply.seen).toMatch(/Database:? \d+(\.\d)? MB \(demo_/);
+    expect(reply.seen).toMatch(/Database:? \d+(\.\d)? MiB \(demo_/);
     expect(reply.message.text).toMatch(/largest table recipe_photos/);
   });
 });
@@ -219,7 +219,7 @@ describe('settings', () => {
       }
     };
     const limited = await settingsWith([{ name: 'recipe-database', limits: { memory: '2Gi' } }, { name: 'exporter', limits: { memory: '64Mi' } }]);
-    expect(limited).toContain('Judged against 2.0 GB of server memory: the memory limit of the container recipe-database (2Gi).');
+    expect(limited).toContain('Judged against 2.0 GiB of server memory: the memory limit of the container recipe-database (2Gi).');
     // 128MB of 2GiB is 6%: below the usual quarter.
     expect(limited).toMatch(/shared_buffers `?128MB`? · config 6% of RAM: about 25% \(512MB\) is the usual start/);
 
