@@ -123,7 +123,7 @@ export const COMMANDS: readonly BotCommand[] = [
   command(bloatHandler, bloatView),
   command(sizesHandler, sizesView),
   command(settingsHandler, settingsView),
-  command(logsHandler, logsView),
+  command(logsHandler, logsView, ['previous']),
   command(topHandler, topView),
   gatedCommand(killHandler, ['cancel']),
   gatedCommand(scaleHandler),

@@ -160,7 +160,7 @@ describe('logs', () => {
       const { reply, text } = await run(line);
       expect(reply.outcome, line).toBe('usage');
       expect(text, line).toContain(message);
-      expect(text, line).toContain('Usage: `/recipedb logs [--since D] [--grep WORD] [--container NAME] [--lines N]`');
+      expect(text, line).toContain('Usage: `/recipedb logs [--previous] [--since D] [--grep WORD] [--container NAME] [--lines N]`');
     }
   });
 

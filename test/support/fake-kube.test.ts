@@ -121,6 +121,21 @@ describe('fake Kubernetes API (driven by the real client-node)', () => {
     expect(kube.requests.find((r) => r.path.endsWith('/log'))?.query).toMatchObject({ container: 'worker', tailLines: '2' });
   });
 
+  it("serves the previous container's log with previous=true, and 400 as the real API when there is none", async () => {
+    const pods = await core.listNamespacedPod({ namespace: 'recipes', labelSelector: 'app=worker' });
+    const pod = pods.items[0]?.metadata?.name ?? '';
+    const url = (previous: boolean) => `${kube.url}/api/v1/namespaces/recipes/pods/${pod}/log?container=worker&previous=${previous}`;
+    const none = await fetch(url(true));
+    expect(none.status).toBe(400);
+    expect(await none.json()).toMatchObject({
+      kind: 'Status', status: 'Failure', reason: 'BadRequest', code: 400,
+      message: `previous terminated container "worker" in pod "${pod}" not found`,
+    });
+    kube.setPreviousLogs('recipes', pod, 'worker', 'before the crash\n');
+    expect(await (await fetch(url(true))).text()).toBe('before the crash\n');
+    expect(await (await fetch(url(false))).text()).not.toContain('before the crash');
+  });
+
   it('serves pod and node metrics', async () => {
     const pods = await core.listNamespacedPod({ namespace: 'recipes', labelSelector: 'app=recipedb-api' });
     const name = pods.items[0]?.metadata?.name ?? '';

@@ -52,6 +52,8 @@ export interface FakeKube {
   deployment(namespace: string, name: string): FakeDeploymentView | undefined;
   setPod(namespace: string, podName: string, patch: { phase?: string; ready?: boolean; restarts?: number }): void;
   setLogs(namespace: string, podName: string, container: string, text: string): void;
+  /** The log of the container's previous instance (before its last restart), served with `previous=true`. */
+  setPreviousLogs(namespace: string, podName: string, container: string, text: string): void;
   setPodMetrics(namespace: string, podName: string, usage: Record<string, { cpu: string; memory: string }>): void;
   setNodes(
     nodes: { name: string; cpu: string; memory: string; allocatableCpu: string; allocatableMemory: string }[],
@@ -189,6 +191,21 @@ function resources(c: FakeContainer): Json {
   return r;
 }
 
+/**
+ * Lines may carry their own RFC3339 timestamp (used for sinceSeconds and timestamps=true); lines
+ * without one are stamped with the time of this call.
+ */
+function logLines(text: string): LogLine[] {
+  const now = new Date();
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines.map((line) => {
+    const m = RFC3339_PREFIX.exec(line);
+    if (m?.[1] !== undefined && m[2] !== undefined && !Number.isNaN(Date.parse(m[1]))) return { time: new Date(m[1]), stamp: m[1], text: m[2] };
+    return { time: now, stamp: now.toISOString(), text: line };
+  });
+}
+
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -200,6 +217,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const deployments = new Map<string, Deployment>();
   const pods = new Map<string, Pod>();
   const logs = new Map<string, LogLine[]>();
+  const previousLogs = new Map<string, LogLine[]>();
   const podMetrics = new Map<string, Record<string, { cpu: string; memory: string }>>();
   let nodes: FakeNode[] = [];
   const requests: FakeRequest[] = [];
@@ -437,7 +455,15 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       container = names[0] ?? '';
     }
     if (!names.includes(container)) throw new HttpError(400, `container ${container} is not valid for pod ${podName}`);
-    let lines = logs.get(`${key(ns, podName)}/${container}`) ?? [];
+    let lines: LogLine[];
+    if (query.previous === 'true') {
+      // What the kubelet answers for a container that never restarted (`kubectl logs --previous`).
+      const previous = previousLogs.get(`${key(ns, podName)}/${container}`);
+      if (previous === undefined) throw new HttpError(400, `previous terminated container "${container}" in pod "${podName}" not found`);
+      lines = previous;
+    } else {
+      lines = logs.get(`${key(ns, podName)}/${container}`) ?? [];
+    }
     const since = Number(query.sinceSeconds);
     if (query.sinceSeconds !== undefined && Number.isFinite(since)) {
       const cutoff = Date.now() - since * 1000;
@@ -664,19 +690,11 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     },
 
     setLogs(namespace, podName, container, text) {
-      // Lines may carry their own RFC3339 timestamp (used for sinceSeconds and timestamps=true);
-      // lines without one are stamped with the time of this call.
-      const now = new Date();
-      const lines = text.split('\n');
-      if (lines[lines.length - 1] === '') lines.pop();
-      logs.set(
-        `${key(namespace, podName)}/${container}`,
-        lines.map((line) => {
-          const m = RFC3339_PREFIX.exec(line);
-          if (m?.[1] !== undefined && m[2] !== undefined && !Number.isNaN(Date.parse(m[1]))) return { time: new Date(m[1]), stamp: m[1], text: m[2] };
-          return { time: now, stamp: now.toISOString(), text: line };
-        }),
-      );
+      logs.set(`${key(namespace, podName)}/${container}`, logLines(text));
+    },
+
+    setPreviousLogs(namespace, podName, container, text) {
+      previousLogs.set(`${key(namespace, podName)}/${container}`, logLines(text));
     },
 
     setPodMetrics(namespace, podName, usage) {

@@ -28,11 +28,13 @@ export function logsView(result: LogsResult): Message {
   }
   const where = `${result.namespace}/${result.deployment}`;
   const scope = [
+    ...(result.previous ? ['previous (crashed) container'] : []),
     result.grep === null ? `last ${result.lines} lines` : `last ${result.lines} lines containing "${result.grep}" (any case) among the newest ${result.scanLines} of each pod`,
     ...(result.since === null ? [] : [`since ${result.since} ago`]),
     `container ${result.container}`,
   ];
-  const blocks: Block[] = [header(`Logs of ${where}`), context([escapeMrkdwn(scope.join(' · '))])];
+  const title = result.previous ? `Previous logs of ${where}` : `Logs of ${where}`;
+  const blocks: Block[] = [header(title), context([escapeMrkdwn(scope.join(' · '))])];
 
   const shown = result.pods.slice(0, MAX_PODS);
   const perPod = Math.min(LIMITS.sectionText - 200, Math.floor(LOG_BUDGET / Math.max(1, shown.length)));
@@ -42,7 +44,7 @@ export function logsView(result: LogsResult): Message {
 
   const errors = result.pods.reduce((sum, p) => sum + p.lines.filter((l) => l.error).length, 0);
   const lines = result.pods.reduce((sum, p) => sum + p.lines.length, 0);
-  return fitMessage({ text: `Logs of ${where}: ${lines} lines, ${errors} ${errors === 1 ? 'error' : 'errors'}`, blocks });
+  return fitMessage({ text: `${title}: ${lines} lines, ${errors} ${errors === 1 ? 'error' : 'errors'}`, blocks });
 }
 
 function podBlocks(pod: PodLogLines, budget: number, grep: boolean): Block[] {
