@@ -34,6 +34,19 @@ describe('configuration', () => {
     expect(config.logLevel).toBe('info');
   });
 
+  it('keys plan hashes with PLAN_HMAC_KEY, else with a key derived from a Slack secret', () => {
+    const key = 'k'.repeat(40);
+    expect(loadConfig({ ...slackEnv, PLAN_HMAC_KEY: key }).planKey).toEqual(Buffer.from(key));
+    expect(loadConfig({ ...slackEnv, PLAN_HMAC_KEY: key }).secrets).toContain(key);
+    const derived = loadConfig(slackEnv).planKey;
+    expect(derived).toHaveLength(32);
+    // Not the secret itself, and the same on every replica with the same secret.
+    expect(derived.toString('utf8')).not.toContain(slackEnv.SLACK_SIGNING_SECRET);
+    expect(loadConfig(slackEnv).planKey).toEqual(derived);
+    expect(loadConfig({ ...slackEnv, SLACK_SIGNING_SECRET: 'another-secret' }).planKey).not.toEqual(derived);
+    expect(errorOf({ ...slackEnv, PLAN_HMAC_KEY: 'short' })).toBe('PLAN_HMAC_KEY: must be at least 32 characters (e.g. `openssl rand -hex 32`)');
+  });
+
   it('picks HTTP mode with a bot token and Socket Mode with an app token too', () => {
     expect(loadConfig(slackEnv).mode).toBe('slack-http');
     expect(loadConfig({ ...slackEnv, SLACK_APP_TOKEN: 'xapp-1-abc-def' }).mode).toBe('slack-socket');
