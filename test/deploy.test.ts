@@ -114,7 +114,7 @@ describe('deploy/ as files', () => {
     expect(listed).not.toContain('alerts.yaml');
     expect(listed.some((f) => f.startsWith('optional'))).toBe(false);
     expect(objects.map((o) => o.kind).sort()).toEqual(
-      ['ConfigMap', 'Deployment', 'Namespace', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+      ['ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
     );
   });
 
@@ -124,6 +124,73 @@ describe('deploy/ as files', () => {
       expect(object.metadata?.namespace, `${object.kind} ${object.metadata?.name}`).toBe(namespace);
     }
     expect(secretTemplate?.metadata?.namespace).toBe(namespace);
+  });
+});
+
+describe('the Secret template', () => {
+  it('connects to the operated database as the least-privilege role README creates, never postgres', () => {
+    const url = new URL(secretData.DATABASE_URL ?? '');
+    expect(url.username).toBe('recipedb_ops');
+    const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain('CREATE ROLE recipedb_ops LOGIN');
+    expect(readme).toContain('GRANT pg_monitor, pg_signal_backend TO recipedb_ops');
+    expect(readme).not.toMatch(/CREATE ROLE recipedb_ops[^;]*SUPERUSER/);
+  });
+});
+
+interface PolicyPeer {
+  namespaceSelector?: { matchLabels?: Record<string, string> };
+  podSelector?: { matchLabels?: Record<string, string> };
+  ipBlock?: { cidr: string; except?: string[] };
+}
+interface PolicyRule {
+  to?: PolicyPeer[];
+  from?: PolicyPeer[];
+  ports?: { port: number | string; protocol?: string }[];
+}
+
+describe('the NetworkPolicy', () => {
+  const policy = only('NetworkPolicy');
+  const policySpec = policy.spec as { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: PolicyRule[]; egress: PolicyRule[] };
+  const ports = (rule: PolicyRule): string[] => (rule.ports ?? []).map((p) => `${p.protocol ?? 'TCP'}/${p.port}`).sort();
+  const namespaceOf = (peer: PolicyPeer): string | undefined => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'];
+
+  it("selects the bot's pods and isolates them both ways", () => {
+    expect(policySpec.podSelector.matchLabels).toEqual(spec.template.metadata.labels);
+    expect(policySpec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
+  });
+
+  it("lets in only the monitoring namespace, to the metrics port", () => {
+    expect(policySpec.ingress).toHaveLength(1);
+    const [rule] = policySpec.ingress as [PolicyRule];
+    expect((rule.from ?? []).map(namespaceOf)).toEqual(['monitoring']);
+    expect(ports(rule)).toEqual(['TCP/http']);
+    expect(container.ports?.find((p) => p.name === 'http')?.containerPort).toBe(config.port);
+    expect(spec.template.metadata.annotations?.['prometheus.io/port']).toBe(String(config.port));
+  });
+
+  it('lets out only DNS, the databases, the Kubernetes API and HTTPS to the internet', () => {
+    // Every rule names where and which ports: no rule without `to` or `ports`, which would allow all.
+    for (const rule of policySpec.egress) {
+      expect(rule.to?.length, JSON.stringify(rule)).toBeGreaterThan(0);
+      expect(rule.ports?.length, JSON.stringify(rule)).toBeGreaterThan(0);
+    }
+    const byPorts = new Map(policySpec.egress.map((rule) => [ports(rule).join(','), rule]));
+    expect([...byPorts.keys()].sort()).toEqual(['TCP/443', 'TCP/443,TCP/6443', 'TCP/5432', 'TCP/5432,TCP/9187', 'TCP/53,UDP/53'].sort());
+
+    const dns = byPorts.get('TCP/53,UDP/53')?.to?.[0];
+    expect(dns).toMatchObject({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } });
+    // The operated database's namespace is the configuration's, and its Service answers on 5432.
+    expect(byPorts.get('TCP/5432,TCP/9187')?.to?.map(namespaceOf)).toEqual([config.database.namespace]);
+    expect(new URL(config.databaseUrl ?? '').hostname).toContain(`.${config.database.namespace}.svc`);
+    expect(new URL(config.databaseUrl ?? '').port).toBe('5432');
+    expect(byPorts.get('TCP/5432')?.to?.map(namespaceOf)).toEqual([policy.metadata?.namespace]);
+    expect(new URL(config.stateDatabaseUrl ?? '').hostname).toContain(`.${policy.metadata?.namespace}.svc`);
+    // The API server by address; Slack as HTTPS anywhere but the private ranges.
+    expect(byPorts.get('TCP/443,TCP/6443')?.to?.[0]?.ipBlock?.cidr).toMatch(/^\d+\.\d+\.\d+\.\d+\/32$/);
+    const internet = byPorts.get('TCP/443')?.to?.[0]?.ipBlock;
+    expect(internet?.cidr).toBe('0.0.0.0/0');
+    expect(internet?.except).toEqual(expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']));
   });
 });
 
@@ -142,9 +209,9 @@ describe('the Deployment', () => {
     const sources = container.envFrom ?? [];
     expect(sources.map((s) => s.configMapRef?.name).filter(Boolean)).toEqual([only('ConfigMap').metadata?.name]);
     expect(sources.map((s) => s.secretRef?.name).filter(Boolean)).toEqual([secretTemplate?.metadata?.name]);
-    expect(Object.keys(secretData).sort()).toEqual(['DATABASE_URL', 'SLACK_APP_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'STATE_DATABASE_URL']);
+    expect(Object.keys(secretData).sort()).toEqual(['DATABASE_URL', 'PLAN_HMAC_KEY', 'SLACK_APP_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'STATE_DATABASE_URL']);
     // Nothing secret in the ConfigMap.
-    expect(Object.keys(configData).filter((key) => /TOKEN|SECRET|PASSWORD|DATABASE_URL/.test(key))).toEqual([]);
+    expect(Object.keys(configData).filter((key) => /TOKEN|SECRET|PASSWORD|DATABASE_URL|KEY/.test(key))).toEqual([]);
     expect(config.mode).toBe('slack-socket');
   });
 
