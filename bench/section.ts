@@ -9,7 +9,7 @@ export interface Ratio {
 
 export interface Figure {
   name: string;
-  unit: 'ms' | 'MB' | 'MB/s';
+  unit: 'ms' | 'MB' | 'MB/s' | '%';
   bot: number;
   /** Null for extra information without a baseline. */
   baseline: number | null;

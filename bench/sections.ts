@@ -6,9 +6,11 @@ import { ackSection } from './ack.js';
 import { backupSection } from './backup.js';
 import type { Section } from './section.js';
 import { statusSection } from './status.js';
+import { saturatedSection } from './saturated.js';
 
 export const SECTIONS: Readonly<Record<string, Section>> = {
   ack: ackSection,
   status: statusSection,
   backup: backupSection,
+  saturated: saturatedSection,
 };

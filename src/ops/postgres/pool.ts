@@ -44,6 +44,17 @@ export function createPool(options: PoolOptions): pg.Pool {
   return pool;
 }
 
+/**
+ * Runs the queries side by side on a pool (each on a connection of its own), or one after the
+ * other on a single session, which cannot run two at once.
+ */
+export async function eachQuery<T extends readonly unknown[]>(db: Queryable, tasks: { readonly [K in keyof T]: () => Promise<T[K]> }): Promise<T> {
+  if (db instanceof pg.Pool) return (await Promise.all(tasks.map((task) => task()))) as unknown as T;
+  const results: unknown[] = [];
+  for (const task of tasks) results.push(await task());
+  return results as unknown as T;
+}
+
 /** Runs `fn` with one client of the pool (always released), or on the session it is given. */
 export async function withClient<T>(db: Queryable, fn: (client: pg.ClientBase) => Promise<T>): Promise<T> {
   if (!(db instanceof pg.Pool)) return fn(db);

@@ -4,6 +4,7 @@
  *   const status = await readServerStatus(db); // { version, uptimeSeconds, connections, … }
  */
 import { botSessionPids, type Queryable } from './bot-sessions.js';
+import { eachQuery } from './pool.js';
 
 export interface ConnectionsByState {
   state: string;
@@ -48,8 +49,8 @@ export interface ServerStatus {
  */
 export async function readServerStatus(db: Queryable): Promise<ServerStatus> {
   const bot = botSessionPids(db);
-  const [server, connections, cache, stats, longest, locks, replication] = await Promise.all([
-    db.query<{ version: string; version_num: string; database: string; started_at: Date; uptime: number; max_connections: number; is_replica: boolean }>(`
+  const [server, connections, cache, stats, longest, locks, replication] = await eachQuery(db, [
+    () => db.query<{ version: string; version_num: string; database: string; started_at: Date; uptime: number; max_connections: number; is_replica: boolean }>(`
       SELECT split_part(version(), ' on ', 1) AS version,
              current_setting('server_version_num') AS version_num,
              current_database() AS database,
@@ -57,25 +58,25 @@ export async function readServerStatus(db: Queryable): Promise<ServerStatus> {
              extract(epoch FROM now() - pg_postmaster_start_time())::float8 AS uptime,
              current_setting('max_connections')::int AS max_connections,
              pg_is_in_recovery() AS is_replica`),
-    db.query<{ state: string; here: boolean; bot: boolean; count: number }>(`
+    () => db.query<{ state: string; here: boolean; bot: boolean; count: number }>(`
       SELECT coalesce(state, 'background') AS state, coalesce(datname = current_database(), false) AS here,
              (pid = pg_backend_pid() OR pid = ANY($1::int[])) AS bot, count(*)::int AS count
         FROM pg_stat_activity
        WHERE backend_type = 'client backend'
        GROUP BY 1, 2, 3`, [bot]),
-    db.query<{ tables: number | null; indexes: number | null }>(`
+    () => db.query<{ tables: number | null; indexes: number | null }>(`
       SELECT (SELECT sum(heap_blks_hit)::float8 / nullif(sum(heap_blks_hit) + sum(heap_blks_read), 0) FROM pg_statio_user_tables) AS tables,
              (SELECT sum(idx_blks_hit)::float8 / nullif(sum(idx_blks_hit) + sum(idx_blks_read), 0) FROM pg_statio_user_indexes) AS indexes`),
-    db.query<{ commits: string; rollbacks: string; deadlocks: string; size: string }>(`
+    () => db.query<{ commits: string; rollbacks: string; deadlocks: string; size: string }>(`
       SELECT xact_commit AS commits, xact_rollback AS rollbacks, deadlocks, pg_database_size(datname) AS size
         FROM pg_stat_database WHERE datname = current_database()`),
-    db.query<{ pid: number; seconds: number; state: string; query: string }>(`
+    () => db.query<{ pid: number; seconds: number; state: string; query: string }>(`
       SELECT pid, extract(epoch FROM now() - xact_start)::float8 AS seconds, coalesce(state, '') AS state, query
         FROM pg_stat_activity
        WHERE xact_start IS NOT NULL AND backend_type = 'client backend' AND datname = current_database()
          AND pid <> pg_backend_pid() AND pid <> ALL($1::int[])
        ORDER BY xact_start LIMIT 1`, [bot]),
-    db.query<{ granted: number; waiting: number; blocked: number; bot: number }>(`
+    () => db.query<{ granted: number; waiting: number; blocked: number; bot: number }>(`
       SELECT count(*) FILTER (WHERE l.granted AND NOT a.bot)::int AS granted,
              count(*) FILTER (WHERE NOT l.granted AND NOT a.bot)::int AS waiting,
              count(DISTINCT l.pid) FILTER (WHERE NOT l.granted AND NOT a.bot)::int AS blocked,
@@ -83,7 +84,7 @@ export async function readServerStatus(db: Queryable): Promise<ServerStatus> {
         FROM pg_locks l
         JOIN (SELECT pid, (pid = pg_backend_pid() OR pid = ANY($1::int[])) AS bot
                 FROM pg_stat_activity WHERE datname = current_database()) a ON a.pid = l.pid`, [bot]),
-    db.query<{ client_addr: string | null; state: string; lag_bytes: string | null }>(`
+    () => db.query<{ client_addr: string | null; state: string; lag_bytes: string | null }>(`
       SELECT client_addr::text, state, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::text AS lag_bytes
         FROM pg_stat_replication`).catch(() => ({ rows: [] })),
   ]);
