@@ -71,6 +71,22 @@ const cronOrOff = (fallback: string) =>
       }
     });
 
+/** A duration within [min, max], or `off`: null. */
+const durationOrOff = (fallback: string, min: number, max: number, what: string) =>
+  z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      const text = s?.trim() || fallback;
+      if (text === 'off') return null;
+      const ms = parseDuration(text);
+      if (ms === undefined || ms < min || ms > max) {
+        ctx.addIssue({ code: 'custom', message: `must be ${what}, or off` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
 /** A Slack user group ID (S…), mentioned when an incident is escalated to that level. */
 const userGroup = optionalText.refine((s) => s === undefined || /^S[A-Z0-9_]+$/.test(s), 'must be a Slack user group ID (S…)');
 
@@ -128,6 +144,12 @@ const envSchema = z.object({
   SHUTDOWN_GRACE: duration('20s'),
   // A replica silent this long is presumed dead: its scheduled backup is taken over, its action reported as interrupted.
   REPLICA_TIMEOUT: duration('60s').refine((ms) => ms >= 2_000, 'must be at least 2s'),
+  // History (SPEC section 13): one sample per interval across replicas; `off` samples nothing.
+  HISTORY_INTERVAL: durationOrOff('1m', 10_000, 3_600_000, 'a duration from 10s to 1h'),
+  HISTORY_RETENTION: duration('30d').refine((ms) => ms >= 3_600_000, 'must be at least 1h'),
+  RECIPEDB_PVC: optionalText
+    .transform((s) => s ?? 'recipe-database-pvc')
+    .refine((s) => /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(s), 'must be a Kubernetes object name'),
 });
 
 export const ESCALATION_LEVELS = ['1', '2', '3', 'mgmt'] as const;
@@ -142,7 +164,7 @@ export interface Config {
   databaseUrl?: string;
   stateDatabaseUrl?: string;
   kubeconfig?: string;
-  database: { namespace: string; deployment: string; container: string };
+  database: { namespace: string; deployment: string; container: string; volumeClaim: string };
   app: { namespace: string; deployment: string };
   scalableDeployments: string[];
   verifyTables: string[];
@@ -160,6 +182,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** A replica whose heartbeat is older than this is presumed dead. */
   replicaTimeoutMs: number;
+  /** How often the key figures are sampled into the state database (null: off), and for how long they are kept. */
+  history: { intervalMs: number | null; retentionMs: number };
   /** Values that must never appear in logs or messages. */
   secrets: string[];
 }
@@ -191,7 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     databaseUrl: e.DATABASE_URL,
     stateDatabaseUrl: e.STATE_DATABASE_URL,
     kubeconfig: e.KUBECONFIG,
-    database: { namespace: e.RECIPEDB_NAMESPACE, deployment: e.RECIPEDB_DEPLOYMENT, container: e.RECIPEDB_CONTAINER },
+    database: { namespace: e.RECIPEDB_NAMESPACE, deployment: e.RECIPEDB_DEPLOYMENT, container: e.RECIPEDB_CONTAINER, volumeClaim: e.RECIPEDB_PVC },
     app: { namespace: e.APP_NAMESPACE, deployment: e.APP_DEPLOYMENT },
     scalableDeployments: e.SCALABLE_DEPLOYMENTS,
     verifyTables: e.VERIFY_TABLES,
@@ -214,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     timeouts: { sourceMs: e.STATUS_SOURCE_TIMEOUT, connectMs: e.DB_CONNECT_TIMEOUT, statementMs: e.DB_STATEMENT_TIMEOUT, restoreLockWaitMs: e.RESTORE_LOCK_WAIT },
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     replicaTimeoutMs: e.REPLICA_TIMEOUT,
+    history: { intervalMs: e.HISTORY_INTERVAL, retentionMs: e.HISTORY_RETENTION },
     secrets,
   };
 }

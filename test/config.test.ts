@@ -23,7 +23,8 @@ describe('configuration', () => {
     const config = loadConfig({});
     expect(config.mode).toBe('console');
     expect(config.port).toBe(3000);
-    expect(config.database).toEqual({ namespace: 'recipe-database', deployment: 'recipe-database', container: 'recipe-database' });
+    expect(config.database).toEqual({ namespace: 'recipe-database', deployment: 'recipe-database', container: 'recipe-database', volumeClaim: 'recipe-database-pvc' });
+    expect(config.history).toEqual({ intervalMs: 60_000, retentionMs: 30 * 86_400_000 });
     expect(config.app).toEqual({ namespace: 'default', deployment: 'recipe-app' });
     expect(config.scalableDeployments).toEqual(['default/recipe-app']);
     expect(config.verifyTables).toEqual(['recipe_manager.recipes', 'recipe_manager.users', 'recipe_manager.ingredients']);
@@ -32,6 +33,11 @@ describe('configuration', () => {
     expect(config.approvalTtlMs).toBe(15 * 60_000);
     expect(config.slack.apiUrl).toBe('https://slack.com/api/');
     expect(config.logLevel).toBe('info');
+  });
+
+  it('reads HISTORY_INTERVAL (or off) and HISTORY_RETENTION', () => {
+    expect(loadConfig({ HISTORY_INTERVAL: '30s', HISTORY_RETENTION: '7d' }).history).toEqual({ intervalMs: 30_000, retentionMs: 7 * 86_400_000 });
+    expect(loadConfig({ HISTORY_INTERVAL: 'off' }).history.intervalMs).toBeNull();
   });
 
   it('picks HTTP mode with a bot token and Socket Mode with an app token too', () => {
@@ -54,6 +60,11 @@ describe('configuration', () => {
     [{ VERIFY_TABLES: 'recipes; DROP TABLE x' }, /^VERIFY_TABLES: must be a comma list of schema.table/],
     [{ BACKUP_SCHEDULE: 'daily' }, /^BACKUP_SCHEDULE: must be a 5-field cron/],
     [{ SLACK_BOT_TOKEN: 'xoxp-user-token-secret' }, /^SLACK_BOT_TOKEN: must be a bot token/],
+    [{ HISTORY_INTERVAL: '1s' }, /^HISTORY_INTERVAL: must be a duration from 10s to 1h, or off/],
+    [{ HISTORY_INTERVAL: '2h' }, /^HISTORY_INTERVAL: must be a duration from 10s to 1h, or off/],
+    [{ HISTORY_RETENTION: 'forever' }, /^HISTORY_RETENTION: must be a duration/],
+    [{ HISTORY_RETENTION: '10m' }, /^HISTORY_RETENTION: must be at least 1h/],
+    [{ RECIPEDB_PVC: 'Data Volume' }, /^RECIPEDB_PVC: must be a Kubernetes object name/],
   ])('refuses a bad value with one line naming the variable (%#)', (env, expected) => {
     const message = errorOf(env as NodeJS.ProcessEnv);
     expect(message).toMatch(expected);

@@ -273,6 +273,7 @@ describe('the RBAC', () => {
       { verb: 'list', apiGroup: '', resource: 'pods', namespace },
       { verb: 'get', apiGroup: '', resource: 'pods', subresource: 'log', namespace, name: `${database}-7d9f8b-x2k4q` },
       { verb: 'list', apiGroup: 'metrics.k8s.io', resource: 'pods', namespace },
+      { verb: 'get', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: config.database.volumeClaim },
     ];
     // The restore's application and every deployment `scale` may touch.
     for (const entry of [`${config.app.namespace}/${config.app.deployment}`, ...config.scalableDeployments]) {
@@ -304,6 +305,8 @@ describe('the RBAC', () => {
       { verb: 'get', apiGroup: '', resource: 'secrets', namespace: 'recipedb-ops', name: 'recipedb-ops' },
       { verb: 'list', apiGroup: '', resource: 'nodes' },
       { verb: 'list', apiGroup: 'metrics.k8s.io', resource: 'nodes' },
+      { verb: 'list', apiGroup: '', resource: 'persistentvolumeclaims', namespace },
+      { verb: 'patch', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: config.database.volumeClaim },
     ];
     for (const request of refused) expect(rbac.authorize(request), JSON.stringify(request)).toBe(false);
   });

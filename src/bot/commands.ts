@@ -45,6 +45,10 @@ import { sizesView } from './views/sizes-view.js';
 import { settingsView } from './views/settings-view.js';
 import { backupView } from './views/backup-view.js';
 import { backupsView } from './views/backups-view.js';
+import { growthHandler } from '../handlers/growth.js';
+import { chartHandler } from '../handlers/chart.js';
+import { growthView } from './views/growth-view.js';
+import { chartAnswer } from './views/chart-view.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -117,6 +121,8 @@ export const COMMANDS: readonly BotCommand[] = [
   command(indexesHandler, indexesView),
   command(bloatHandler, bloatView),
   command(sizesHandler, sizesView),
+  command(growthHandler, growthView),
+  answeringCommand(chartHandler, chartAnswer),
   command(settingsHandler, settingsView),
   command(logsHandler, logsView),
   command(topHandler, topView),

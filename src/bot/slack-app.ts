@@ -15,13 +15,16 @@ import { progressView, refusalView } from './views/usage-view.js';
 import { channelAllowed, wrongChannel } from './channels.js';
 import { plainSlackText } from './slack-text.js';
 import { registerApprovals } from './approval-actions.js';
+import { registerAppHome } from './app-home.js';
 import { drainingMiddleware } from './draining.js';
 import { SHUTDOWN_CLEANUP_MS } from '../lifecycle.js';
 import { incidentThread } from './incident-thread.js';
 import { registerIncidentListeners } from './incident-listeners.js';
 import { SLASH_COMMAND } from './slack-surface.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
-import type { Message } from './blocks.js';
+import { context, escapeMrkdwn, type Message } from './blocks.js';
+import { describeFailure } from '../ops/failure.js';
+import { createScrubber } from '../redact.js';
 import { scheduledBackupView } from './views/scheduled-backup-view.js';
 
 export interface SlackBot {
@@ -37,6 +40,7 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
   const { config, log, metrics } = services;
   const socketMode = config.mode === 'slack-socket';
   const { lifecycle } = services;
+  const scrub = createScrubber(config.secrets);
   const routes = httpRoutes(services.state, metrics, lifecycle);
   const app = new App({
     token: config.slack.botToken,
@@ -102,15 +106,31 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
       );
       return;
     }
+    let message = reply.message;
+    if (reply.image) {
+      // One file share that carries the answer's blocks: the picture shows under them in a single
+      // message. (An image block with slack_file would need the file processed first, and files:read to wait for it.)
+      const { png, filename, title, altText } = reply.image;
+      const file = { file: png, filename, title, alt_text: altText, blocks: message.blocks };
+      const shared = await client
+        .filesUploadV2(reply.threadTs ? { ...file, channel_id: actor.channelId, thread_ts: reply.threadTs } : { ...file, channel_id: actor.channelId })
+        .then(() => true)
+        .catch((error: unknown) => {
+          log.warn({ err: error, channel: actor.channelId, command: reply.command }, 'could not upload the picture; posting the answer without it');
+          message = { ...message, blocks: [...message.blocks, context([`:warning: The picture could not be uploaded (${escapeMrkdwn(scrub(describeFailure(error)))}).`])] };
+          return false;
+        });
+      if (shared) return;
+    }
     let ts: string | undefined;
     try {
       ts = reply.threadTs
-        ? (await client.chat.postMessage({ channel: actor.channelId, thread_ts: reply.threadTs, text: reply.message.text, blocks: reply.message.blocks })).ts
-        : await postOrUpdate(actor.channelId, reply.message, progressTs);
+        ? (await client.chat.postMessage({ channel: actor.channelId, thread_ts: reply.threadTs, text: message.text, blocks: message.blocks })).ts
+        : await postOrUpdate(actor.channelId, message, progressTs);
     } catch (error) {
       // Typically not_in_channel: answer through the response_url instead, visible to the channel.
       log.warn({ err: error, channel: actor.channelId }, 'could not post to the channel; answering through response_url');
-      await respond({ response_type: 'in_channel', text: reply.message.text, blocks: reply.message.blocks }).catch((e: unknown) =>
+      await respond({ response_type: 'in_channel', text: message.text, blocks: message.blocks }).catch((e: unknown) =>
         log.error({ err: e }, 'could not answer the command at all'),
       );
       return;
@@ -135,7 +155,8 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     }
   });
 
-  const redrawApproval = registerApprovals(app, services, GATED_ACTIONS);
+  const home = registerAppHome(app, services);
+  const redrawApproval = registerApprovals(app, services, GATED_ACTIONS, home);
   registerIncidentListeners(app, services);
   const opsChannel = config.opsChannel;
   // What the background jobs (src/jobs/) have to say, shown on Slack.

@@ -10,6 +10,7 @@ import { readServerStatus, type ServerStatus } from '../ops/postgres/server-stat
 import { withTimeout } from '../with-timeout.js';
 import { defineHandler, noArgs, type HandlerContext } from './handler.js';
 import { describeFailure } from '../ops/failure.js';
+import { readTrendSamples, statusTrend, type StatusTrend } from './status-trend.js';
 
 export type SourceResult<T> = { ok: true; data: T; ms: number } | { ok: false; reason: string; ms: number };
 
@@ -24,6 +25,8 @@ export interface StatusResult {
   kubernetes: SourceResult<DatabasePods> | null;
   /** null: EXPORTER_URL is not set. */
   exporter: SourceResult<ExporterMetrics> | null;
+  /** Against the sampled history; null when PostgreSQL is down or the history cannot say. */
+  trend: StatusTrend | null;
 }
 
 // The custom-query metrics the runbook's "Recipe-specific metrics" check greps for.
@@ -50,7 +53,8 @@ export const statusHandler = defineHandler({
     const { connectMs, statementMs, sourceMs } = ctx.config.timeouts;
     const { kube } = ctx;
     const exporterUrl = ctx.config.exporterUrl;
-    const [postgres, kubernetes, exporter] = await Promise.all([
+    const measuredAt = ctx.now();
+    const [postgres, kubernetes, exporter, history] = await Promise.all([
       readSource('PostgreSQL', connectMs + statementMs, () => readServerStatus(ctx.db)),
       kube === null
         ? null
@@ -73,9 +77,12 @@ export const statusHandler = defineHandler({
               timeoutMs: sourceMs + CLEANUP_GRACE_MS,
             }),
           ),
+      // A trend is a courtesy: a slow or dead state database leaves it out, never the status.
+      readSource('the history', sourceMs, () => readTrendSamples(ctx.state, measuredAt)),
     ]);
     const { verdict, reasons } = judge({ postgres, kubernetes, exporter }, ctx);
-    return { measuredAt: ctx.now(), verdict, reasons, postgres, kubernetes, exporter };
+    const trend = postgres.ok && history.ok ? statusTrend(history.data, postgres.data, measuredAt) : null;
+    return { measuredAt: ctx.now(), verdict, reasons, postgres, kubernetes, exporter, trend };
   },
 });
 

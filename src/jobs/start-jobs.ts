@@ -1,6 +1,6 @@
 /**
  * The bot's background jobs, started with its services (src/services.ts) whatever shows their
- * results: the heartbeat, the approval sweeper and, on Slack, the scheduled backups. What they
+ * results: the heartbeat, the approval sweeper, the history sampler and, on Slack, the scheduled backups. What they
  * have to say goes out as notices (notices.ts).
  *
  *   const jobs = await startJobs(services); // … await jobs.stop();
@@ -10,6 +10,7 @@ import { parseCronSchedule } from '../cron-schedule.js';
 import { startApprovalSweeper } from './approval-sweeper.js';
 import { startBackupScheduler } from './backup-scheduler.js';
 import { startHeartbeat } from './heartbeat.js';
+import { startHistorySampler } from './history-sampler.js';
 
 export interface Jobs {
   stop(): Promise<void>;
@@ -25,9 +26,14 @@ export async function startJobs(services: Services): Promise<Jobs> {
     config.mode !== 'console' && config.backup.schedule !== 'off'
       ? startBackupScheduler(services, { schedule: parseCronSchedule(config.backup.schedule) })
       : undefined;
+  // In every mode, the console too: a sample is a dozen catalog reads a minute, and the console's
+  // embedded state database keeps them (.local/postgres), so `growth` and `chart` work there as well.
+  const intervalMs = config.history.intervalMs;
+  const history = intervalMs === null ? undefined : startHistorySampler(services, { intervalMs });
   return {
     async stop() {
       sweeper.stop();
+      await history?.stop();
       await scheduler?.stop();
       // Last: leaving the replicas frees whatever this process still claims.
       await heartbeat.stop();

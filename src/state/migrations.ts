@@ -126,4 +126,45 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE incident_events ADD COLUMN claimed_by text;
     `,
   },
+  {
+    version: 11,
+    name: 'history of the key figures',
+    sql: `
+      -- One row per HISTORY_INTERVAL slot: the replica whose INSERT wins samples it, so a slot is
+      -- sampled once across replicas. Rows older than a day are folded into 5-minute rows, those
+      -- older than a week into hourly ones (bucket_s says which), and rows past HISTORY_RETENTION
+      -- are deleted (state/history-downsample.ts), so the table stays a few thousand rows.
+      CREATE TABLE history_samples (
+        at                     timestamptz PRIMARY KEY,
+        bucket_s               integer NOT NULL CHECK (bucket_s > 0),
+        claimed_by             text NOT NULL,
+        claimed_at             timestamptz NOT NULL DEFAULT now(),
+        -- Successful samples in the row: 0 while the slot is being sampled, or when it failed.
+        samples                integer NOT NULL DEFAULT 0,
+        error                  text,
+        max_connections        integer,
+        -- Client connections: the mean over the row (one sample: the count), and the most seen.
+        connections            real,
+        connections_peak       integer,
+        active                 real,
+        idle                   real,
+        idle_in_transaction    real,
+        -- Counter increases over counted_s seconds (rates and the cache hit of the interval).
+        commits                bigint,
+        rollbacks              bigint,
+        blocks_hit             bigint,
+        blocks_read            bigint,
+        counted_s              real,
+        -- The last size seen in the row; the ten largest tables as [{schema, table, bytes}].
+        database_bytes         bigint,
+        largest_tables         jsonb,
+        -- The worst seen in the row.
+        longest_transaction_s  real,
+        locks_waiting          integer,
+        replication_lag_bytes  bigint,
+        -- Raw rows only: the cumulative counters, from which the next sample's increases are taken.
+        counters               jsonb
+      );
+    `,
+  },
 ];

@@ -56,6 +56,8 @@ export interface FakeKube {
   setNodes(
     nodes: { name: string; cpu: string; memory: string; allocatableCpu: string; allocatableMemory: string }[],
   ): void;
+  /** A PersistentVolumeClaim, bound at `capacity` (what `kubectl get pvc` shows). */
+  addVolumeClaim(claim: { namespace: string; name: string; capacity: string; storageClass?: string }): void;
   rolloutDelayMs: number;
   hang(pathPrefix: string | null): void;
   failWith(pathPrefix: string | null, status: number): void;
@@ -202,6 +204,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const logs = new Map<string, LogLine[]>();
   const podMetrics = new Map<string, Record<string, { cpu: string; memory: string }>>();
   let nodes: FakeNode[] = [];
+  const claims = new Map<string, { namespace: string; name: string; capacity: string; storageClass: string; uid: string }>();
   const requests: FakeRequest[] = [];
   const forbidden: FakeRequest[] = [];
   const hangs = new Set<string>();
@@ -508,6 +511,17 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     if (get && is('api', 'v1', 'namespaces', null, 'pods', null)) return podJson(getPod(at(3), at(5)), true);
     if (get && is('api', 'v1', 'namespaces', null, 'pods', null, 'log')) return readLogs(at(3), at(5), query);
     if (get && is('api', 'v1', 'nodes')) return list('NodeList', 'v1', nodes.map(nodeJson));
+    if (get && is('api', 'v1', 'namespaces', null, 'persistentvolumeclaims', null)) {
+      const c = claims.get(key(at(3), at(5)));
+      if (c === undefined) throw notFound('persistentvolumeclaims', '', at(5));
+      return {
+        kind: 'PersistentVolumeClaim',
+        apiVersion: 'v1',
+        metadata: { name: c.name, namespace: c.namespace, uid: c.uid, resourceVersion: String(resourceVersion) },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: c.capacity } }, storageClassName: c.storageClass, volumeMode: 'Filesystem', volumeName: `pvc-${c.uid}` },
+        status: { phase: 'Bound', accessModes: ['ReadWriteOnce'], capacity: { storage: c.capacity } },
+      };
+    }
     // metrics.k8s.io
     if (get && (is('apis', 'metrics.k8s.io', 'v1beta1', 'namespaces', null, 'pods') || is('apis', 'metrics.k8s.io', 'v1beta1', 'pods'))) {
       const ns = seg.length === 6 ? at(4) : undefined;
@@ -685,6 +699,10 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
 
     setNodes(list) {
       nodes = list.map((n) => ({ ...n }));
+    },
+
+    addVolumeClaim({ namespace, name, capacity, storageClass = 'standard' }) {
+      claims.set(key(namespace, name), { namespace, name, capacity, storageClass, uid: randomUUID() });
     },
 
     hang(pathPrefix) {

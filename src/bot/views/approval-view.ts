@@ -4,6 +4,7 @@
  */
 import type { ApprovalRequest } from '../../state/approvals.js';
 import { outcomeOf, storedPlanOf } from '../../handlers/approval-engine.js';
+import type { types as slack } from '@slack/bolt';
 import { actions, button, codeBlock, mrkdwnText, context, header, section, sectionFields, type Block, type Message } from '../blocks.js';
 import { formatTime } from '../../format.js';
 import { APPROVE_ACTION, REJECT_ACTION } from '../slack-surface.js';
@@ -37,16 +38,7 @@ export function approvalView(request: ApprovalRequest, options: ApprovalViewOpti
   ];
   if (request.status === 'pending') {
     blocks.push(
-      actions(`approval:${request.id}`, [
-        button({
-          text: 'Approve',
-          actionId: APPROVE_ACTION,
-          value: request.id,
-          style: 'primary',
-          confirm: { title: `Approve: ${request.action}?`, text: `This will ${request.summary}.`, confirm: 'Approve', deny: 'Back' },
-        }),
-        button({ text: 'Reject', actionId: REJECT_ACTION, value: request.id, style: 'danger' }),
-      ]),
+      approvalButtons(request),
       context([`Approvers: ${options.approvers.map((u) => `<@${u}>`).join(', ')}. Nobody approves their own request; the requester may reject it to cancel.`]),
     );
     return { text: `Approval needed: ${request.summary} (requested by <@${request.requester}>)`, blocks };
@@ -61,6 +53,20 @@ export function approvalView(request: ApprovalRequest, options: ApprovalViewOpti
     blocks.push(section(`:hourglass_flowing_sand: ${options.progress ?? 'Running…'}`));
   }
   return { text: `${request.summary}: ${request.status}${outcome ? ` — ${outcome.summary}` : ''}`, blocks };
+}
+
+/** Approve and Reject for a pending request: on its message, and in the App Home. */
+export function approvalButtons(request: ApprovalRequest): slack.ActionsBlock {
+  return actions(`approval:${request.id}`, [
+    button({
+      text: 'Approve',
+      actionId: APPROVE_ACTION,
+      value: request.id,
+      style: 'primary',
+      confirm: { title: `Approve: ${request.action}?`, text: `This will ${request.summary}.`, confirm: 'Approve', deny: 'Back' },
+    }),
+    button({ text: 'Reject', actionId: REJECT_ACTION, value: request.id, style: 'danger' }),
+  ]);
 }
 
 function decisionLine(request: ApprovalRequest): string {

@@ -2,6 +2,7 @@ import type { ServerStatus } from '../../ops/postgres/server-status.js';
 import type { ContainerUse, DatabasePod, DatabasePods, ResourceUse } from '../../ops/kube/database-pods.js';
 import type { ExporterMetrics } from '../../ops/exporter/exporter-metrics.js';
 import type { StatusResult, Verdict } from '../../handlers/status.js';
+import type { StatusTrend } from '../../handlers/status-trend.js';
 import { formatDuration } from '../../duration.js';
 import {
   codeBlock,
@@ -28,14 +29,9 @@ const MAX_BUSINESS_METRICS = 12;
 const MAX_REASONS = 8;
 
 export function statusView(result: StatusResult): Message {
-  const reasons = listWithMore(result.reasons, MAX_REASONS, escapeMrkdwn, 'findings').join('; ');
-  // A source that did not answer is its own line below; the verdict only admits it was not judged.
-  const unanswered = [result.kubernetes, result.exporter].some((source) => source !== null && !source.ok);
-  const allPass = unanswered ? ' — the checks that could run pass' : ' — all checks pass';
-  const verdictLine = `${VERDICT_ICON[result.verdict]} *${result.verdict}*${result.reasons.length ? ` — ${reasons}` : allPass}`;
-  const blocks: Block[] = [header('Recipe Database status'), section(verdictLine)];
+  const blocks: Block[] = [header('Recipe Database status'), section(statusVerdictLine(result))];
   if (result.postgres.ok) {
-    blocks.push(...postgresBlocks(result.postgres.data));
+    blocks.push(...postgresBlocks(result.postgres.data, result.trend));
   } else {
     blocks.push(section(`*PostgreSQL:* down — ${escapeMrkdwn(result.postgres.reason)}`));
   }
@@ -54,17 +50,28 @@ export function statusView(result: StatusResult): Message {
   return fitMessage({ text: `Recipe Database: ${result.verdict}${result.reasons[0] ? ` — ${result.reasons[0]}` : ''}`, blocks });
 }
 
-function postgresBlocks(s: ServerStatus): Block[] {
+/** ":warning: *WARN* — why": the verdict and its reasons, worst first (also the App Home's first line). */
+export function statusVerdictLine(result: StatusResult): string {
+  const reasons = listWithMore(result.reasons, MAX_REASONS, escapeMrkdwn, 'findings').join('; ');
+  // A source that did not answer is its own line below; the verdict only admits it was not judged.
+  const unanswered = [result.kubernetes, result.exporter].some((source) => source !== null && !source.ok);
+  const allPass = unanswered ? ' — the checks that could run pass' : ' — all checks pass';
+  return `${VERDICT_ICON[result.verdict]} *${result.verdict}*${result.reasons.length ? ` — ${reasons}` : allPass}`;
+}
+
+function postgresBlocks(s: ServerStatus, trend: StatusTrend | null): Block[] {
   const connections = s.connections.map((c) => `${c.state} ${c.count}`).join(', ') || 'none';
+  const connectionsTrend = trend?.connections ? ` · ${signed(trend.connections.delta, formatCount)} in ${trend.connections.minutes} min` : '';
+  const sizeTrend = trend?.size ? ` · ${signed(trend.size.deltaBytes, formatBytes)} in ${trend.size.hours} h` : '';
   const blocks: Block[] = [
     ...sectionFields([
       `*PostgreSQL*\nup · ${s.version}`,
       `*Uptime*\n${formatDuration(s.uptimeSeconds * 1000)}`,
-      `*Connections*\n${s.totalConnections} / ${s.maxConnections} (${connections})`,
+      `*Connections*\n${s.totalConnections} / ${s.maxConnections}${connectionsTrend} (${connections})`,
       `*Idle in transaction*\n${s.idleInTransaction}`,
       `*Cache hit*\ntables ${formatPercent(s.cacheHitRatio.tables)} · indexes ${formatPercent(s.cacheHitRatio.indexes)}`,
       `*Transactions*\n${formatCount(s.commits)} commits · ${formatCount(s.rollbacks)} rollbacks · ${s.deadlocks} deadlocks`,
-      `*Database size*\n${formatBytes(s.databaseSizeBytes)} (${s.database})`,
+      `*Database size*\n${formatBytes(s.databaseSizeBytes)}${sizeTrend} (${s.database})`,
       `*Locks*\n${s.locks.granted} held · ${s.locks.waiting} waiting · ${s.blockedQueries} blocked`,
     ]),
   ];
@@ -153,4 +160,10 @@ function labelText(labels: Record<string, string>): string {
 function formatValue(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   return Number.isInteger(value) ? formatCount(value) : String(Number(value.toPrecision(6)));
+}
+
+/** "+40", "−12", "±0": a change, with its sign. */
+function signed(n: number, format: (n: number) => string): string {
+  if (n === 0) return '±0';
+  return `${n > 0 ? '+' : '−'}${format(Math.abs(n))}`;
 }
