@@ -4,6 +4,7 @@
  */
 import { ackSection } from './ack.js';
 import { backupSection } from './backup.js';
+import { chartSection } from './chart.js';
 import type { Section } from './section.js';
 import { statusSection } from './status.js';
 
@@ -11,4 +12,5 @@ export const SECTIONS: Readonly<Record<string, Section>> = {
   ack: ackSection,
   status: statusSection,
   backup: backupSection,
+  chart: chartSection,
 };

@@ -148,6 +148,8 @@ function chartOption(spec: LineChartSpec): EChartsOption {
       type: 'line',
       showSymbol: s.points.length < 3,
       connectNulls: false,
+      // At most about one point per pixel column is drawn (largest-triangle sampling keeps the spikes).
+      sampling: 'lttb',
       lineStyle: { width: 1.5 },
       data: s.points,
       ...(i === 0 && thresholds.length > 0

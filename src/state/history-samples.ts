@@ -150,7 +150,7 @@ export async function previousCounters(pool: pg.Pool, slot: Date): Promise<Sampl
 export async function recordSample(pool: pg.Pool, slot: Date, f: SampleFigures): Promise<void> {
   await pool.query(
     `UPDATE history_samples
-        SET samples = 1, error = NULL, max_connections = $2, connections = $3, connections_peak = $3, active = $4, idle = $5,
+        SET samples = 1, error = NULL, max_connections = $2, connections = $3, connections_peak = $18, active = $4, idle = $5,
             idle_in_transaction = $6, commits = $7, rollbacks = $8, blocks_hit = $9, blocks_read = $10, counted_s = $11,
             database_bytes = $12, largest_tables = $13::jsonb, longest_transaction_s = $14, locks_waiting = $15,
             replication_lag_bytes = $16, counters = $17::jsonb
@@ -158,7 +158,7 @@ export async function recordSample(pool: pg.Pool, slot: Date, f: SampleFigures):
     [
       slot, f.maxConnections, f.connections, f.active, f.idle, f.idleInTransaction, f.commits, f.rollbacks, f.blocksHit, f.blocksRead,
       f.countedS, f.databaseBytes, JSON.stringify(f.largestTables), f.longestTransactionS, f.locksWaiting, f.replicationLagBytes,
-      JSON.stringify(f.counters),
+      JSON.stringify(f.counters), f.connections,
     ],
   );
 }

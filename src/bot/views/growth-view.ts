@@ -46,6 +46,7 @@ function volumeLine(result: GrowthResult): string {
   if (v.kind === 'unavailable') return `n/a — ${escapeMrkdwn(v.reason)}`;
   const share = `${formatBytes(v.usedBytes)} of ${escapeMrkdwn(v.claim.capacity)} used (${Math.round((100 * v.usedBytes) / v.claim.capacityBytes)}%)`;
   if (v.fullInMs === null) return `${share}; not growing`;
+  if (v.fullInMs > 10 * 365 * 86_400_000) return `${share}; not full within 10 years at this rate`;
   const at = new Date(result.measuredAt.getTime() + v.fullInMs);
   const warn = v.fullInMs < 14 * 86_400_000 ? ':warning: ' : '';
   return `${share}; ${warn}full in ~${formatDuration(v.fullInMs)} (around ${formatTime(at).slice(0, 10)}) at this rate`;
