@@ -13,6 +13,7 @@ import { runConsole } from '../../src/bot/console.js';
 import { dispatchCommand, type Reply } from '../../src/bot/dispatch.js';
 import { chartHandler } from '../../src/handlers/chart.js';
 import { growthHandler } from '../../src/handlers/growth.js';
+import { growthView } from '../../src/bot/views/growth-view.js';
 import { DAY_MS } from '../../src/state/history-downsample.js';
 import { startFakeKube, type FakeKube } from '../support/fake-kube.js';
 import { ago, seedHistory, type SeedSample } from '../support/history.js';
@@ -100,7 +101,10 @@ describe('growth', () => {
     expect(seen).toMatch(/Growth: \+100 kB per day, over 7d/);
     expect(seen).toContain('7 days ago: ');
     expect(seen).toContain('(+700 kB)');
-    expect(seen).toMatch(/Volume: \S+ \S+ of 10Gi used \(\d+%\); full in ~\d+/);
+    // 100 kB a day fills 10 GiB in centuries; a month's worth of room says when.
+    expect(seen).toMatch(/Volume: \S+ \S+ of 10Gi used \(\d+%\); not full within 10 years at this rate/);
+    const soon = renderBlocks(growthView({ ...result, volume: { ...result.volume, fullInMs: 12 * DAY_MS } }), { width: 200 }).text;
+    expect(soon).toContain(`full in ~12d (around ${new Date(result.measuredAt.getTime() + 12 * DAY_MS).toISOString().slice(0, 10)}) at this rate`);
     expect(seen).toMatch(/recipes\s+\S+ kB\s+\+1\.0 kB\s+\+7\.0 kB\s+\+30\.0 kB\s+\+1\.0 kB/);
   });
 
@@ -192,7 +196,8 @@ describe('status trends', () => {
     opened.push(s);
     await seedHistory(s.state, [sample(ago(DAY_MS), databaseBytes - 100 * KB, recipesBytes), { at: ago(15 * 60_000), connections: 0 }]);
     const reply = await run(s, 'status');
-    expect(reply.seen).toMatch(/Connections: \d+ \/ \d+ · \+\d+ in 15 min/);
+    // The sample is on a whole minute, so 15 or 16 minutes old.
+    expect(reply.seen).toMatch(/Connections: \d+ \/ \d+ · \+\d+ in 1[56] min/);
     expect(reply.seen).toMatch(/Database size: \S+ \S+ · \+100 kB in 24 h/);
     // Without history, no trend and nothing broken.
     const bare = await run(services, 'status');
