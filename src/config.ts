@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parseCronSchedule, ScheduleError } from './cron-schedule.js';
 import { parseDuration } from './duration.js';
 import { urlPassword } from './redact.js';
+import { parseManagedUsers, type ManagedUser } from './managed-users-config.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -128,6 +129,16 @@ const envSchema = z.object({
   SHUTDOWN_GRACE: duration('20s'),
   // A replica silent this long is presumed dead: its scheduled backup is taken over, its action reported as interrupted.
   REPLICA_TIMEOUT: duration('60s').refine((ms) => ms >= 2_000, 'must be at least 2s'),
+  // How long a restart after a password rotation may take to roll out before the report says it did not.
+  ROLLOUT_TIMEOUT: duration('5m'),
+  MANAGED_USERS: optionalText.transform((s, ctx) => {
+    const parsed = parseManagedUsers(s ?? 'recipe_api=recipe-database/recipe-database-secret/API_PASSWORD');
+    if (typeof parsed === 'string') {
+      ctx.addIssue({ code: 'custom', message: parsed });
+      return z.NEVER;
+    }
+    return parsed;
+  }),
 });
 
 export const ESCALATION_LEVELS = ['1', '2', '3', 'mgmt'] as const;
@@ -160,6 +171,10 @@ export interface Config {
   shutdownGraceMs: number;
   /** A replica whose heartbeat is older than this is presumed dead. */
   replicaTimeoutMs: number;
+  /** Roles whose password `user rotate-password` may change, and the Secret key that holds it. */
+  managedUsers: ManagedUser[];
+  /** How long the restart of a deployment may take to roll out. */
+  rolloutTimeoutMs: number;
   /** Values that must never appear in logs or messages. */
   secrets: string[];
 }
@@ -214,6 +229,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     timeouts: { sourceMs: e.STATUS_SOURCE_TIMEOUT, connectMs: e.DB_CONNECT_TIMEOUT, statementMs: e.DB_STATEMENT_TIMEOUT, restoreLockWaitMs: e.RESTORE_LOCK_WAIT },
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     replicaTimeoutMs: e.REPLICA_TIMEOUT,
+    managedUsers: e.MANAGED_USERS,
+    rolloutTimeoutMs: e.ROLLOUT_TIMEOUT,
     secrets,
   };
 }
