@@ -34,9 +34,10 @@ import { generatePassword } from '../ops/postgres/generate-password.js';
 import { passwordChangeProblem, readPasswordRights, setRoleVerifier, tryLogin } from '../ops/postgres/role-password.js';
 import { scramSha256Verifier } from '../ops/postgres/scram-verifier.js';
 import { markUserRotated } from '../state/created-users.js';
+import { scrubReport } from './approval-engine.js';
 import { procedureOutcome, type ActionOutcome, type ExecutionContext } from './gated.js';
 import { runProcedure, type Conclusion, type Procedure, type RunRecord } from './procedure-runner.js';
-import { recordStep } from './record-step.js';
+import { recordStep, scrubStep } from './record-step.js';
 import type { PasswordRotationPlan } from './user-plans.js';
 
 export type SecretState = 'unchanged' | 'new' | 'restored' | 'cleaned' | 'unknown';
@@ -96,16 +97,19 @@ export async function runPasswordRotation(plan: PasswordRotationPlan, ctx: Execu
     restarts: plan.restart.map((r) => ({ namespace: r.namespace, name: r.name, requested: false })),
     secrets: { ctx, kube: ctx.kube, password, previous: null, resourceVersion: undefined },
   };
+  // Built at each use: the previous password is known only once step 1 has read it.
+  const scrub = (text: string): string => scrubPasswords(state.secrets, ctx)(text);
   try {
     const report = await runProcedure(passwordRotation, state, {
-      progress: ctx.progress,
+      progress: (text) => ctx.progress(scrub(text)),
       log: ctx.log,
       stop: lock.lost,
-      reason: (error) => scrubPasswords(state.secrets, ctx)(describeFailure(error)),
-      onStep: (record, total) => recordStep(ctx, 'user-rotate-password', plan.role, record, total),
+      reason: (error) => scrub(describeFailure(error)),
+      onStep: (record, total) => recordStep(ctx, 'user-rotate-password', plan.role, scrubStep(record, scrub), total),
     });
     if (report.ok && plan.source === 'created') await markUserRotated(ctx.state, plan.role).catch((error: unknown) => ctx.log.warn({ err: error }, 'could not record the rotation'));
-    return procedureOutcome(report);
+    // Notes are the procedure's own words, but a password must not slip out even through a mistake in them.
+    return procedureOutcome(scrubReport(report, scrub));
   } finally {
     await lock.release();
   }
@@ -320,7 +324,7 @@ export function concludeRotation(s: RotationState, record: RunRecord): Conclusio
   const appLines = plan.restart.length === 0
     ? ['Applications: none restarted (no deployment reads this key)']
     : s.restarts.map((r) => `Application ${r.namespace}/${r.name}: ${appState(r, s)}`);
-  const endState = [roleLine, secretLine, ...appLines, ...plan.notRestarted.map((n) => `Not restarted: ${n}`)];
+  const endState = [roleLine, secretLine, ...appLines, ...plan.notRestarted.map((n) => `Not restarted: ${n.what}`)];
 
   if (record.failed === undefined && record.stopped === undefined) {
     const refused = s.proof.previousRefused === false;
@@ -333,7 +337,7 @@ export function concludeRotation(s: RotationState, record: RunRecord): Conclusio
       endState,
       next: [
         ...(refused ? ["Check pg_hba.conf: a trust (or peer) line lets this role in without its password; use scram-sha-256."] : []),
-        ...plan.notRestarted.map((n) => `restart by hand what still reads the previous password: ${n}`),
+        ...plan.notRestarted.filter((n) => n.byHand).map((n) => `Restart by hand what still reads the previous password: ${n.what}`),
       ],
     };
   }

@@ -21,3 +21,7 @@ export async function recordStep(ctx: ExecutionContext, action: string, role: st
   });
 }
 
+
+export function scrubStep(step: StepRecord, scrub: (text: string) => string): StepRecord {
+  return { ...step, title: scrub(step.title), note: step.note === undefined ? undefined : scrub(step.note), details: step.details?.map(scrub) };
+}

@@ -25,8 +25,9 @@ import { createRoleStatement, loginRoleStatements, privilegesFor } from '../ops/
 import { tryLogin } from '../ops/postgres/role-password.js';
 import { scramSha256Verifier } from '../ops/postgres/scram-verifier.js';
 import { rememberCreatedUser } from '../state/created-users.js';
+import { scrubReport } from './approval-engine.js';
 import { procedureOutcome, type ActionOutcome, type ExecutionContext } from './gated.js';
-import { recordStep } from './record-step.js';
+import { recordStep, scrubStep } from './record-step.js';
 import { runProcedure, type Conclusion, type Procedure, type RunRecord } from './procedure-runner.js';
 import type { UserCreatePlan } from './user-plans.js';
 
@@ -66,12 +67,12 @@ export async function runUserCreate(plan: UserCreatePlan, ctx: ExecutionContext)
   const scrub = createScrubber([...ctx.config.secrets, password, Buffer.from(password, 'utf8').toString('base64')]);
   try {
     const report = await runProcedure(userCreate, state, {
-      progress: ctx.progress,
+      progress: (text) => ctx.progress(scrub(text)),
       log: ctx.log,
       reason: (error) => scrub(describeFailure(error)),
-      onStep: (record, total) => recordStep(ctx, 'user-create', plan.role, record, total),
+      onStep: (record, total) => recordStep(ctx, 'user-create', plan.role, scrubStep(record, scrub), total),
     });
-    return procedureOutcome(report);
+    return procedureOutcome(scrubReport(report, scrub));
   } finally {
     // An uncommitted transaction ends with its session: the role is then not created.
     await state.secrets.session?.end().catch(() => undefined);
@@ -217,6 +218,7 @@ export function concludeUserCreate(s: UserCreateState, record: RunRecord): Concl
   }[s.secret];
   const endState = [roleLine, secretLine];
   const rbac = `To let \`user rotate-password ${plan.role}\` change the Secret later, add ${plan.secret.name} to the resourceNames of the Secrets rule in deploy/rbac-database.yaml and \`kubectl apply -k deploy/\` (the bot may create Secrets, but change only those it is named).`;
+  const rerun = `\`user create ${plan.role}${plan.readOnly ? ' --read-only' : ''}\``;
   const use = `Give the application the Secret: env valueFrom.secretKeyRef { name: ${plan.secret.name}, key: ${plan.secret.passwordKey} } in a pod of ${plan.secret.namespace}.`;
 
   if (record.failed === undefined && record.stopped === undefined) {
@@ -233,11 +235,11 @@ export function concludeUserCreate(s: UserCreateState, record: RunRecord): Concl
     if (s.loginWorks === false) next.push(`Check pg_hba.conf and the role's CONNECT grant: the role and its Secret exist, but its login failed.`);
     next.push(use);
   } else if (s.role === 'unknown') {
-    next.push(`Check with \`users\` whether ${plan.role} exists; if it does not, delete the Secret (kubectl -n ${plan.secret.namespace} delete secret ${plan.secret.name}) and run \`user create ${plan.role}\` again.`);
+    next.push(`Check with \`users\` whether ${plan.role} exists; if it does not, delete the Secret (kubectl -n ${plan.secret.namespace} delete secret ${plan.secret.name}) and run ${rerun} again.`);
   } else if (s.secret === 'created' || s.secret === 'unknown') {
-    next.push(`Delete the Secret the bot could not use (kubectl -n ${plan.secret.namespace} delete secret ${plan.secret.name}), then run \`user create ${plan.role}\` again.`);
+    next.push(`Delete the Secret the bot could not use (kubectl -n ${plan.secret.namespace} delete secret ${plan.secret.name}), then run ${rerun} again.`);
   } else {
-    next.push(`Nothing was created: fix the cause${record.failed ? ` (${record.failed.reason})` : ''} and run \`user create ${plan.role}${plan.readOnly ? ' --read-only' : ''}\` again.`);
+    next.push(`Nothing was created: fix the cause${record.failed ? ` (${record.failed.reason})` : ''} and run ${rerun} again.`);
   }
   return {
     ok: false,

@@ -19,7 +19,7 @@ export const passwordRotationPlan = z.object({
   secret: ref.extend({ key: z.string().min(1) }),
   /** Restarted after the change, in this order. */
   restart: z.array(ref.extend({ why: z.string() })),
-  /** Readers of the Secret the bot does not restart, with why (shown in the report). */
-  notRestarted: z.array(z.string()),
+  /** Readers of the Secret the bot does not restart, with why; `byHand`: someone must restart it. */
+  notRestarted: z.array(z.object({ what: z.string(), byHand: z.boolean() })),
 });
 export type PasswordRotationPlan = z.infer<typeof passwordRotationPlan>;

@@ -171,7 +171,7 @@ async function planRotation(name: string, ctx: HandlerContext): Promise<GatedRes
     'proof: a login with the new password must work and with the previous one must fail, before anything is restarted',
     ...restart.map((r) => `restart ${r.namespace}/${r.name} (${r.why}) and follow its rollout`),
     ...(restart.length === 0 ? ['no deployment to restart: none reads this key'] : []),
-    ...notRestarted.map((n) => `not restarted: ${n}`),
+    ...notRestarted.map((n) => `not restarted: ${n.what}`),
     ...(lookup === null ? [] : [`note: ${lookup}`]),
   ];
   return planned('user-rotate-password', `rotate the password of ${name}`, targets, { role: name, source: target.source, secret, restart, notRestarted });
@@ -191,21 +191,23 @@ async function notManaged(name: string, exists: boolean, ctx: HandlerContext): P
  * own namespace), never the database itself (PostgreSQL keeps the password in its catalog), plus
  * APP_DEPLOYMENT for MANAGED_USERS, the application's own credentials.
  */
-async function readers(kube: Kube, target: RotationTarget, ctx: HandlerContext): Promise<{ restart: PasswordRotationPlan['restart']; notRestarted: string[]; lookup: string | null }> {
+async function readers(kube: Kube, target: RotationTarget, ctx: HandlerContext): Promise<Pick<PasswordRotationPlan, 'restart' | 'notRestarted'> & { lookup: string | null }> {
   const restart: PasswordRotationPlan['restart'] = [];
-  const notRestarted: string[] = [];
+  const notRestarted: PasswordRotationPlan['notRestarted'] = [];
   let lookup: string | null = null;
   const database = ctx.config.database;
   try {
     const found = await findSecretConsumers(kube, target.secret);
     for (const d of found.deployments) {
       if (d.namespace === database.namespace && d.name === database.deployment) {
-        notRestarted.push(`${d.namespace}/${d.name}, the database itself (${d.how.join(', ')}): PostgreSQL keeps the password itself`);
+        notRestarted.push({ what: `${d.namespace}/${d.name}, the database itself (${d.how.join(', ')}): PostgreSQL keeps the password itself`, byHand: false });
         continue;
       }
       restart.push({ namespace: d.namespace, name: d.name, why: `its pods read it: ${d.how.join(', ')}` });
     }
-    for (const p of found.otherPods) notRestarted.push(`pod ${target.secret.namespace}/${p.pod}${p.owner ? ` (${p.owner})` : ''} reads it (${p.how.join(', ')}): restart it by hand`);
+    for (const p of found.otherPods) {
+      notRestarted.push({ what: `pod ${target.secret.namespace}/${p.pod}${p.owner ? ` (${p.owner})` : ''} reads it (${p.how.join(', ')}): restart it by hand`, byHand: true });
+    }
   } catch (error) {
     lookup = `the deployments reading the Secret could not be found: ${kubeFailure(error, { what: `list the pods in ${target.secret.namespace}` }).message}`;
   }

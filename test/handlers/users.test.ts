@@ -29,6 +29,8 @@ const ROLES = [APP, READER, EXTRA_SUPER, OLD, LEGACY];
 let url: string;
 let services: TestServices;
 let session: pg.Client;
+/** The backend pid of `session` (pg keeps it without declaring it). */
+const pidOf = (client: pg.Client): number => (client as unknown as { processID: number }).processID;
 
 beforeAll(async () => {
   url = await createDemoTestDatabase({ recipes: 5, users: 3 });
@@ -93,14 +95,14 @@ describe('users', () => {
     expect(text).toContain('⚠️ PUBLIC has SELECT on table recipe_manager.reviews: every role, also ones created later, gets it.');
     expect(text).toContain(`ℹ️ ${APP} can log in and its password never expires (no VALID UNTIL).`);
     expect(text).toMatch(/ℹ️ PUBLIC has CONNECT on database demo_\w+ \(PostgreSQL's default\)/);
-    expect(text).toMatch(new RegExp(`⚠️ pid ${session.processID ?? 0} runs as the superuser postgres right now: application "psql" from 127\\.0\\.0\\.1, since `));
+    expect(text).toMatch(new RegExp(`⚠️ pid ${pidOf(session)} runs as the superuser postgres right now: application "psql" from 127\\.0\\.0\\.1, since `));
     // Warnings come before notices.
     expect(text.indexOf('⚠️')).toBeLessThan(text.indexOf('ℹ️'));
   });
 
   it('does not let a superuser session hide behind the bot-like or an interactive name', async () => {
     const audit = await readRoleAudit(services.db, { schemas: ['recipe_manager'] });
-    const mine = audit.superuserSessions.find((s) => s.pid === (session as unknown as { processID: number }).processID);
+    const mine = audit.superuserSessions.find((s) => s.pid === pidOf(session));
     expect(mine).toMatchObject({ user: 'postgres', application: 'psql', client: '127.0.0.1', bot: false });
     // The bot's own pool sessions (application_name recipedb-ops) are told apart, not left out.
     expect(audit.superuserSessions.some((s) => s.bot)).toBe(true);

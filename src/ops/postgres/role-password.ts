@@ -46,7 +46,7 @@ export async function readPasswordRights(pool: pg.Pool, role: string): Promise<P
                                       'expired', coalesce(r.rolvaliduntil < now(), false))
              FROM pg_roles r WHERE r.rolname = $1) AS target,
             coalesce((SELECT pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') FROM pg_roles r WHERE r.rolname = $1), false) AS admin,
-            ARRAY(SELECT rolname FROM pg_roles WHERE lower(rolname) = lower($1) AND rolname <> $1 ORDER BY 1) AS twins
+            ARRAY(SELECT rolname::text FROM pg_roles WHERE lower(rolname) = lower($1) AND rolname <> $1 ORDER BY 1) AS twins
      FROM pg_roles me WHERE me.rolname = current_user`,
     [role],
   );
