@@ -149,6 +149,7 @@ export async function runProcedure<State>(procedure: Procedure<State>, state: St
     if (failed === undefined && stopped === undefined && stop.aborted) stopped = reason(stop.reason ?? 'the procedure was stopped');
     if ((failed !== undefined || stopped !== undefined) && !step.always) {
       records.push({ number, title: step.title, status: 'not-run', ms: 0 });
+      await note();
       continue;
     }
     const { record, error } = await attempt(`Step ${number}/${total}`, step.title, (ctx) => step.run(state, ctx));
