@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parseCronSchedule, ScheduleError } from './cron-schedule.js';
 import { parseDuration } from './duration.js';
 import { urlPassword } from './redact.js';
+import { parseManagedUsers, type ManagedUser } from './managed-users-config.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -135,6 +136,16 @@ const envSchema = z.object({
   ),
   ALERTS_CHANNEL: optionalText.refine((s) => s === undefined || /^[CGD][A-Z0-9_]+$/.test(s), 'must be a Slack channel ID (C…)'),
   ALERTMANAGER_URL: optionalText.refine((s) => s === undefined || /^https?:\/\//.test(s) && URL.canParse(s), 'must be an http(s) URL'),
+  // How long a restart after a password rotation may take to roll out before the report says it did not.
+  ROLLOUT_TIMEOUT: duration('5m'),
+  MANAGED_USERS: optionalText.transform((s, ctx) => {
+    const parsed = parseManagedUsers(s ?? 'recipe_api=recipe-database/recipe-database-secret/API_PASSWORD');
+    if (typeof parsed === 'string') {
+      ctx.addIssue({ code: 'custom', message: parsed });
+      return z.NEVER;
+    }
+    return parsed;
+  }),
 });
 
 export const ESCALATION_LEVELS = ['1', '2', '3', 'mgmt'] as const;
@@ -169,6 +180,10 @@ export interface Config {
   replicaTimeoutMs: number;
   /** Alertmanager: the webhook's token (no token: no `/alerts`), where alert messages go, and its API for silences. */
   alerts: { token?: string; channel?: string; alertmanagerUrl?: string };
+  /** Roles whose password `user rotate-password` may change, and the Secret key that holds it. */
+  managedUsers: ManagedUser[];
+  /** How long the restart of a deployment may take to roll out. */
+  rolloutTimeoutMs: number;
   /** Values that must never appear in logs or messages. */
   secrets: string[];
 }
@@ -230,6 +245,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     replicaTimeoutMs: e.REPLICA_TIMEOUT,
     alerts: { token: e.ALERTS_TOKEN, channel: alertsChannel, alertmanagerUrl: e.ALERTMANAGER_URL },
+    managedUsers: e.MANAGED_USERS,
+    rolloutTimeoutMs: e.ROLLOUT_TIMEOUT,
     secrets,
   };
 }

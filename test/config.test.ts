@@ -104,4 +104,26 @@ describe('configuration', () => {
       expect(message).not.toContain('a-random-alerts-token');
     });
   });
+
+  it('reads MANAGED_USERS as role=namespace/secret/key, with the SPEC default, and none', () => {
+    expect(loadConfig({}).managedUsers).toEqual([{ role: 'recipe_api', namespace: 'recipe-database', secret: 'recipe-database-secret', key: 'API_PASSWORD' }]);
+    expect(loadConfig({ MANAGED_USERS: ' recipe_api=db/app-secret/API_PASSWORD , Reporting=db/report.creds/password ' }).managedUsers).toEqual([
+      { role: 'recipe_api', namespace: 'db', secret: 'app-secret', key: 'API_PASSWORD' },
+      { role: 'Reporting', namespace: 'db', secret: 'report.creds', key: 'password' },
+    ]);
+    expect(loadConfig({ MANAGED_USERS: 'none' }).managedUsers).toEqual([]);
+    expect(loadConfig({}).rolloutTimeoutMs).toBe(5 * 60_000);
+  });
+
+  it.each([
+    ['recipe_api', /^MANAGED_USERS: entry "recipe_api" must be role=namespace\/secret\/key$/],
+    ['recipe;api=db/s/k', /^MANAGED_USERS: "recipe;api" is not a role name/],
+    ['recipe_api=DB/s/k', /^MANAGED_USERS: "DB" is not a Kubernetes namespace name$/],
+    ['recipe_api=db/S_ecret/k', /^MANAGED_USERS: "S_ecret" is not a Kubernetes Secret name$/],
+    ['recipe_api=db/s/k y', /^MANAGED_USERS: "k y" is not a Secret key/],
+    ['recipe_api=db/s/API_PASSWORD_PREVIOUS', /^MANAGED_USERS: the key "API_PASSWORD_PREVIOUS" ends with _PREVIOUS/],
+    ['a=db/s/k,a=db/t/k', /^MANAGED_USERS: the role a is listed twice$/],
+  ])('refuses MANAGED_USERS=%s in one line', (value, expected) => {
+    expect(errorOf({ MANAGED_USERS: value })).toMatch(expected);
+  });
 });

@@ -242,14 +242,21 @@ describe('the RBAC', () => {
     .flatMap((file) => readYamlDocuments(file) as Manifest[])
     .filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole');
 
-  it('grants no exec, attach, port-forward, secrets, escalation or wildcards, in any file', () => {
+  it('grants no exec, attach, port-forward, escalation or wildcards, in any file; Secrets only by name, or create', () => {
     expect(allRoles.length).toBeGreaterThanOrEqual(3);
     for (const role of allRoles) {
       for (const rule of (role.rules ?? []) as Rule[]) {
         const where = `${role.kind} ${role.metadata?.name}`;
         for (const list of [rule.verbs, rule.resources ?? [], rule.apiGroups ?? []]) expect(list.filter((x) => x.includes('*')), where).toEqual([]);
-        expect(rule.resources ?? [], where).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(secrets|pods\/(exec|attach|portforward|proxy)|serviceaccounts\/token)$/)]));
-        expect(rule.verbs, where).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(escalate|bind|impersonate|delete|deletecollection|create)$/)]));
+        expect(rule.resources ?? [], where).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(pods\/(exec|attach|portforward|proxy)|serviceaccounts\/token)$/)]));
+        expect(rule.verbs, where).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(escalate|bind|impersonate|delete|deletecollection)$/)]));
+        // Secrets: read and change only the named ones; create (which RBAC cannot narrow by name); never list or watch.
+        if ((rule.resources ?? []).includes('secrets')) {
+          expect(rule.resources, where).toEqual(['secrets']);
+          if ((rule.resourceNames ?? []).length > 0) expect(rule.verbs.filter((v) => v !== 'get' && v !== 'patch'), where).toEqual([]);
+          else expect(rule.verbs, where).toEqual(['create']);
+        }
+        if (rule.verbs.includes('create')) expect(rule.resources, where).toEqual(['secrets']);
       }
     }
   });
@@ -275,6 +282,17 @@ describe('the RBAC', () => {
       { verb: 'get', apiGroup: '', resource: 'pods', subresource: 'log', namespace, name: `${database}-7d9f8b-x2k4q` },
       { verb: 'list', apiGroup: 'metrics.k8s.io', resource: 'pods', namespace },
     ];
+    // user rotate-password: the Secrets of MANAGED_USERS, by name; user create: a new Secret next to the database.
+    for (const user of config.managedUsers) {
+      needed.push(
+        { verb: 'get', apiGroup: '', resource: 'secrets', namespace: user.namespace, name: user.secret },
+        { verb: 'patch', apiGroup: '', resource: 'secrets', namespace: user.namespace, name: user.secret },
+        { verb: 'list', apiGroup: '', resource: 'pods', namespace: user.namespace },
+      );
+    }
+    needed.push({ verb: 'create', apiGroup: '', resource: 'secrets', namespace });
+    // A rotation restarts APP_DEPLOYMENT.
+    needed.push({ verb: 'patch', apiGroup: 'apps', resource: 'deployments', namespace: config.app.namespace, name: config.app.deployment });
     // The restore's application and every deployment `scale` may touch.
     for (const entry of [`${config.app.namespace}/${config.app.deployment}`, ...config.scalableDeployments]) {
       const [ns = '', name = ''] = entry.split('/');
@@ -296,10 +314,17 @@ describe('the RBAC', () => {
       { verb: 'delete', apiGroup: '', resource: 'pods', namespace, name: `${database}-0` },
       { verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', namespace, name: `${database}-0` },
       { verb: 'get', apiGroup: '', resource: 'secrets', namespace, name: 'postgres' },
+      { verb: 'patch', apiGroup: '', resource: 'secrets', namespace, name: 'postgres' },
+      { verb: 'list', apiGroup: '', resource: 'secrets', namespace },
+      { verb: 'watch', apiGroup: '', resource: 'secrets', namespace },
+      { verb: 'delete', apiGroup: '', resource: 'secrets', namespace, name: 'recipe-database-secret' },
+      { verb: 'update', apiGroup: '', resource: 'secrets', namespace, name: 'recipe-database-secret' },
+      { verb: 'create', apiGroup: '', resource: 'secrets', namespace: app.namespace },
+      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', namespace, name: database },
       { verb: 'list', apiGroup: '', resource: 'configmaps', namespace },
       { verb: 'list', apiGroup: 'apps', resource: 'deployments', namespace },
       { verb: 'patch', apiGroup: 'apps', resource: 'deployments', subresource: 'scale', namespace, name: database },
-      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', ...app },
+      { verb: 'update', apiGroup: 'apps', resource: 'deployments', ...app },
       { verb: 'update', apiGroup: 'apps', resource: 'deployments', subresource: 'scale', ...app },
       { verb: 'list', apiGroup: '', resource: 'pods', namespace: app.namespace },
       { verb: 'get', apiGroup: '', resource: 'secrets', namespace: 'recipedb-ops', name: 'recipedb-ops' },

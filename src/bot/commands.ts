@@ -47,6 +47,11 @@ import { backupView } from './views/backup-view.js';
 import { backupsView } from './views/backups-view.js';
 import { alertsHandler } from '../handlers/alerts.js';
 import { alertsView } from './views/alerts-view.js';
+import { usersHandler } from '../handlers/users.js';
+import { usersView } from './views/users-view.js';
+import { loginsHandler } from '../handlers/logins.js';
+import { loginsView } from './views/logins-view.js';
+import { userHandler } from '../handlers/user.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -128,6 +133,9 @@ export const COMMANDS: readonly BotCommand[] = [
   gatedCommand(restoreHandler),
   command(backupHandler, backupView),
   command(backupsHandler, backupsView),
+  command(usersHandler, usersView),
+  command(loginsHandler, loginsView),
+  gatedCommand(userHandler, ['read-only']),
   answeringCommand(incidentHandler, incidentAnswer),
   command(auditHandler, auditView),
 ];

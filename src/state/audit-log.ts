@@ -17,6 +17,7 @@ export type AuditKind =
   | 'action.executed'
   | 'action.failed'
   | 'action.interrupted'
+  | 'procedure.step'
   | 'backup'
   | 'incident'
   | 'note'

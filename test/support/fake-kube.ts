@@ -14,6 +14,18 @@ export interface FakeContainer {
   name: string;
   requests?: { cpu?: string; memory?: string };
   limits?: { cpu?: string; memory?: string };
+  /** As in a pod spec: `[{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name, key } } }]`. */
+  env?: Json[];
+  /** As in a pod spec: `[{ secretRef: { name } }]`. */
+  envFrom?: Json[];
+}
+
+/** A Secret as the API stores it: `data` holds base64 values (what `secret()` decodes). */
+export interface FakeSecretView {
+  data: Record<string, string>;
+  resourceVersion: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
 }
 
 export interface FakeRequest {
@@ -48,8 +60,18 @@ export interface FakeKube {
     replicas: number;
     labels?: Record<string, string>;
     containers?: FakeContainer[];
+    /** Pod volumes, as in a pod spec: `[{ name: 'creds', secret: { secretName } }]`. */
+    volumes?: Json[];
   }): void;
   deployment(namespace: string, name: string): FakeDeploymentView | undefined;
+  /** The pod template's annotations (a restart sets kubectl.kubernetes.io/restartedAt) and its revision. */
+  template(namespace: string, name: string): { annotations: Record<string, string>; revision: number } | undefined;
+  /** Whether the pods of the next rollouts of this deployment become ready (default true). */
+  setRolloutReady(namespace: string, name: string, ready: boolean): void;
+  /** A Secret with these plain values (stored base64, as the API does). */
+  addSecret(namespace: string, name: string, values: Record<string, string>): void;
+  /** The Secret's decoded values, or undefined when it does not exist. */
+  secret(namespace: string, name: string): (Omit<FakeSecretView, 'data'> & { values: Record<string, string> }) | undefined;
   setPod(namespace: string, podName: string, patch: { phase?: string; ready?: boolean; restarts?: number }): void;
   setLogs(namespace: string, podName: string, container: string, text: string): void;
   setPodMetrics(namespace: string, podName: string, usage: Record<string, { cpu: string; memory: string }>): void;
@@ -58,7 +80,8 @@ export interface FakeKube {
   ): void;
   rolloutDelayMs: number;
   hang(pathPrefix: string | null): void;
-  failWith(pathPrefix: string | null, status: number): void;
+  /** Answers `status` to requests under the path (only those of `method`, when given); null clears all. */
+  failWith(pathPrefix: string | null, status: number, method?: string): void;
   close(): Promise<void>;
 }
 
@@ -70,10 +93,27 @@ interface Deployment {
   uid: string;
   labels: Record<string, string>;
   containers: FakeContainer[];
+  volumes: Json[];
   replicas: number;
   generation: number;
   created: string;
+  /** Pod template revision: 1 at creation, +1 per template change (a restart). */
+  revision: number;
+  templateHash: string;
+  templateAnnotations: Record<string, string>;
+  newPodsReady: boolean;
   rollout?: NodeJS.Timeout;
+}
+
+interface Secret {
+  namespace: string;
+  name: string;
+  uid: string;
+  data: Record<string, string>;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  resourceVersion: string;
+  created: string;
 }
 
 interface Pod {
@@ -82,7 +122,9 @@ interface Pod {
   uid: string;
   labels: Record<string, string>;
   owner: string;
+  templateHash: string;
   containers: FakeContainer[];
+  volumes: Json[];
   phase: string;
   ready: boolean;
   restarts: number;
@@ -104,8 +146,21 @@ interface FakeNode {
   allocatableMemory: string;
 }
 
-// Every fake pod belongs to one ReplicaSet revision; the hash is fixed so pod names are predictable.
+// The first ReplicaSet revision of every fake deployment has this hash, so pod names are predictable;
+// each template change (a restart) gets another one.
 const TEMPLATE_HASH = '7d9f8b';
+
+function templateHash(revision: number): string {
+  if (revision <= 1) return TEMPLATE_HASH;
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  let n = revision * 7919;
+  let hash = '';
+  for (let i = 0; i < 6; i++) {
+    hash += alphabet[n % alphabet.length];
+    n = Math.floor(n / alphabet.length) + 31 * (i + 1);
+  }
+  return hash;
+}
 const RFC3339_PREFIX = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))\s(.*)$/;
 
 const REASONS: Record<number, string> = {
@@ -182,6 +237,20 @@ function omitZero(counts: Record<string, number>): Json {
   return Object.fromEntries(Object.entries(counts).filter(([, v]) => v !== 0));
 }
 
+/** The pod spec fields the fake models: containers (resources, env, envFrom) and volumes. */
+function podSpecFields(containers: FakeContainer[], volumes: Json[], image?: string): Json {
+  const spec: Json = {
+    containers: containers.map((c) => {
+      const container: Json = { name: c.name, image: image ?? `registry.example.com/${c.name}:1.0`, resources: resources(c) };
+      if (c.env !== undefined) container.env = c.env;
+      if (c.envFrom !== undefined) container.envFrom = c.envFrom;
+      return container;
+    }),
+  };
+  if (volumes.length > 0) spec.volumes = volumes;
+  return spec;
+}
+
 function resources(c: FakeContainer): Json {
   const r: Json = {};
   if (c.requests !== undefined) r.requests = c.requests;
@@ -198,6 +267,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 export async function startFakeKube(options: FakeKubeOptions = {}): Promise<FakeKube> {
   const rbac: Rbac | null = options.rbac === 'none' ? null : loadDeployRbac({ extraFiles: options.extraRbacFiles });
   const deployments = new Map<string, Deployment>();
+  const secrets = new Map<string, Secret>();
   const pods = new Map<string, Pod>();
   const logs = new Map<string, LogLine[]>();
   const podMetrics = new Map<string, Record<string, { cpu: string; memory: string }>>();
@@ -205,7 +275,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const requests: FakeRequest[] = [];
   const forbidden: FakeRequest[] = [];
   const hangs = new Set<string>();
-  const failures = new Map<string, number>();
+  const failures = new Map<string, { status: number; method?: string }>();
   const hung = new Set<ServerResponse>();
   let resourceVersion = 1000;
 
@@ -216,19 +286,21 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     return [...pods.values()].filter((p) => p.owner === key(d.namespace, d.name));
   }
 
-  function createPod(d: Deployment, index: number): void {
+  function createPod(d: Deployment, index: number, ready = true): void {
     let name: string;
-    do name = `${d.name}-${TEMPLATE_HASH}-${suffix()}`;
+    do name = `${d.name}-${d.templateHash}-${suffix()}`;
     while (pods.has(key(d.namespace, name)));
     pods.set(key(d.namespace, name), {
       namespace: d.namespace,
       name,
       uid: randomUUID(),
-      labels: { ...d.labels, 'pod-template-hash': TEMPLATE_HASH },
+      labels: { ...d.labels, 'pod-template-hash': d.templateHash },
       owner: key(d.namespace, d.name),
+      templateHash: d.templateHash,
       containers: d.containers,
+      volumes: d.volumes,
       phase: 'Running',
-      ready: true,
+      ready,
       restarts: 0,
       startTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       nodeName: nodes.length > 0 ? (nodes[index % nodes.length]?.name ?? 'fake-node-1') : 'fake-node-1',
@@ -250,7 +322,73 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   function counts(d: Deployment): FakeDeploymentView['status'] {
     const owned = podsOf(d);
     const ready = owned.filter((p) => p.ready && p.phase === 'Running').length;
-    return { replicas: owned.length, readyReplicas: ready, updatedReplicas: owned.length, availableReplicas: ready };
+    const updated = owned.filter((p) => p.templateHash === d.templateHash).length;
+    return { replicas: owned.length, readyReplicas: ready, updatedReplicas: updated, availableReplicas: ready };
+  }
+
+  /**
+   * The deployment controller's rolling update after a template change, in one go: new pods with
+   * the new hash; once they are ready the old ones go. Pods that never become ready
+   * (setRolloutReady false) leave the old ones running, as a stuck rollout does.
+   */
+  function rollOut(d: Deployment): void {
+    nextRv();
+    const old = podsOf(d).filter((p) => p.templateHash !== d.templateHash);
+    for (let i = 0; i < d.replicas; i++) createPod(d, i, d.newPodsReady);
+    if (!d.newPodsReady) return;
+    for (const p of old) {
+      pods.delete(key(p.namespace, p.name));
+      podMetrics.delete(key(p.namespace, p.name));
+    }
+  }
+
+  function changeTemplate(d: Deployment, annotations: Record<string, unknown>): void {
+    let changed = false;
+    for (const [name, value] of Object.entries(annotations)) {
+      if (value === null) {
+        if (name in d.templateAnnotations) changed = true;
+        delete d.templateAnnotations[name];
+      } else if (typeof value === 'string') {
+        if (d.templateAnnotations[name] !== value) changed = true;
+        d.templateAnnotations[name] = value;
+      } else {
+        throw new HttpError(422, `Deployment.apps "${d.name}" is invalid: spec.template.metadata.annotations: Invalid value: annotation values must be strings`);
+      }
+    }
+    if (!changed) return;
+    d.generation += 1;
+    d.revision += 1;
+    d.templateHash = templateHash(d.revision);
+    if (d.rollout !== undefined) clearTimeout(d.rollout);
+    d.rollout = undefined;
+    if (fake.rolloutDelayMs <= 0) {
+      rollOut(d);
+      return;
+    }
+    d.rollout = setTimeout(() => {
+      d.rollout = undefined;
+      rollOut(d);
+    }, fake.rolloutDelayMs);
+  }
+
+  /** A merge or strategic merge patch of a deployment: its replicas and its pod template's annotations. */
+  function patchDeployment(d: Deployment, contentType: string, body: unknown, dryRun: boolean): void {
+    if (contentType !== 'application/merge-patch+json' && contentType !== 'application/strategic-merge-patch+json') {
+      throw new HttpError(415, `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+    }
+    if (!isRecord(body)) throw new HttpError(400, 'the patch body must be a JSON object');
+    const spec = isRecord(body.spec) ? body.spec : {};
+    const template = isRecord(spec.template) ? spec.template : {};
+    const meta = isRecord(template.metadata) ? template.metadata : {};
+    const supported = Object.keys(body).every((k) => k === 'spec' || k === 'metadata') &&
+      Object.keys(spec).every((k) => k === 'replicas' || k === 'template') &&
+      Object.keys(template).every((k) => k === 'metadata') &&
+      Object.keys(meta).every((k) => k === 'annotations');
+    if (!supported) throw new HttpError(422, `fake kube: only spec.replicas and spec.template.metadata.annotations can be patched, not ${JSON.stringify(body)}`);
+    if (meta.annotations !== undefined && !isRecord(meta.annotations)) throw new HttpError(400, 'spec.template.metadata.annotations must be an object');
+    if (dryRun) return;
+    if ('replicas' in spec) setReplicas(d, spec.replicas);
+    if (isRecord(meta.annotations)) changeTemplate(d, meta.annotations);
   }
 
   function setReplicas(d: Deployment, replicas: unknown): void {
@@ -285,14 +423,14 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         generation: d.generation,
         creationTimestamp: d.created,
         labels: d.labels,
-        annotations: { 'deployment.kubernetes.io/revision': '1' },
+        annotations: { 'deployment.kubernetes.io/revision': String(d.revision) },
       },
       spec: {
         replicas: d.replicas,
         selector: { matchLabels: d.labels },
         template: {
-          metadata: { labels: d.labels },
-          spec: { containers: d.containers.map((ct) => ({ name: ct.name, image: `registry.example.com/${d.name}:1.0`, resources: resources(ct) })) },
+          metadata: Object.keys(d.templateAnnotations).length > 0 ? { labels: d.labels, annotations: { ...d.templateAnnotations } } : { labels: d.labels },
+          spec: podSpecFields(d.containers, d.volumes, `registry.example.com/${d.name}:1.0`),
         },
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } },
         revisionHistoryLimit: 10,
@@ -347,11 +485,11 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         creationTimestamp: p.startTime,
         labels: p.labels,
         ownerReferences: [
-          { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${p.owner.split('/')[1] ?? ''}-${TEMPLATE_HASH}`, uid: randomUUID(), controller: true, blockOwnerDeletion: true },
+          { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${p.owner.split('/')[1] ?? ''}-${p.templateHash}`, uid: randomUUID(), controller: true, blockOwnerDeletion: true },
         ],
       },
       spec: {
-        containers: p.containers.map((c) => ({ name: c.name, image: `registry.example.com/${c.name}:1.0`, resources: resources(c) })),
+        ...podSpecFields(p.containers, p.volumes),
         nodeName: p.nodeName,
         restartPolicy: 'Always',
       },
@@ -382,6 +520,104 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       },
     };
     return withKind ? { kind: 'Pod', apiVersion: 'v1', ...obj } : obj;
+  }
+
+  function secretJson(x: Secret): Json {
+    const metadata: Json = { name: x.name, namespace: x.namespace, uid: x.uid, resourceVersion: x.resourceVersion, creationTimestamp: x.created };
+    if (Object.keys(x.labels).length > 0) metadata.labels = x.labels;
+    if (Object.keys(x.annotations).length > 0) metadata.annotations = x.annotations;
+    // `data` is omitempty; stringData is write-only and never returned.
+    const obj: Json = { kind: 'Secret', apiVersion: 'v1', metadata, type: 'Opaque' };
+    if (Object.keys(x.data).length > 0) obj.data = { ...x.data };
+    return obj;
+  }
+
+  function getSecret(ns: string, name: string): Secret {
+    const x = secrets.get(key(ns, name));
+    if (x === undefined) throw notFound('secrets', '', name);
+    return x;
+  }
+
+  /** Validates `data` (base64 values) and `stringData` (plain values, merged over data) as the API server does. */
+  function secretValues(name: string, data: unknown, stringData: unknown, allowNull: boolean): Record<string, string | null> {
+    const out: Record<string, string | null> = {};
+    const keyOk = (k: string): boolean => /^[-._a-zA-Z0-9]+$/.test(k) && k.length <= 253;
+    for (const [field, source] of [['data', data], ['stringData', stringData]] as const) {
+      if (source === undefined || source === null) continue;
+      if (!isRecord(source)) throw new HttpError(400, `Secret in version "v1" cannot be handled as a Secret: ${field} must be an object`);
+      for (const [k, v] of Object.entries(source)) {
+        if (!keyOk(k)) throw new HttpError(422, `Secret "${name}" is invalid: ${field}[${k}]: Invalid value: "${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.'`);
+        if (v === null && allowNull) {
+          out[k] = null;
+          continue;
+        }
+        if (typeof v !== 'string') throw new HttpError(400, `Secret in version "v1" cannot be handled as a Secret: ${field}.${k} must be a string`);
+        if (field === 'stringData') out[k] = Buffer.from(v, 'utf8').toString('base64');
+        else if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v) || v.length % 4 !== 0) {
+          // The API server rejects data values that are not standard base64 (and says nothing of the value).
+          throw new HttpError(400, `Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 0`);
+        } else out[k] = v;
+      }
+    }
+    return out;
+  }
+
+  function createSecretObject(ns: string, body: unknown, dryRun: boolean): Json {
+    if (!isRecord(body) || !isRecord(body.metadata)) throw new HttpError(400, 'Secret in version "v1" cannot be handled as a Secret: no metadata');
+    const name = body.metadata.name;
+    if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) || name.length > 253) {
+      throw new HttpError(422, `Secret "${String(name)}" is invalid: metadata.name: Invalid value: "${String(name)}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`);
+    }
+    if (body.metadata.namespace !== undefined && body.metadata.namespace !== ns) {
+      throw new HttpError(400, `the namespace of the provided object does not match the namespace sent on the request`);
+    }
+    if (secrets.has(key(ns, name))) throw new HttpError(409, `secrets "${name}" already exists`, { name, kind: 'secrets' });
+    const values = secretValues(name, body.data, body.stringData, false) as Record<string, string>;
+    const x: Secret = {
+      namespace: ns,
+      name,
+      uid: randomUUID(),
+      data: values,
+      labels: isRecord(body.metadata.labels) ? (body.metadata.labels as Record<string, string>) : {},
+      annotations: isRecord(body.metadata.annotations) ? (body.metadata.annotations as Record<string, string>) : {},
+      resourceVersion: nextRv(),
+      created: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    };
+    if (!dryRun) secrets.set(key(ns, name), x);
+    return secretJson(x);
+  }
+
+  /** A merge (or strategic merge) patch of a Secret's data, stringData, labels and annotations. */
+  function patchSecret(x: Secret, contentType: string, body: unknown, dryRun: boolean): Json {
+    if (contentType !== 'application/merge-patch+json' && contentType !== 'application/strategic-merge-patch+json') {
+      throw new HttpError(415, `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+    }
+    if (!isRecord(body)) throw new HttpError(400, 'the patch body must be a JSON object');
+    const meta = isRecord(body.metadata) ? body.metadata : {};
+    if (typeof meta.resourceVersion === 'string' && meta.resourceVersion !== x.resourceVersion) {
+      throw new HttpError(409, `Operation cannot be fulfilled on secrets "${x.name}": the object has been modified; please apply your changes to the latest version and try again`, { name: x.name, kind: 'secrets' });
+    }
+    const values = secretValues(x.name, body.data, body.stringData, true);
+    const data = { ...x.data };
+    for (const [k, v] of Object.entries(values)) {
+      if (v === null) delete data[k];
+      else data[k] = v;
+    }
+    const merge = (current: Record<string, string>, patch: unknown): Record<string, string> => {
+      if (!isRecord(patch)) return current;
+      const next = { ...current };
+      for (const [k, v] of Object.entries(patch)) {
+        if (v === null) delete next[k];
+        else if (typeof v === 'string') next[k] = v;
+      }
+      return next;
+    };
+    const patched: Secret = { ...x, data, labels: merge(x.labels, meta.labels), annotations: merge(x.annotations, meta.annotations) };
+    const unchanged = JSON.stringify([patched.data, patched.labels, patched.annotations]) === JSON.stringify([x.data, x.labels, x.annotations]);
+    if (dryRun || unchanged) return secretJson(patched);
+    patched.resourceVersion = nextRv();
+    secrets.set(key(x.namespace, x.name), patched);
+    return secretJson(patched);
   }
 
   function list(kind: string, apiVersion: string, items: Json[]): Json {
@@ -493,6 +729,11 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     if (get && (is('apis', 'apps', 'v1', 'namespaces', null, 'deployments', null) || is('apis', 'apps', 'v1', 'namespaces', null, 'deployments', null, 'status'))) {
       return deploymentJson(getDeployment(at(4), at(6)), true);
     }
+    if (method === 'PATCH' && is('apis', 'apps', 'v1', 'namespaces', null, 'deployments', null)) {
+      const d = getDeployment(at(4), at(6));
+      patchDeployment(d, contentType, body, query.dryRun === 'All');
+      return deploymentJson(d, true);
+    }
     if (is('apis', 'apps', 'v1', 'namespaces', null, 'deployments', null, 'scale')) {
       const d = getDeployment(at(4), at(6));
       if (method === 'PUT' || method === 'PATCH') applyScaleBody(d, method, contentType, body);
@@ -508,6 +749,16 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     if (get && is('api', 'v1', 'namespaces', null, 'pods', null)) return podJson(getPod(at(3), at(5)), true);
     if (get && is('api', 'v1', 'namespaces', null, 'pods', null, 'log')) return readLogs(at(3), at(5), query);
     if (get && is('api', 'v1', 'nodes')) return list('NodeList', 'v1', nodes.map(nodeJson));
+    // core/v1 secrets
+    if (is('api', 'v1', 'namespaces', null, 'secrets')) {
+      if (get) return list('SecretList', 'v1', [...secrets.values()].filter((x) => x.namespace === at(3)).map(secretJson));
+      if (method === 'POST') return createSecretObject(at(3), body, query.dryRun === 'All');
+    }
+    if (is('api', 'v1', 'namespaces', null, 'secrets', null)) {
+      const x = getSecret(at(3), at(5));
+      if (get) return secretJson(x);
+      if (method === 'PATCH') return patchSecret(x, contentType, body, query.dryRun === 'All');
+    }
     // metrics.k8s.io
     if (get && (is('apis', 'metrics.k8s.io', 'v1beta1', 'namespaces', null, 'pods') || is('apis', 'metrics.k8s.io', 'v1beta1', 'pods'))) {
       const ns = seg.length === 6 ? at(4) : undefined;
@@ -573,9 +824,9 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         return;
       }
     }
-    const failure = [...failures].find(([prefix]) => startsWith(prefix));
+    const failure = [...failures].find(([prefix, f]) => startsWith(prefix) && (f.method === undefined || f.method === method));
     if (failure !== undefined) {
-      send(res, failure[1], statusObject(failure[1], `injected failure for ${url.pathname}`));
+      send(res, failure[1].status, statusObject(failure[1].status, `injected failure for ${url.pathname}`));
       return;
     }
     if (typeof body === 'string') {
@@ -634,16 +885,21 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     forbidden,
     rolloutDelayMs: 0,
 
-    addDeployment({ namespace, name, replicas, labels = { app: name }, containers = [{ name }] }) {
+    addDeployment({ namespace, name, replicas, labels = { app: name }, containers = [{ name }], volumes = [] }) {
       const d: Deployment = {
         namespace,
         name,
         uid: randomUUID(),
         labels,
         containers,
+        volumes,
         replicas,
         generation: 1,
         created: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        revision: 1,
+        templateHash: TEMPLATE_HASH,
+        templateAnnotations: {},
+        newPodsReady: true,
       };
       deployments.set(key(namespace, name), d);
       syncPods(d);
@@ -652,6 +908,37 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     deployment(namespace, name) {
       const d = deployments.get(key(namespace, name));
       return d === undefined ? undefined : { spec: { replicas: d.replicas }, status: counts(d) };
+    },
+
+    template(namespace, name) {
+      const d = deployments.get(key(namespace, name));
+      return d === undefined ? undefined : { annotations: { ...d.templateAnnotations }, revision: d.revision };
+    },
+
+    setRolloutReady(namespace, name, ready) {
+      const d = deployments.get(key(namespace, name));
+      if (d === undefined) throw new Error(`fake kube: no deployment ${namespace}/${name}`);
+      d.newPodsReady = ready;
+    },
+
+    addSecret(namespace, name, values) {
+      secrets.set(key(namespace, name), {
+        namespace,
+        name,
+        uid: randomUUID(),
+        data: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
+        labels: {},
+        annotations: {},
+        resourceVersion: nextRv(),
+        created: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      });
+    },
+
+    secret(namespace, name) {
+      const x = secrets.get(key(namespace, name));
+      if (x === undefined) return undefined;
+      const values = Object.fromEntries(Object.entries(x.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+      return { values, resourceVersion: x.resourceVersion, labels: { ...x.labels }, annotations: { ...x.annotations } };
     },
 
     setPod(namespace, podName, patch) {
@@ -692,9 +979,9 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       else hangs.add(pathPrefix);
     },
 
-    failWith(pathPrefix, status) {
+    failWith(pathPrefix, status, method) {
       if (pathPrefix === null) failures.clear();
-      else failures.set(pathPrefix, status);
+      else failures.set(pathPrefix, { status, method });
     },
 
     close() {
