@@ -8,8 +8,8 @@ import { formatBytes } from '../format.js';
 import { markBackupInUse } from '../ops/backup/backups-in-use.js';
 import { resolveBackupName } from '../ops/backup/list-backups.js';
 import type { RowCounts } from '../ops/backup/count-rows.js';
-import { takeBackup } from '../ops/backup/take-backup.js';
 import { verifyBackup, type BackupVerification } from '../ops/backup/verify-backup.js';
+import { backUpNow } from './back-up-now.js';
 import { defineHandler, type HandlerContext } from './handler.js';
 
 type BackupArgs = { action: 'backup' } | { action: 'verify'; name: string };
@@ -75,35 +75,19 @@ export const backupHandler = defineHandler({
 async function backUp(ctx: HandlerContext): Promise<BackupTaken> {
   const dir = path.resolve(ctx.config.backup.dir);
   await ctx.progress('Backing up the database…');
-  const taken = await takeBackup({
-    state: ctx.state,
-    databaseUrl: ctx.databaseUrl,
-    dir,
-    retentionDays: ctx.config.backup.retentionDays,
-    verifyTables: ctx.config.verifyTables,
+  const taken = await backUpNow(ctx, {
+    trigger: 'manual',
     requestedBy: ctx.actor.userId,
-    now: ctx.now,
-    connectTimeoutMs: ctx.config.timeouts.connectMs,
-    signal: ctx.lifecycle.stopSignal,
+    actor: ctx.actor.userId,
+    channel: ctx.actor.channelId,
     onProgress: (bytes) => ctx.progress(`Backing up… ${formatBytes(bytes)} dumped so far`),
   }).catch((error: unknown) => {
-    ctx.metrics.backupFailures.inc({ trigger: 'manual' });
     if (ctx.lifecycle.stopSignal.aborted) throw new Error('the bot was restarting and stopped the backup before it finished; no file was kept — run `backup` again');
     throw error;
   });
   const { backup } = taken;
-  ctx.metrics.backupDuration.observe({ trigger: 'manual' }, backup.durationMs / 1000);
-  ctx.metrics.backupSize.observe({ trigger: 'manual' }, backup.sizeBytes);
   const warnings = [...backup.warnings];
   if (taken.retentionProblem) warnings.push(`retention did not run: ${taken.retentionProblem}`);
-  await ctx.recorder.record({
-    actor: ctx.actor.userId,
-    channel: ctx.actor.channelId,
-    kind: 'backup',
-    action: 'backup.completed',
-    summary: `Backup ${backup.name} written (${formatBytes(backup.sizeBytes)})${taken.deleted.length ? `; retention deleted ${taken.deleted.length}` : ''}`,
-    details: { name: backup.name, sha256: backup.sha256, sizeBytes: backup.sizeBytes, durationMs: Math.round(backup.durationMs), deleted: taken.deleted },
-  });
   return {
     kind: 'backup',
     measuredAt: backup.finishedAt,

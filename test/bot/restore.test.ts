@@ -14,7 +14,7 @@ import { startTestBot, type TestBot } from '../support/bot.js';
 import { startFakeKube, type FakeKube } from '../support/fake-kube.js';
 import type { SlackCall } from '../support/fake-slack.js';
 import { messageOf } from '../support/slack-messages.js';
-import { runbookBackup, sql, tableCounts, tempBackupDir, waitUntil } from '../ops/backup/backup-fixtures.js';
+import { backupIsWaiting, lockRecipes, runbookBackup, sql, tableCounts, tempBackupDir, waitUntil } from '../ops/backup/backup-fixtures.js';
 
 const wide = (call: SlackCall) => renderBlocks(messageOf(call), { width: 1_000 });
 const textOf = (call: SlackCall) => wide(call).text;
@@ -218,7 +218,7 @@ describe('restore over Slack, with the application on Kubernetes', () => {
     const outcome = await approve(r);
     expect(outcome).toContain('Outcome: FAILED at step 1 (integrity check)');
     expect(outcome).toContain('its SHA-256 differs');
-    expect(outcome).toContain('2. stop the application — not run');
+    expect(outcome).toContain('2. stop the application default/recipe-app — not run');
     expect(outcome).toContain('Database: unchanged (nothing was restored)');
     expect(outcome).toContain('Application: not touched');
     expect(outcome).toContain('Safety backup: none (not reached)');
@@ -334,6 +334,42 @@ describe('restore over Slack, with the application on Kubernetes', () => {
     } finally {
       await cron.release();
     }
+  }, 60_000);
+
+  it('a restore whose operation lock is lost stops at the next safe point: nothing restored, the application scaled back', async () => {
+    const name = await takeBackupNow();
+    await sql(bot.databaseUrl, `UPDATE recipe_manager.recipes SET title = 'changed before the lost lock' WHERE id = 1`);
+    const before = await tableCounts(bot.databaseUrl);
+    const patchesBefore = scalePatches().length;
+    const r = await requestRestore(`restore ${name}`);
+    // The safety backup waits behind this lock, with the operation lock held.
+    const held = await lockRecipes(bot.databaseUrl);
+    try {
+      await bot.client.blockAction({ actionId: 'approval_approve', value: r.id, userId: 'U_BOB', messageTs: r.ts });
+      await backupIsWaiting(bot.databaseUrl);
+      const stateDatabase = new URL(bot.stateDatabaseUrl).pathname.slice(1);
+      // The state database ends the session that holds the lock (a restart, a network cut).
+      const ended = await sql<{ pid: number }>(
+        bot.stateDatabaseUrl,
+        `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'recipedb-ops operation restore%' AND pg_terminate_backend(pid)`,
+        [stateDatabase],
+      );
+      expect(ended).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    } finally {
+      await held.release();
+    }
+    const outcome = textOf(await bot.slack.waitFor('chat.update', (c) => c.body.ts === r.ts && textOf(c).includes('Outcome:'), 60_000));
+    expect(outcome).toContain(`Outcome: STOPPED before step 4 (restore ${name}): the connection holding the lock in the state database was`);
+    expect(outcome).toContain('database unchanged; the application is back at 3 replicas');
+    expect(outcome).toMatch(/3\. safety backup recipe-database-backup-[\d_-]+\.sql\.gz .* — ok/);
+    expect(outcome).toContain(`4. restore ${name} — not run`);
+    expect(outcome).toMatch(/6\. scale default\/recipe-app 0 → 3 — ok/);
+    expect(outcome).toContain('Database: unchanged (nothing was restored)');
+    expect(await tableCounts(bot.databaseUrl)).toEqual(before);
+    const [recipe] = await sql<{ title: string }>(bot.databaseUrl, 'SELECT title FROM recipe_manager.recipes WHERE id = 1');
+    expect(recipe?.title).toBe('changed before the lost lock');
+    expect(scalePatches().slice(patchesBefore)).toEqual([0, 3]);
   }, 60_000);
 
   it('when Kubernetes fails while scaling back, the report says the application is still at 0 replicas and how to fix it', async () => {
