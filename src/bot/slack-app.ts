@@ -22,6 +22,7 @@ import { registerIncidentListeners } from './incident-listeners.js';
 import { SLASH_COMMAND } from './slack-surface.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
 import type { Message } from './blocks.js';
+import { appRecoveryView } from './views/app-recovery-view.js';
 import { scheduledBackupView } from './views/scheduled-backup-view.js';
 
 export interface SlackBot {
@@ -143,6 +144,9 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     if (notice.kind === 'approval-changed') await redrawApproval(notice.request);
     else if (notice.kind === 'scheduled-backup' && opsChannel) {
       const message = scheduledBackupView(notice.report);
+      await app.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
+    } else if (notice.kind === 'app-scaled-back' && opsChannel) {
+      const message = appRecoveryView(notice.recovery);
       await app.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
     }
   });

@@ -49,6 +49,7 @@ export async function backUpNow(services: Services, options: BackUpNowOptions): 
       retentionDays: config.backup.retentionDays,
       verifyTables: config.verifyTables,
       requestedBy: options.requestedBy,
+      instance: services.instance,
       now: services.now,
       connectTimeoutMs: config.timeouts.connectMs,
       signal: options.signal ?? services.lifecycle.stopSignal,

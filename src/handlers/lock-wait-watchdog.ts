@@ -6,7 +6,7 @@
  * transaction back, and the caller is told to stop. The byte progress stops moving exactly when
  * the session waits, so this runs on its own timer.
  *
- *   const watch = watchLockWaits({ db, session: () => ({ applicationName: 'recipedb-ops restore' }), limitMs, intervalMs, head: 'restoring X', … });
+ *   const watch = watchLockWaits({ db, session: () => psqlPid, limitMs, intervalMs, head: 'restoring X', … });
  *   … watch.waiting() // true while the session waits: leave the progress line to the watchdog
  *   const stopped = await watch.finish(); // the sentence when it stopped the session, else undefined
  */
@@ -22,12 +22,10 @@ export const LOCK_CHECK_INTERVAL_MS = 2_000;
 const SESSION_EXIT_WAIT_MS = 5_000;
 const MAX_HOLDERS_SHOWN = 3;
 
-export type WatchedSession = NonNullable<Parameters<typeof readLockWaits>[1]>;
-
 export interface LockWaitWatchOptions {
   db: pg.Pool;
-  /** The watched session, once known. */
-  session: () => WatchedSession | undefined;
+  /** The watched session's backend pid, once known: by pid, since any session can take any application_name. */
+  session: () => number | undefined;
   limitMs: number;
   intervalMs?: number;
   /** Progress lines start with this: "restoring recipe-database-backup-….sql.gz". */
@@ -57,9 +55,9 @@ export function watchLockWaits(options: LockWaitWatchOptions): LockWaitWatch {
   let tick: Promise<void> = Promise.resolve();
 
   const check = async (): Promise<void> => {
-    const session = options.session();
-    if (session === undefined) return;
-    const waits = await readLockWaits(db, session).catch((error: unknown) => {
+    const pid = options.session();
+    if (pid === undefined) return;
+    const waits = await readLockWaits(db, { pid }).catch((error: unknown) => {
       log.warn({ err: error }, 'could not look up what the watched session waits for');
       return undefined;
     });

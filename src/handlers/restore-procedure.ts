@@ -15,13 +15,14 @@ import { backupFileName } from '../ops/backup/backup-name.js';
 import { markBackupInUse } from '../ops/backup/backups-in-use.js';
 import { countRows, type RowCounts } from '../ops/backup/count-rows.js';
 import { checkBackupIntegrity } from '../ops/backup/integrity.js';
-import { resolveBackupName, type StoredBackup } from '../ops/backup/list-backups.js';
+import type { BackupRecord } from '../ops/backup/backup-record.js';
+import { requireTrusted, resolveBackupName, type StoredBackup } from '../ops/backup/list-backups.js';
 import { restoreBackup, RestoreError } from '../ops/backup/restore-backup.js';
-import { readSidecar } from '../ops/backup/sidecar.js';
 import { describeFailure, failure } from '../ops/failure.js';
 import { acquireOperationLock, OperationRunningError } from '../ops/operation-lock.js';
 import { createScrubber } from '../redact.js';
-import { applicationInTrouble, applicationLine, applicationScaling, scaleApplicationBackStep, shortApplication, stopApplicationStep, type AppScaling } from './app-scale-steps.js';
+import { readBackupRecords } from '../state/backup-records.js';
+import { applicationInTrouble, applicationLine, applicationNext, applicationScaling, scaleApplicationBackStep, shortApplication, stopApplicationStep, type AppScaling } from './app-scale-steps.js';
 import { backUpNow } from './back-up-now.js';
 import { procedureOutcome, type ActionOutcome, type ExecutionContext } from './gated.js';
 import { watchLockWaits } from './lock-wait-watchdog.js';
@@ -30,8 +31,8 @@ import type { RestorePlan } from './restore-plan.js';
 
 /** Counting big tables takes longer than the pool's statement timeout allows for a status query. */
 const COUNT_STATEMENT_TIMEOUT = '10min';
-/** The restore's psql session (restore-backup.ts), as pg_stat_activity shows it. */
-const RESTORE_APPLICATION_NAME = 'recipedb-ops restore';
+
+type TrustedBackup = StoredBackup & { record: BackupRecord };
 
 /** What the database is left as; decides the "Database:" line. */
 export type DatabaseState = 'unchanged' | 'rolled-back' | 'in-doubt' | 'restored';
@@ -40,8 +41,8 @@ export type DatabaseState = 'unchanged' | 'rolled-back' | 'in-doubt' | 'restored
 export interface RestoreRun {
   plan: RestorePlan;
   app: AppScaling;
-  /** The file as BACKUP_DIR lists it again after approval (step 1). */
-  backup?: StoredBackup;
+  /** The file as BACKUP_DIR lists it again after approval (step 1), with the record of its bytes. */
+  backup?: TrustedBackup;
   database: DatabaseState;
   counts?: 'differ' | 'unread';
   safety?: { name: string; sizeBytes: number };
@@ -86,16 +87,20 @@ export async function runRestoreProcedure(plan: RestorePlan, ctx: ExecutionConte
 /** The steps, top to bottom like the runbook section they replace. */
 export function restoreProcedure(ctx: ExecutionContext): Procedure<RestoreRun> {
   const dir = path.resolve(ctx.config.backup.dir);
-  const app = { kube: ctx.kube, notStopped: 'nothing was restored' };
+  const app = { kube: ctx.kube, state: ctx.state, instance: ctx.instance, operation: 'restore', requestId: ctx.requestId, approvedBy: ctx.approver, notStopped: 'nothing was restored' };
   return {
     name: 'restore',
     steps: [
       {
         title: 'integrity check',
         async run(s) {
-          // Looked up in the listing again: only a name BACKUP_DIR lists is ever opened.
-          s.backup = await resolveBackupName(dir, s.plan.name);
-          const checked = await checkBackupIntegrity(s.backup.path, { expectedSha256: s.plan.sha256 });
+          // Looked up in the listing again: only a name BACKUP_DIR lists, and the state database vouches for, is ever opened.
+          const backup = requireTrusted(await resolveBackupName(dir, s.plan.name, await readBackupRecords(ctx.state)));
+          if (backup.record.fingerprint.sha256 !== s.plan.sha256) {
+            throw failure(`${backup.name} is not the file that was approved: the state database now records other bytes under that name (imported again?)`);
+          }
+          const checked = await checkBackupIntegrity(backup.path, { expectedSha256: s.plan.sha256 });
+          s.backup = backup;
           return { note: `${formatBytes(checked.fileBytes)}, the file that was approved` };
         },
       },
@@ -123,12 +128,14 @@ export function restoreProcedure(ctx: ExecutionContext): Procedure<RestoreRun> {
       {
         title: (s) => `restore ${s.plan.name}`,
         async run(s, step) {
-          const backup = s.backup as StoredBackup;
+          const backup = s.backup as TrustedBackup;
           const cancel = new AbortController();
           let shown = `restoring ${backup.name}…`;
+          let psqlPid: number | undefined;
           const watch = watchLockWaits({
             db: ctx.db,
-            session: () => ({ applicationName: RESTORE_APPLICATION_NAME }),
+            // psql's own session, by its pid: a session that merely takes the restore's name is not it.
+            session: () => psqlPid,
             limitMs: ctx.config.timeouts.restoreLockWaitMs,
             head: `restoring ${backup.name}`,
             normalText: () => shown,
@@ -140,6 +147,9 @@ export function restoreProcedure(ctx: ExecutionContext): Procedure<RestoreRun> {
             await restoreBackup({
               databaseUrl: ctx.databaseUrl,
               file: backup.path,
+              // Every byte psql reads is checked against the approved file first; COMMIT only after the last.
+              expected: backup.record.fingerprint,
+              onSession: (pid) => (psqlPid = pid),
               connectTimeoutMs: ctx.config.timeouts.connectMs,
               // A shutdown past its grace period stops psql too: the transaction rolls back.
               signal: AbortSignal.any([cancel.signal, ctx.lifecycle.stopSignal]),
@@ -155,9 +165,8 @@ export function restoreProcedure(ctx: ExecutionContext): Procedure<RestoreRun> {
               s.database = 'rolled-back';
               throw failure(stopped, error);
             }
-            // psql ran the dump in one transaction: a statement that failed rolled all of it back.
-            // Anything else that stopped psql midway leaves the outcome to the server's last word.
-            if (error instanceof RestoreError) s.database = error.inDump ? 'rolled-back' : 'in-doubt';
+            // The bot's own BEGIN … COMMIT: anything that stopped it before the COMMIT rolled all of it back.
+            if (error instanceof RestoreError) s.database = error.rolledBack ? 'rolled-back' : 'in-doubt';
             throw error;
           } finally {
             await watch.finish();
@@ -170,7 +179,7 @@ export function restoreProcedure(ctx: ExecutionContext): Procedure<RestoreRun> {
         async run(s) {
           try {
             const counts = await readCounts(ctx);
-            const atBackup = (await readSidecar((s.backup as StoredBackup).path))?.rowCounts;
+            const atBackup = (s.backup as TrustedBackup).record.rowCounts ?? undefined;
             const { details, differ } = compareCounts(counts, atBackup);
             if (differ) s.counts = 'differ';
             return differ ? { status: 'differs', note: 'not as at backup time', details } : { details };
@@ -189,7 +198,7 @@ export function restoreProcedure(ctx: ExecutionContext): Procedure<RestoreRun> {
 /** The verdict, and the state the database, the application and the safety backup are left in. */
 export function concludeRestore(s: RestoreRun, record: RunRecord): Conclusion {
   const endState = [databaseLine(s), applicationLine(s.app), safetyLine(s)];
-  const next: string[] = [];
+  const next = applicationNext(s.app);
   if (record.failed) {
     const { number, title, reason } = record.failed;
     return { ok: false, summary: `FAILED at step ${number} (${title}): ${reason} — ${shortState(s)}`, endState, next };

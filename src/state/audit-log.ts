@@ -17,6 +17,8 @@ export type AuditKind =
   | 'action.executed'
   | 'action.failed'
   | 'action.interrupted'
+  /** What a dead replica's action left undone, finished by another (an application scaled back). */
+  | 'action.recovered'
   | 'backup'
   | 'incident'
   | 'note';

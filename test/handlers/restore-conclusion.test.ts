@@ -138,6 +138,26 @@ describe('concludeRestore', () => {
     expect(c.endState[1]).toBe('Application: scaled back to 3 replicas, but only 1 were ready after 5m — check its pods');
   });
 
+  it('an application scaled back while the bot shut down is not followed, and says so', () => {
+    const state = run((s) => {
+      stoppedAndBackedUp(s);
+      s.app.end = { kind: 'not-followed', reason: 'the bot was shutting down' };
+    });
+    const c = concludeRestore(state, record(['ok', 'ok', 'ok', 'failed', 'not-run', 'ok'], { failed: { number: 4, title: `restore ${NAME}`, reason: 'the restore was cancelled; nothing of it was kept' } }));
+    expect(c.endState[1]).toBe('Application: scaled back to 3 replicas (not followed to ready: the bot was shutting down)');
+  });
+
+  it('an application an earlier, interrupted restore left at 0 goes back to what it had before that', () => {
+    const state = run((s) => {
+      s.app.replicas = 4;
+      s.app.stopTried = true;
+      s.app.leftBy = 'an interrupted restore';
+      s.database = 'restored';
+      s.app.end = { kind: 'back', ready: 4 };
+    });
+    expect(concludeRestore(state, record(['ok', 'ok', 'ok', 'ok', 'ok', 'ok'])).endState[1]).toBe('Application: scaled back to 4 replicas (4 ready)');
+  });
+
   it('a run stopped at a safe point (the operation lock lost) says where and why', () => {
     const state = run((s) => {
       stoppedAndBackedUp(s);
@@ -160,7 +180,9 @@ describe('concludeRestore', () => {
       { kubeConfigured: false, scalableDeployments: [] },
     );
     const c = concludeRestore(state, record(['ok', 'skipped', 'ok', 'ok', 'ok', 'skipped']));
-    expect(c.summary).toBe(`restored ${NAME} in 12s; the application was not stopped (Kubernetes is not configured)`);
-    expect(c.endState[1]).toBe('Application: not touched — Kubernetes is not configured, so default/recipe-app was not stopped');
+    expect(c.ok).toBe(true);
+    expect(c.summary).toBe(`restored ${NAME} in 12s; the application was NOT stopped (Kubernetes is not configured)`);
+    expect(c.endState[1]).toBe('Application: NOT STOPPED — Kubernetes is not configured, so default/recipe-app kept running while its database was replaced');
+    expect(c.next).toEqual(['check default/recipe-app: it kept running during the restore, and may hold connections or cached data from before it']);
   });
 });
