@@ -25,6 +25,7 @@ import { sizesHandler } from '../handlers/sizes.js';
 import { settingsHandler } from '../handlers/settings.js';
 import { backupHandler } from '../handlers/backup.js';
 import { backupsHandler } from '../handlers/backups.js';
+import { backupImportHandler } from '../handlers/backup-import.js';
 import type { CommandLine } from './command-line.js';
 import type { Message } from './blocks.js';
 import type { CommandAnswer } from './command-answer.js';
@@ -113,6 +114,15 @@ function gatedCommand<Args, Plan>(handler: Handler<Args, GatedResult<Plan>>, swi
   };
 }
 
+/** One command word whose sub-command `word` is a command of its own (`backup import` is gated, `backup` is not). */
+function withSubcommand(main: BotCommand, word: string, sub: BotCommand): BotCommand {
+  return {
+    info: main.info,
+    switches: new Set([...main.switches, ...sub.switches]),
+    execute: (line, ctx) => (line.words[0]?.toLowerCase() === word ? sub.execute(line, ctx) : main.execute(line, ctx)),
+  };
+}
+
 export const COMMANDS: readonly BotCommand[] = [
   // In the order `help` lists them: look first, then act, then record.
   command(helpHandler, helpView),
@@ -131,7 +141,7 @@ export const COMMANDS: readonly BotCommand[] = [
   gatedCommand(killHandler, ['cancel']),
   gatedCommand(scaleHandler),
   gatedCommand(restoreHandler),
-  command(backupHandler, backupView),
+  withSubcommand(command(backupHandler, backupView), 'import', gatedCommand(backupImportHandler)),
   command(backupsHandler, backupsView),
   command(usersHandler, usersView),
   command(loginsHandler, loginsView),

@@ -22,6 +22,7 @@ import { registerIncidentListeners } from './incident-listeners.js';
 import { SLASH_COMMAND } from './slack-surface.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
 import type { Message } from './blocks.js';
+import { appRecoveryView } from './views/app-recovery-view.js';
 import { scheduledBackupView } from './views/scheduled-backup-view.js';
 import { alertsRoute } from './alerts-route.js';
 import { alertMessages, type AlertMessages } from './alert-messages.js';
@@ -161,6 +162,9 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     else if (notice.kind === 'alert-group-changed') await drawAlerts.sync(notice.groupId);
     else if (notice.kind === 'scheduled-backup' && opsChannel) {
       const message = scheduledBackupView(notice.report);
+      await app.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
+    } else if (notice.kind === 'app-scaled-back' && opsChannel) {
+      const message = appRecoveryView(notice.recovery);
       await app.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
     }
   });

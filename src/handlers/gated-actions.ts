@@ -5,10 +5,18 @@ import { killAction } from './kill.js';
 import { scaleAction } from './scale.js';
 import { restoreAction } from './restore.js';
 import { userCreateAction, userRotatePasswordAction } from './user.js';
+import { backupImportAction } from './backup-import.js';
 
 /** Erases the plan type: safe, because the engine feeds `execute` only what `plan` parsed. */
 function entry<Plan>(action: GatedAction<Plan>): [string, GatedAction<unknown>] {
   return [action.action, { action: action.action, plan: action.plan, execute: (plan, ctx) => action.execute(plan as Plan, ctx) }];
 }
 
-export const GATED_ACTIONS: ActionRegistry = new Map([entry(killAction), entry(scaleAction), entry(restoreAction), entry(userCreateAction), entry(userRotatePasswordAction)]);
+export const GATED_ACTIONS: ActionRegistry = new Map([
+  entry(killAction),
+  entry(scaleAction),
+  entry(restoreAction),
+  entry(backupImportAction),
+  entry(userCreateAction),
+  entry(userRotatePasswordAction),
+]);

@@ -61,10 +61,13 @@ export interface StepContext {
   progress(text: string): Promise<void>;
   /** The procedure's stop signal (lock lost, shutting down): long steps may stop early on it. */
   signal: AbortSignal;
+  /** The sentence the runner would write for this error (scrubbed), for what a step keeps in its state. */
+  reason(error: unknown): string;
 }
 
 export interface ProcedureStep<State> {
-  title: string;
+  /** Read when the step starts (or is passed over): a title may name what the state knows by then. */
+  title: string | ((state: State) => string);
   /** Runs even after an earlier step failed or the procedure was stopped. */
   always?: boolean;
   run(state: State, ctx: StepContext): Promise<StepDone | void>;
@@ -134,7 +137,7 @@ export async function runProcedure<State>(procedure: Procedure<State>, state: St
   ): Promise<{ record: Omit<StepRecord, 'number' | 'undoes'>; error?: unknown }> => {
     await say(`${label}: ${title}…`);
     const at = performance.now();
-    const ctx: StepContext = { progress: (text) => say(`${label}: ${text}`), signal: stop };
+    const ctx: StepContext = { progress: (text) => say(`${label}: ${text}`), signal: stop, reason };
     try {
       const result = (await work(ctx)) ?? {};
       return { record: { title: result.title ?? title, status: result.status ?? 'ok', ms: performance.now() - at, note: result.note, details: result.details } };
@@ -146,13 +149,14 @@ export async function runProcedure<State>(procedure: Procedure<State>, state: St
 
   for (const [index, step] of procedure.steps.entries()) {
     const number = index + 1;
+    const title = typeof step.title === 'function' ? step.title(state) : step.title;
     if (failed === undefined && stopped === undefined && stop.aborted) stopped = reason(stop.reason ?? 'the procedure was stopped');
     if ((failed !== undefined || stopped !== undefined) && !step.always) {
-      records.push({ number, title: step.title, status: 'not-run', ms: 0 });
+      records.push({ number, title, status: 'not-run', ms: 0 });
       await note();
       continue;
     }
-    const { record, error } = await attempt(`Step ${number}/${total}`, step.title, (ctx) => step.run(state, ctx));
+    const { record, error } = await attempt(`Step ${number}/${total}`, title, (ctx) => step.run(state, ctx));
     records.push({ number, ...record });
     await note();
     if (error === undefined) {
@@ -160,7 +164,7 @@ export async function runProcedure<State>(procedure: Procedure<State>, state: St
       continue;
     }
     if (failed !== undefined) continue; // a later `always` step failing too: the first failure stands, nothing more is undone
-    failed = { number, title: step.title, reason: record.note ?? 'failed' };
+    failed = { number, title, reason: record.note ?? 'failed' };
     // Compensations of what already went fine, newest first, right after the failure.
     for (const previous of done.splice(0).reverse()) {
       const undo = previous.step.undo;

@@ -18,6 +18,8 @@ export type AuditKind =
   | 'action.failed'
   | 'action.interrupted'
   | 'procedure.step'
+  /** What a dead replica's action left undone, finished by another (an application scaled back). */
+  | 'action.recovered'
   | 'backup'
   | 'incident'
   | 'note'

@@ -127,6 +127,56 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 4,
+    name: 'backups the bot wrote or imported; scratch databases; applications scaled down',
+    sql: `
+      -- The only backup files the bot verifies or restores: those it wrote, and those accepted by a
+      -- gated \`backup import\`. The checksum of the whole file and of each chunk of it, so that
+      -- every byte fed to psql is checked before psql reads it. Freshness and \`latest\` come from
+      -- here (the time the bot took it), never from a file name.
+      CREATE TABLE backup_files (
+        name              text PRIMARY KEY,
+        origin            text NOT NULL CHECK (origin IN ('bot', 'imported')),
+        sha256            text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+        size_bytes        bigint NOT NULL CHECK (size_bytes >= 0),
+        chunk_bytes       integer NOT NULL CHECK (chunk_bytes > 0),
+        chunk_sha256      bytea NOT NULL,
+        taken_at          timestamptz NOT NULL,
+        recorded_at       timestamptz NOT NULL DEFAULT now(),
+        recorded_by       text NOT NULL,
+        requested_by      text,
+        approved_by       text,
+        row_counts        jsonb,
+        row_counts_taken  text CHECK (row_counts_taken IN ('same-snapshot', 'separately')),
+        verification      jsonb
+      );
+      CREATE INDEX backup_files_newest_bot ON backup_files (taken_at DESC) WHERE origin = 'bot';
+
+      -- Scratch databases of \`backup verify\` while they exist: what a crash leaves is dropped later.
+      CREATE TABLE verify_databases (
+        name        text PRIMARY KEY,
+        created_by  text NOT NULL,
+        created_at  timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- "The application had N replicas", written before a procedure scales it to 0 and removed when
+      -- it is scaled back. A row whose replica died is scaled back by a surviving (or the next) one.
+      CREATE TABLE app_scale_downs (
+        namespace     text NOT NULL,
+        deployment    text NOT NULL,
+        replicas      integer NOT NULL CHECK (replicas > 0),
+        operation     text NOT NULL,
+        request_id    text,
+        approved_by   text,
+        instance      text NOT NULL,
+        scaled_at     timestamptz NOT NULL DEFAULT now(),
+        recovery_by   text,
+        recovery_at   timestamptz,
+        PRIMARY KEY (namespace, deployment)
+      );
+    `,
+  },
+  {
     version: 6,
     name: 'alert groups from Alertmanager',
     sql: `
