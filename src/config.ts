@@ -128,6 +128,9 @@ const envSchema = z.object({
   SHUTDOWN_GRACE: duration('20s'),
   // A replica silent this long is presumed dead: its scheduled backup is taken over, its action reported as interrupted.
   REPLICA_TIMEOUT: duration('60s').refine((ms) => ms >= 2_000, 'must be at least 2s'),
+  // A maintenance statement waiting longer than this for a lock gives up and retries, so it never queues ahead of the application.
+  MAINTENANCE_LOCK_TIMEOUT: duration('5s').refine((ms) => ms >= 100, 'must be at least 100ms'),
+  MAINTENANCE_PROGRESS_INTERVAL: duration('3s').refine((ms) => ms >= 100, 'must be at least 100ms'),
 });
 
 export const ESCALATION_LEVELS = ['1', '2', '3', 'mgmt'] as const;
@@ -160,6 +163,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** A replica whose heartbeat is older than this is presumed dead. */
   replicaTimeoutMs: number;
+  /** SPEC section 9: how long a maintenance statement may wait for a lock, and how often its progress is redrawn. */
+  maintenance: { lockTimeoutMs: number; progressIntervalMs: number };
   /** Values that must never appear in logs or messages. */
   secrets: string[];
 }
@@ -214,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     timeouts: { sourceMs: e.STATUS_SOURCE_TIMEOUT, connectMs: e.DB_CONNECT_TIMEOUT, statementMs: e.DB_STATEMENT_TIMEOUT, restoreLockWaitMs: e.RESTORE_LOCK_WAIT },
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     replicaTimeoutMs: e.REPLICA_TIMEOUT,
+    maintenance: { lockTimeoutMs: e.MAINTENANCE_LOCK_TIMEOUT, progressIntervalMs: e.MAINTENANCE_PROGRESS_INTERVAL },
     secrets,
   };
 }

@@ -13,13 +13,15 @@ export const ADD_TO_TIMELINE_SHORTCUT = 'add_to_incident_timeline';
 export const REACTION_ADDED_EVENT = 'reaction_added';
 export const APPROVE_ACTION = 'approval_approve';
 export const REJECT_ACTION = 'approval_reject';
+/** The Cancel button of a running maintenance operation (value: its run id). */
+export const CANCEL_MAINTENANCE_ACTION = 'maintenance_cancel';
 
 /** What the bot listens for, by Bolt listener (`app.command`, `app.shortcut`, …). Shortcuts are message shortcuts. */
 export const LISTENERS = {
   command: [SLASH_COMMAND],
   shortcut: [ADD_TO_TIMELINE_SHORTCUT],
   event: [REACTION_ADDED_EVENT],
-  action: [APPROVE_ACTION, REJECT_ACTION],
+  action: [APPROVE_ACTION, REJECT_ACTION, CANCEL_MAINTENANCE_ACTION],
 } as const;
 
 export type ListenerKind = keyof typeof LISTENERS;

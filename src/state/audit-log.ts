@@ -18,6 +18,7 @@ export type AuditKind =
   | 'action.failed'
   | 'action.interrupted'
   | 'backup'
+  | 'maintenance'
   | 'incident'
   | 'note';
 
