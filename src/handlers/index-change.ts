@@ -15,6 +15,7 @@ import { defineHandler } from './handler.js';
 import { LOCK_EFFECT, lockPolicyLine } from './maintenance-locks.js';
 import { runApprovedMaintenance } from './maintenance-procedure.js';
 import { Refusal } from './refusal.js';
+import { rowEstimate } from './row-estimate.js';
 import { parseRelationName, PLAIN_IDENTIFIER, qualifiedName, resolveRelation } from './relation-args.js';
 import type { RelationName } from '../ops/postgres/maintenance-targets.js';
 
@@ -110,7 +111,7 @@ export const indexHandler = defineHandler({
     const columns = found.map((c) => c.name);
     const kind = args.unique ? 'UNIQUE INDEX' : 'INDEX';
     const targets = [
-      `CREATE ${kind} CONCURRENTLY ${table.schema}.${name} ON ${qualifiedName(table)} (${columns.join(', ')}) — table ${formatBytes(table.bytes)}, ~${formatCount(Math.round(table.rows))} rows`,
+      `CREATE ${kind} CONCURRENTLY ${table.schema}.${name} ON ${qualifiedName(table)} (${columns.join(', ')}) — table ${formatBytes(table.bytes)}, ${rowEstimate(table.rows)}`,
       `lock: ${LOCK_EFFECT.concurrent}; the build first waits for the transactions already running on the table`,
       `disk: ${estimateIndexSize(table, found)}`,
       ...(args.unique ? ['a duplicate value makes the build fail: nothing is changed, and the invalid index it leaves is dropped'] : []),
@@ -179,13 +180,13 @@ function cutToBytes(text: string, bytes: number): string {
 /** "about 2.1 MB (~50,000 rows × 40 bytes per entry) …", or why it cannot be told. */
 export function estimateIndexSize(table: Pick<Relation, 'rows' | 'bytes'>, columns: readonly ColumnFacts[]): string {
   const sort = 'plus temporary sort files of about as much while it builds, when that exceeds maintenance_work_mem';
-  if (columns.some((c) => c.avgWidth === null) || table.rows === 0) {
+  if (columns.some((c) => c.avgWidth === null) || table.rows === null) {
     return `unknown: the table has no statistics (run \`analyze\` first); at most about the table's ${formatBytes(table.bytes)}, ${sort}`;
   }
   const keyBytes = columns.reduce((sum, c) => sum + (c.avgWidth ?? 0), 0);
   const entry = Math.ceil((ENTRY_OVERHEAD_BYTES + keyBytes) / 8) * 8;
   const bytes = (table.rows * entry) / BTREE_FILL;
-  return `about ${formatBytes(bytes)} (~${formatCount(Math.round(table.rows))} rows × ${entry} bytes per entry), ${sort}`;
+  return `about ${formatBytes(bytes)} (${rowEstimate(table.rows)} × ${entry} bytes per entry), ${sort}`;
 }
 
 export const indexCreateAction: GatedAction<IndexCreatePlan> = {

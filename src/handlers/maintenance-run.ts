@@ -224,6 +224,11 @@ class Run implements MaintenanceRun {
       );
     } catch (error) {
       await monitor.stop();
+      // A click on another replica cancels the session before this one's monitor sees the mark.
+      if ((error as { code?: string }).code === '57014' && !this.stop.aborted) {
+        const by = await runCancelRequestedBy(this.ctx.state, this.id).catch(() => null);
+        if (by) this.cancelBy(by);
+      }
       const left = statement.buildsIndexOn === undefined ? '' : await this.dropLeftovers(statement.buildsIndexOn, before);
       throw new Failure(`${this.sentence(error)}${left}`, { cause: error });
     } finally {

@@ -6,7 +6,8 @@
  * every table.
  */
 import { z } from 'zod';
-import { formatBytes, formatCount } from '../format.js';
+import { formatBytes } from '../format.js';
+import { rowEstimate } from './row-estimate.js';
 import { findRelationByOid, relationTotalBytes } from '../ops/postgres/maintenance-targets.js';
 import { quoteIdent } from '../ops/postgres/quote-ident.js';
 import { planned, type ActionOutcome, type GatedAction, type GatedResult } from './gated.js';
@@ -48,7 +49,7 @@ export const vacuumFullHandler = defineHandler({
     const largest = Math.max(...tables.map((t) => t.bytes + t.indexBytes));
     const targets = tables.map((t) =>
       [
-        `VACUUM (FULL, ANALYZE) ${qualifiedName(t)} — table ${formatBytes(t.bytes)} + indexes ${formatBytes(t.indexBytes)}, ~${formatCount(Math.round(t.rows))} rows`,
+        `VACUUM (FULL, ANALYZE) ${qualifiedName(t)} — table ${formatBytes(t.bytes)} + indexes ${formatBytes(t.indexBytes)}, ${rowEstimate(t.rows)}`,
         `   lock: ${LOCK_EFFECT.vacuumFull}`,
         `   disk: up to ${formatBytes(t.bytes + t.indexBytes)} more while it runs (a new copy of the table and its indexes; the old one is freed at the end)`,
       ].join('\n'),

@@ -26,8 +26,8 @@ export interface Relation {
   bytes: number;
   /** A table's indexes together; 0 for an index. */
   indexBytes: number;
-  /** Estimated rows (pg_class.reltuples, 0 when never analyzed). */
-  rows: number;
+  /** Estimated rows (pg_class.reltuples); null before the first VACUUM or ANALYZE. */
+  rows: number | null;
   /** The bot's role owns it (or is a member of its owner, or a superuser). */
   owned: boolean;
   /** For an index: its table, and what it is. */
@@ -59,7 +59,7 @@ interface RelationRow {
   name: string;
   bytes: number;
   index_bytes: number;
-  rows: number;
+  rows: number | null;
   owned: boolean;
   table_oid: number | null;
   table_name: string | null;
@@ -79,7 +79,7 @@ const RELATION_COLUMNS = `
   CASE WHEN c.relkind IN ('i', 'I') THEN pg_relation_size(c.oid)
        ELSE pg_table_size(c.oid) END::float8 AS bytes,
   CASE WHEN c.relkind IN ('i', 'I') THEN 0 ELSE pg_indexes_size(c.oid) END::float8 AS index_bytes,
-  greatest(c.reltuples, 0)::float8 AS rows,
+  CASE WHEN c.reltuples >= 0 THEN c.reltuples END::float8 AS rows,
   pg_has_role(c.relowner, 'USAGE') AS owned,
   i.indrelid::oid AS table_oid, t.relname AS table_name, am.amname AS method, i.indisvalid AS valid,
   i.indisunique AS is_unique, i.indisexclusion AS exclusion,
