@@ -32,6 +32,8 @@ import { Refusal } from './refusal.js';
 
 /** Attempts of a statement that cannot get its lock: the first and three retries. */
 export const MAINTENANCE_ATTEMPTS = 4;
+/** Attempts to drop what a failed concurrent build left (its waits block no application query). */
+const CLEANUP_ATTEMPTS = 12;
 const MAX_HOLDERS_NAMED = 3;
 
 export interface MaintenanceContext extends Services {
@@ -71,6 +73,17 @@ export class MaintenanceCancelled extends Failure {
   override name = 'MaintenanceCancelled';
   constructor(readonly by: string) {
     super(`cancelled by @${by}`);
+  }
+}
+
+/** A concurrent build gave up, and its leftover could not be dropped before the next attempt. */
+class LeftoverKept extends Error {
+  override name = 'LeftoverKept';
+  constructor(
+    readonly lockError: LockUnavailableError,
+    readonly note: string,
+  ) {
+    super(note);
   }
 }
 
@@ -216,7 +229,11 @@ class Run implements MaintenanceRun {
           pauseMs: lockTimeoutMs,
           signal: this.stop,
           onRetry: async (attempt, holders) => {
-            if (statement.buildsIndexOn !== undefined) await this.dropLeftovers(statement.buildsIndexOn, before);
+            if (statement.buildsIndexOn !== undefined) {
+              // The next attempt would meet its own leftover ("already exists"): without a clean slate, stop here.
+              const left = await this.dropLeftovers(statement.buildsIndexOn, before, say);
+              if (left.kept) throw new LeftoverKept(new LockUnavailableError(attempt - 1, lockTimeoutMs, holders), left.note);
+            }
             await say(`could not get its lock within ${formatDuration(lockTimeoutMs)}${holders.length ? ` (${holderList(holders)})` : ''}; trying again, attempt ${attempt} of ${MAINTENANCE_ATTEMPTS}`);
           },
         },
@@ -229,8 +246,9 @@ class Run implements MaintenanceRun {
         const by = await runCancelRequestedBy(this.ctx.state, this.id).catch(() => null);
         if (by) this.cancelBy(by);
       }
-      const left = statement.buildsIndexOn === undefined ? '' : await this.dropLeftovers(statement.buildsIndexOn, before);
-      throw new Failure(`${this.sentence(error)}${left}`, { cause: error });
+      if (error instanceof LeftoverKept) throw new Failure(`${this.sentence(error.lockError)}${error.note}`, { cause: error.lockError });
+      const left = statement.buildsIndexOn === undefined ? { note: '' } : await this.dropLeftovers(statement.buildsIndexOn, before, say);
+      throw new Failure(`${this.sentence(error)}${left.note}`, { cause: error });
     } finally {
       await monitor.stop();
       await setRunSession(this.ctx.state, this.id, null).catch(() => undefined);
@@ -255,24 +273,43 @@ class Run implements MaintenanceRun {
 
   /**
    * Drops the invalid indexes a failed concurrent build left on the table (those that were not
-   * there before it), concurrently, even after a cancel. Returns what the report adds.
+   * there before it), concurrently, even after a cancel. DROP INDEX CONCURRENTLY waits for the
+   * transactions that may still use the index, but its waits block no query of the application
+   * (SHARE UPDATE EXCLUSIVE), so it gets more attempts than a statement does. Returns what the
+   * report adds and how many could not be dropped.
    */
-  private async dropLeftovers(tableOid: number, before: number[]): Promise<string> {
+  private async dropLeftovers(tableOid: number, before: number[], say: (text: string) => Promise<void>): Promise<{ note: string; kept: number }> {
     let left: { oid: number; schema: string; name: string }[];
     try {
       left = (await invalidIndexes(this.ctx.db, tableOid)).filter((i) => !before.includes(i.oid));
     } catch (error) {
-      return `; whether it left an invalid index behind could not be read (${describeFailure(error)}): check with \`indexes\``;
+      return { note: `; whether it left an invalid index behind could not be read (${describeFailure(error)}): check with \`indexes\``, kept: 1 };
     }
-    if (left.length === 0) return '';
+    if (left.length === 0) return { note: '', kept: 0 };
+    const { lockTimeoutMs } = this.ctx.config.maintenance;
+    // Shutting down: one attempt within the clean-up time, and the report says what is left.
+    const attempts = this.ctx.lifecycle.stopSignal.aborted ? 1 : CLEANUP_ATTEMPTS;
     const dropped: string[] = [];
     const kept: string[] = [];
     for (const index of left) {
       const qualified = `${quoteIdent(index.schema)}.${quoteIdent(index.name)}`;
       try {
         const session = await this.session();
+        await say(`dropping the invalid index ${index.name} it left behind`);
         // No stop signal: the clean-up runs after a cancel too.
-        await runWithLockRetries(session, this.ctx.db, { sql: `DROP INDEX CONCURRENTLY IF EXISTS ${qualified}`, relation: qualified, attempts: MAINTENANCE_ATTEMPTS, pauseMs: this.ctx.config.maintenance.lockTimeoutMs }, this.ctx.config.maintenance.lockTimeoutMs);
+        await runWithLockRetries(
+          session,
+          this.ctx.db,
+          {
+            sql: `DROP INDEX CONCURRENTLY IF EXISTS ${qualified}`,
+            relation: qualified,
+            attempts,
+            pauseMs: lockTimeoutMs,
+            onRetry: (attempt, holders) =>
+              say(`dropping the invalid index ${index.name} it left behind: waiting${holders.length ? ` for ${holderList(holders)}` : ''} (attempt ${attempt} of ${attempts})`),
+          },
+          lockTimeoutMs,
+        );
         dropped.push(index.name);
       } catch (error) {
         this.ctx.log.warn({ err: error, index: qualified }, 'could not drop the invalid index a failed build left');
@@ -281,8 +318,12 @@ class Run implements MaintenanceRun {
     }
     const parts: string[] = [];
     if (dropped.length) parts.push(`the invalid ${plural(dropped.length, 'index', 'indexes')} it left behind (${dropped.join(', ')}) ${dropped.length === 1 ? 'was' : 'were'} dropped`);
-    if (kept.length) parts.push(`the invalid ${plural(kept.length, 'index', 'indexes')} ${kept.join(', ')} could not be dropped: drop ${kept.length === 1 ? 'it' : 'them'} with \`index drop ${kept[0]}\``);
-    return `; ${parts.join('; ')}`;
+    if (kept.length) {
+      parts.push(
+        `the invalid ${plural(kept.length, 'index', 'indexes')} it left behind (${kept.join(', ')}) could not be dropped yet: once the transaction holding the table has ended, run \`index drop ${kept[0]}\``,
+      );
+    }
+    return { note: `; ${parts.join('; ')}`, kept: kept.length };
   }
 
   /**

@@ -118,6 +118,35 @@ describe('a VACUUM FULL that meets a long transaction', () => {
   });
 });
 
+describe('a concurrent index build that meets a writer\'s open transaction', () => {
+  it('gives up, drops the invalid index it left, and builds it once the transaction has ended', async () => {
+    const setup = await connect('test setup');
+    await setup.query('CREATE TABLE recipe_manager.shopping_items (id int, name text)');
+    await setup.query("INSERT INTO recipe_manager.shopping_items SELECT g, 'item ' || g FROM generate_series(1, 1000) g");
+    const writer = await connect('recipe-app');
+    await writer.query('BEGIN');
+    await writer.query("INSERT INTO recipe_manager.shopping_items VALUES (1001, 'eggs')");
+    let cleaning: () => void = () => undefined;
+    const cleaningUp = new Promise<void>((resolve) => (cleaning = resolve));
+    const running = requestAndApprove(services, 'index create shopping_items name', {
+      onProgress: (text) => {
+        if (text.includes('dropping the invalid index')) cleaning();
+      },
+    });
+    await cleaningUp;
+    await writer.query('COMMIT');
+    const approved = await running;
+    const lines = approved.progress.map((p) => p.text).join('\n');
+    expect(lines).toContain('dropping the invalid index shopping_items_name_idx it left behind');
+    expect(approved.outcome).toContain('Outcome: index recipe_manager.shopping_items_name_idx: done');
+    expect(approved.outcome).toMatch(/CREATE INDEX CONCURRENTLY recipe_manager\.shopping_items_name_idx — ok .* · [\d.]+ kB, valid · after [2-4] attempts/);
+    const { rows } = await setup.query<{ name: string; valid: boolean }>(
+      "SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'recipe_manager.shopping_items'::regclass",
+    );
+    expect(rows).toEqual([{ name: 'shopping_items_name_idx', valid: true }]);
+  });
+});
+
 describe('progress', () => {
   it('shows the phase and how far it got, for a table big enough to take a while', async () => {
     const setup = await connect('test setup');
