@@ -176,6 +176,16 @@ describe('reindex', () => {
     ]);
   });
 
+  it('--database plans every table, one at a time; names or --database, not both', async () => {
+    const request = await requestOnly(services, 'reindex --database');
+    expect(request.seen).toContain('Rebuild every index of the database');
+    for (const table of ['ingredients', 'recipes', 'reviews', 'users']) expect(request.seen).toContain(`REINDEX TABLE CONCURRENTLY recipe_manager.${table} — `);
+    expect(request.seen).toMatch(/disk: up to [\d.]+ kB more at once/);
+    expect((await run('reindex')).seen).toContain('needs the indexes or tables to rebuild, or --database');
+    expect((await run('reindex --database recipes')).seen).toContain('takes index or table names, or --database, not both');
+    expect((await run('reindex no_such_index')).seen).toContain('There is no table or index `no_such_index`');
+  });
+
   it('says why an exclusion constraint index is rebuilt without CONCURRENTLY', async () => {
     await app.query('CREATE TABLE recipe_manager.bookings (slot int4range NOT NULL, EXCLUDE USING gist (slot WITH &&))');
     const request = await requestOnly(services, 'reindex recipe_manager.bookings');

@@ -211,14 +211,17 @@ async function relationLockHolders(pool: pg.Pool, relation: string, exceptPid: n
 /** Polls who the session waits behind until stopped; the last non-empty answer is kept by `seen`. */
 function watchBlockers(pool: pg.Pool, pid: number, everyMs: number, seen: (blockers: Blocker[]) => void): { stop(): Promise<void> } {
   let stopped = false;
+  let busy = false;
   let current: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
-    if (stopped) return;
+    if (stopped || busy) return;
+    busy = true;
     current = readBlockers(pool, pid)
       .then((blockers) => {
         if (blockers.length && !stopped) seen(blockers);
       })
-      .catch(() => undefined);
+      .catch(() => undefined)
+      .finally(() => (busy = false));
   }, everyMs);
   timer.unref();
   return {
