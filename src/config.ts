@@ -146,6 +146,9 @@ const envSchema = z.object({
     }
     return parsed;
   }),
+  // A maintenance statement waiting longer than this for a lock gives up and retries, so it never queues ahead of the application.
+  MAINTENANCE_LOCK_TIMEOUT: duration('5s').refine((ms) => ms >= 100, 'must be at least 100ms'),
+  MAINTENANCE_PROGRESS_INTERVAL: duration('3s').refine((ms) => ms >= 100, 'must be at least 100ms'),
 });
 
 export const ESCALATION_LEVELS = ['1', '2', '3', 'mgmt'] as const;
@@ -184,6 +187,8 @@ export interface Config {
   managedUsers: ManagedUser[];
   /** How long the restart of a deployment may take to roll out. */
   rolloutTimeoutMs: number;
+  /** SPEC section 9: how long a maintenance statement may wait for a lock, and how often its progress is redrawn. */
+  maintenance: { lockTimeoutMs: number; progressIntervalMs: number };
   /** Values that must never appear in logs or messages. */
   secrets: string[];
 }
@@ -247,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     alerts: { token: e.ALERTS_TOKEN, channel: alertsChannel, alertmanagerUrl: e.ALERTMANAGER_URL },
     managedUsers: e.MANAGED_USERS,
     rolloutTimeoutMs: e.ROLLOUT_TIMEOUT,
+    maintenance: { lockTimeoutMs: e.MAINTENANCE_LOCK_TIMEOUT, progressIntervalMs: e.MAINTENANCE_PROGRESS_INTERVAL },
     secrets,
   };
 }

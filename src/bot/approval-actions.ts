@@ -11,13 +11,14 @@ import type { ApprovalRequest } from '../state/approvals.js';
 import { approvalView } from './views/approval-view.js';
 import { APPROVE_ACTION, REJECT_ACTION } from './slack-surface.js';
 import { mrkdwnText } from './blocks.js';
+import type { ProgressOptions } from '../handlers/handler.js';
 
 /** Registers the buttons; returns what redraws a request's message (for the sweeper's notices). */
 export function registerApprovals(app: App, services: Services, registry: ActionRegistry): (request: ApprovalRequest) => Promise<void> {
   const { log, metrics } = services;
-  const redraw = async (request: ApprovalRequest, progress?: string) => {
+  const redraw = async (request: ApprovalRequest, progress?: string, options?: ProgressOptions) => {
     if (!request.messageTs) return;
-    const message = approvalView(request, { approvers: services.config.approvers, progress });
+    const message = approvalView(request, { approvers: services.config.approvers, progress, cancelRun: options?.cancelRun });
     await app.client.chat.update({ channel: request.channel, ts: request.messageTs, text: message.text, blocks: message.blocks });
   };
 
@@ -30,8 +31,8 @@ export function registerApprovals(app: App, services: Services, registry: Action
       const channel = body.channel?.id ?? body.container?.channel_id;
       const clickedTs = body.container?.message_ts ?? body.message?.ts;
       // The click names its message: redraw it even if the ts was not stored yet (a very fast click).
-      const redrawClicked = (request: ApprovalRequest, progress?: string) =>
-        redraw(request.messageTs || !clickedTs ? request : { ...request, messageTs: clickedTs }, progress);
+      const redrawClicked = (request: ApprovalRequest, progress?: string, options?: ProgressOptions) =>
+        redraw(request.messageTs || !clickedTs ? request : { ...request, messageTs: clickedTs }, progress, options);
       try {
         const result = await decide(services, registry, { id: action.value ?? '', userId, decision }, redrawClicked);
         if (result.kind !== 'decided' && channel) {

@@ -53,6 +53,14 @@ import { usersView } from './views/users-view.js';
 import { loginsHandler } from '../handlers/logins.js';
 import { loginsView } from './views/logins-view.js';
 import { userHandler } from '../handlers/user.js';
+import { vacuumFullHandler, vacuumHandler } from '../handlers/vacuum.js';
+import { analyzeHandler } from '../handlers/analyze.js';
+import { reindexHandler } from '../handlers/reindex.js';
+import { indexHandler } from '../handlers/index-change.js';
+import { checkHandler } from '../handlers/check.js';
+import { settingsResetHandler, settingsSetHandler } from '../handlers/settings-change.js';
+import { maintenanceView } from './views/maintenance-view.js';
+import { checkView } from './views/check-view.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -114,12 +122,22 @@ function gatedCommand<Args, Plan>(handler: Handler<Args, GatedResult<Plan>>, swi
   };
 }
 
-/** One command word whose sub-command `word` is a command of its own (`backup import` is gated, `backup` is not). */
-function withSubcommand(main: BotCommand, word: string, sub: BotCommand): BotCommand {
+/**
+ * A command whose first word may name a sub-command of its own (`vacuum full …`, `settings set …`),
+ * which may be gated while the command itself is not. Without that word, `main` runs.
+ */
+function withSubcommands(main: BotCommand, subcommands: Record<string, BotCommand>, summary: string): BotCommand {
+  const all = [main, ...Object.values(subcommands)];
   return {
-    info: main.info,
-    switches: new Set([...main.switches, ...sub.switches]),
-    execute: (line, ctx) => (line.words[0]?.toLowerCase() === word ? sub.execute(line, ctx) : main.execute(line, ctx)),
+    info: { ...main.info, usage: all.map((c) => c.info.usage).join(' · '), summary },
+    switches: new Set(all.flatMap((c) => [...c.switches])),
+    execute(line, ctx) {
+      const [word, ...rest] = line.args.positional;
+      const sub = word === undefined ? undefined : subcommands[word.toLowerCase()];
+      if (!sub) return main.execute(line, ctx);
+      const text = line.args.text.replace(/^\s*\S+\s*/, '');
+      return sub.execute({ ...line, words: line.words.slice(1), args: { ...line.args, positional: rest, text } }, ctx);
+    },
   };
 }
 
@@ -131,17 +149,35 @@ export const COMMANDS: readonly BotCommand[] = [
   command(activeHandler, activeView),
   command(connectionsHandler, connectionsView),
   command(locksHandler, locksView),
-  command(indexesHandler, indexesView),
+  command(indexesHandler, indexesView, ['missing']),
   command(bloatHandler, bloatView),
   command(sizesHandler, sizesView),
-  command(settingsHandler, settingsView),
+  withSubcommands(
+    command(settingsHandler, settingsView),
+    { set: gatedCommand(settingsSetHandler), reset: gatedCommand(settingsResetHandler) },
+    'memory, connection, checkpoint and autovacuum settings against rules of thumb; `set` and `reset` change one with ALTER SYSTEM and a reload (needs approval)',
+  ),
   command(logsHandler, logsView),
   command(topHandler, topView),
   command(alertsHandler, alertsView),
   gatedCommand(killHandler, ['cancel']),
   gatedCommand(scaleHandler),
   gatedCommand(restoreHandler),
-  withSubcommand(command(backupHandler, backupView), 'import', gatedCommand(backupImportHandler)),
+  // Maintenance (SPEC section 9): one at a time, lock_timeout with retries, progress and Cancel.
+  command(analyzeHandler, maintenanceView),
+  withSubcommands(
+    command(vacuumHandler, maintenanceView),
+    { full: gatedCommand(vacuumFullHandler) },
+    'VACUUM (ANALYZE) the named tables or every table, one at a time; `vacuum full` rewrites named tables to give space back (needs approval; locks each table while it runs)',
+  ),
+  gatedCommand(reindexHandler, ['database']),
+  gatedCommand(indexHandler, ['unique']),
+  command(checkHandler, checkView, ['heap']),
+  withSubcommands(
+    command(backupHandler, backupView),
+    { import: gatedCommand(backupImportHandler) },
+    'a backup now (gzip of pg_dump --clean --if-exists, then retention); `verify` restores one into a scratch database to prove it; `import` accepts a file the bot did not write (needs approval)',
+  ),
   command(backupsHandler, backupsView),
   command(usersHandler, usersView),
   command(loginsHandler, loginsView),

@@ -19,10 +19,12 @@ import { drainingMiddleware } from './draining.js';
 import { SHUTDOWN_CLEANUP_MS } from '../lifecycle.js';
 import { incidentThread } from './incident-thread.js';
 import { registerIncidentListeners } from './incident-listeners.js';
+import { registerMaintenanceCancel } from './maintenance-actions.js';
 import { SLASH_COMMAND } from './slack-surface.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
 import type { Message } from './blocks.js';
 import { appRecoveryView } from './views/app-recovery-view.js';
+import type { ProgressOptions } from '../handlers/handler.js';
 import { scheduledBackupView } from './views/scheduled-backup-view.js';
 import { alertsRoute } from './alerts-route.js';
 import { alertMessages, type AlertMessages } from './alert-messages.js';
@@ -95,8 +97,8 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
 
     let progressTs: string | undefined;
     // Progress is a courtesy: a message that cannot be posted must not fail the work it reports on.
-    const progress = async (text: string) => {
-      progressTs = await postOrUpdate(actor.channelId, progressView(text), progressTs).catch((error: unknown) => {
+    const progress = async (text: string, options?: ProgressOptions) => {
+      progressTs = await postOrUpdate(actor.channelId, progressView(text, options?.cancelRun), progressTs).catch((error: unknown) => {
         log.warn({ err: error, channel: actor.channelId }, 'could not post progress');
         return progressTs;
       });
@@ -155,6 +157,7 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
   const drawAlerts = alertMessages(services, app.client);
   alertDrawing.messages = drawAlerts;
   registerAlertActions(app, services, { messages: drawAlerts, thread });
+  registerMaintenanceCancel(app, services);
   const opsChannel = config.opsChannel;
   // What the background jobs (src/jobs/) have to say, shown on Slack.
   const stopListening = services.notices.listen(async (notice) => {

@@ -20,6 +20,8 @@ export const ALERT_INCIDENT_ACTION = 'alert_start_incident';
 export const ALERT_SILENCE_ACTION = 'alert_silence';
 export const ALERT_EXPIRE_SILENCE_ACTION = 'alert_expire_silence';
 export const ALERT_KILL_ACTION = 'alert_kill';
+/** The Cancel button of a running maintenance operation (value: its run id). */
+export const CANCEL_MAINTENANCE_ACTION = 'maintenance_cancel';
 
 /** What the bot listens for, by Bolt listener (`app.command`, `app.shortcut`, …). Shortcuts are message shortcuts. */
 export const LISTENERS = {
@@ -27,7 +29,7 @@ export const LISTENERS = {
   shortcut: [ADD_TO_TIMELINE_SHORTCUT],
   event: [REACTION_ADDED_EVENT],
   action: [
-    APPROVE_ACTION, REJECT_ACTION,
+    APPROVE_ACTION, REJECT_ACTION, CANCEL_MAINTENANCE_ACTION,
     ALERT_STATUS_ACTION, ALERT_ACTIVE_ACTION, ALERT_INCIDENT_ACTION, ALERT_SILENCE_ACTION, ALERT_EXPIRE_SILENCE_ACTION, ALERT_KILL_ACTION,
   ],
 } as const;

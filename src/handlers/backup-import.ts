@@ -26,8 +26,8 @@ export type ImportPlan = z.infer<typeof importPlan>;
 const importArgs = z
   .object({ positional: z.array(z.string()), flags: z.record(z.string(), z.unknown()) })
   .transform((raw, ctx) => {
-    const [word, name, ...rest] = raw.positional;
-    if (word?.toLowerCase() !== 'import' || !name || rest.length > 0 || Object.keys(raw.flags).length > 0) {
+    const [name, ...rest] = raw.positional;
+    if (!name || rest.length > 0 || Object.keys(raw.flags).length > 0) {
       ctx.addIssue({ code: 'custom', message: 'import takes one backup name, as `backups` lists it' });
       return z.NEVER;
     }

@@ -6,6 +6,10 @@ import { scaleAction } from './scale.js';
 import { restoreAction } from './restore.js';
 import { userCreateAction, userRotatePasswordAction } from './user.js';
 import { backupImportAction } from './backup-import.js';
+import { vacuumFullAction } from './vacuum.js';
+import { reindexAction } from './reindex.js';
+import { indexCreateAction, indexDropAction } from './index-change.js';
+import { settingsAction } from './settings-change.js';
 
 /** Erases the plan type: safe, because the engine feeds `execute` only what `plan` parsed. */
 function entry<Plan>(action: GatedAction<Plan>): [string, GatedAction<unknown>] {
@@ -19,4 +23,9 @@ export const GATED_ACTIONS: ActionRegistry = new Map([
   entry(backupImportAction),
   entry(userCreateAction),
   entry(userRotatePasswordAction),
+  entry(vacuumFullAction),
+  entry(reindexAction),
+  entry(indexCreateAction),
+  entry(indexDropAction),
+  entry(settingsAction),
 ]);

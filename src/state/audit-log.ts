@@ -21,6 +21,7 @@ export type AuditKind =
   /** What a dead replica's action left undone, finished by another (an application scaled back). */
   | 'action.recovered'
   | 'backup'
+  | 'maintenance'
   | 'incident'
   | 'note'
   | 'alert.firing'

@@ -235,4 +235,29 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'maintenance runs',
+    sql: `
+      -- The maintenance operation running now (VACUUM, REINDEX, an index build, check…) and the
+      -- session on the operated database that runs its statement, so that a Cancel click reaching
+      -- any replica can find that session and cancel it. cancel_requested_* also tells the replica
+      -- running it to start no further statement.
+      CREATE TABLE maintenance_runs (
+        id                   text PRIMARY KEY,
+        operation            text NOT NULL,
+        summary              text NOT NULL,
+        requester            text NOT NULL,
+        channel              text NOT NULL,
+        request_id           text,
+        instance             text NOT NULL,
+        session_pid          integer,
+        session_started      text,
+        started_at           timestamptz NOT NULL DEFAULT now(),
+        cancel_requested_by  text,
+        cancel_requested_at  timestamptz,
+        finished_at          timestamptz
+      );
+    `,
+  },
 ];

@@ -41,7 +41,7 @@ describe('state migrations', () => {
     );
     expect(rows.map((r) => r.table_name)).toEqual([
       'alert_groups', 'app_scale_downs', 'approval_requests', 'audit_log', 'backup_files', 'backup_slots', 'created_users', 'incident_events', 'incidents',
-      'replicas', 'schema_migrations', 'verify_databases',
+      'maintenance_runs', 'replicas', 'schema_migrations', 'verify_databases',
     ]);
   });
 
