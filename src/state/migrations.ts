@@ -216,26 +216,6 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 9,
-    name: 'users the bot created',
-    sql: `
-      -- The login roles \`user create\` made, and the Secret that holds each one's password, so that
-      -- \`user rotate-password\` accepts them as it accepts MANAGED_USERS. Never the password itself.
-      CREATE TABLE created_users (
-        role          text PRIMARY KEY,
-        namespace     text NOT NULL,
-        secret        text NOT NULL,
-        secret_key    text NOT NULL,
-        read_only     boolean NOT NULL,
-        created_by    text NOT NULL,
-        approved_by   text NOT NULL,
-        request_id    text,
-        created_at    timestamptz NOT NULL DEFAULT now(),
-        rotated_at    timestamptz
-      );
-    `,
-  },
-  {
     version: 7,
     name: 'maintenance runs',
     sql: `
@@ -257,6 +237,26 @@ export const MIGRATIONS: readonly Migration[] = [
         cancel_requested_by  text,
         cancel_requested_at  timestamptz,
         finished_at          timestamptz
+      );
+    `,
+  },
+  {
+    version: 9,
+    name: 'users the bot created',
+    sql: `
+      -- The login roles \`user create\` made, and the Secret that holds each one's password, so that
+      -- \`user rotate-password\` accepts them as it accepts MANAGED_USERS. Never the password itself.
+      CREATE TABLE created_users (
+        role          text PRIMARY KEY,
+        namespace     text NOT NULL,
+        secret        text NOT NULL,
+        secret_key    text NOT NULL,
+        read_only     boolean NOT NULL,
+        created_by    text NOT NULL,
+        approved_by   text NOT NULL,
+        request_id    text,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        rotated_at    timestamptz
       );
     `,
   },
