@@ -74,6 +74,11 @@ const cronOrOff = (fallback: string) =>
 /** A Slack user group ID (S…), mentioned when an incident is escalated to that level. */
 const userGroup = optionalText.refine((s) => s === undefined || /^S[A-Z0-9_]+$/.test(s), 'must be a Slack user group ID (S…)');
 
+/** A Kubernetes object name (RFC 1123 subdomain), as the API server accepts it. */
+const kubeName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes object name (lowercase letters, digits, dashes and dots)');
+
 const percent = (fallback: number) => intInRange(fallback, 0, 100, 'a percentage');
 
 const envSchema = z.object({
@@ -90,6 +95,8 @@ const envSchema = z.object({
   RECIPEDB_NAMESPACE: optionalText.transform((s) => s ?? 'recipe-database'),
   RECIPEDB_DEPLOYMENT: optionalText.transform((s) => s ?? 'recipe-database'),
   RECIPEDB_CONTAINER: optionalText.transform((s) => s ?? 'recipe-database'),
+  RECIPEDB_SERVICE: optionalText.transform((s) => s ?? 'recipe-database-service').pipe(kubeName),
+  RECIPEDB_PVC: optionalText.transform((s) => s ?? 'recipe-database-pvc').pipe(kubeName),
   APP_NAMESPACE: optionalText.transform((s) => s ?? 'default'),
   APP_DEPLOYMENT: optionalText.transform((s) => s ?? 'recipe-app'),
   SCALABLE_DEPLOYMENTS: optionalText
@@ -122,6 +129,8 @@ const envSchema = z.object({
   STATUS_LONG_TRANSACTION: duration('5m'),
   STATUS_SOURCE_TIMEOUT: duration('2s'),
   RESTORE_LOCK_WAIT: duration('5m'),
+  // How long resize and image wait for the database's new pod to be ready (image then puts the old one back).
+  ROLLOUT_TIMEOUT: duration('5m'),
   DB_CONNECT_TIMEOUT: duration('3s'),
   DB_STATEMENT_TIMEOUT: duration('5s'),
   // Kubernetes' default terminationGracePeriodSeconds is 30: the drain and its cleanup fit inside it.
@@ -142,7 +151,8 @@ export interface Config {
   databaseUrl?: string;
   stateDatabaseUrl?: string;
   kubeconfig?: string;
-  database: { namespace: string; deployment: string; container: string };
+  /** Where the database runs: its deployment and container, the Service the application connects to, its data volume claim. */
+  database: { namespace: string; deployment: string; container: string; service: string; pvc: string };
   app: { namespace: string; deployment: string };
   scalableDeployments: string[];
   verifyTables: string[];
@@ -155,7 +165,7 @@ export interface Config {
   incidents: { escalation: Record<EscalationLevel, string | undefined>; reaction: string };
   logLevel: (typeof LOG_LEVELS)[number];
   thresholds: { cacheHitMinPercent: number; connectionsMaxPercent: number; longTransactionMs: number };
-  timeouts: { sourceMs: number; connectMs: number; statementMs: number; restoreLockWaitMs: number };
+  timeouts: { sourceMs: number; connectMs: number; statementMs: number; restoreLockWaitMs: number; rolloutMs: number };
   /** How long running work may go on after SIGTERM before it is asked to stop. */
   shutdownGraceMs: number;
   /** A replica whose heartbeat is older than this is presumed dead. */
@@ -191,7 +201,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     databaseUrl: e.DATABASE_URL,
     stateDatabaseUrl: e.STATE_DATABASE_URL,
     kubeconfig: e.KUBECONFIG,
-    database: { namespace: e.RECIPEDB_NAMESPACE, deployment: e.RECIPEDB_DEPLOYMENT, container: e.RECIPEDB_CONTAINER },
+    database: {
+      namespace: e.RECIPEDB_NAMESPACE,
+      deployment: e.RECIPEDB_DEPLOYMENT,
+      container: e.RECIPEDB_CONTAINER,
+      service: e.RECIPEDB_SERVICE,
+      pvc: e.RECIPEDB_PVC,
+    },
     app: { namespace: e.APP_NAMESPACE, deployment: e.APP_DEPLOYMENT },
     scalableDeployments: e.SCALABLE_DEPLOYMENTS,
     verifyTables: e.VERIFY_TABLES,
@@ -211,7 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       connectionsMaxPercent: e.STATUS_CONNECTIONS_MAX_PERCENT,
       longTransactionMs: e.STATUS_LONG_TRANSACTION,
     },
-    timeouts: { sourceMs: e.STATUS_SOURCE_TIMEOUT, connectMs: e.DB_CONNECT_TIMEOUT, statementMs: e.DB_STATEMENT_TIMEOUT, restoreLockWaitMs: e.RESTORE_LOCK_WAIT },
+    timeouts: { sourceMs: e.STATUS_SOURCE_TIMEOUT, connectMs: e.DB_CONNECT_TIMEOUT, statementMs: e.DB_STATEMENT_TIMEOUT, restoreLockWaitMs: e.RESTORE_LOCK_WAIT, rolloutMs: e.ROLLOUT_TIMEOUT },
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     replicaTimeoutMs: e.REPLICA_TIMEOUT,
     secrets,
