@@ -45,6 +45,12 @@ import { sizesView } from './views/sizes-view.js';
 import { settingsView } from './views/settings-view.js';
 import { backupView } from './views/backup-view.js';
 import { backupsView } from './views/backups-view.js';
+import { eventsHandler } from '../handlers/events.js';
+import { eventsView } from './views/events-view.js';
+import { resizeHandler } from '../handlers/resize.js';
+import { imageHandler } from '../handlers/image.js';
+import { storageExpandHandler, storageHandler } from '../handlers/storage.js';
+import { storageView } from './views/storage-view.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -106,6 +112,19 @@ function gatedCommand<Args, Plan>(handler: Handler<Args, GatedResult<Plan>>, swi
   };
 }
 
+/** One command word with sub-commands of its own kind: `storage` reads, `storage expand` is gated. */
+function subcommands(main: BotCommand, sub: Record<string, BotCommand>): BotCommand {
+  return {
+    info: main.info,
+    switches: main.switches,
+    execute(line, ctx) {
+      const word = line.args.positional[0];
+      const chosen = word !== undefined ? sub[word] : undefined;
+      return (chosen ?? main).execute(line, ctx);
+    },
+  };
+}
+
 export const COMMANDS: readonly BotCommand[] = [
   // In the order `help` lists them: look first, then act, then record.
   command(helpHandler, helpView),
@@ -120,9 +139,13 @@ export const COMMANDS: readonly BotCommand[] = [
   command(settingsHandler, settingsView),
   command(logsHandler, logsView),
   command(topHandler, topView),
+  command(eventsHandler, eventsView),
   gatedCommand(killHandler, ['cancel']),
   gatedCommand(scaleHandler),
   gatedCommand(restoreHandler),
+  gatedCommand(resizeHandler),
+  subcommands(command(storageHandler, storageView), { expand: gatedCommand(storageExpandHandler) }),
+  gatedCommand(imageHandler),
   command(backupHandler, backupView),
   command(backupsHandler, backupsView),
   answeringCommand(incidentHandler, incidentAnswer),

@@ -43,9 +43,10 @@ export interface DatabaseDeployment {
   progressDeadlineSeconds: number;
 }
 
+/** A change of the container; a resource set to null is removed (strategic merge patch's delete). */
 export interface ContainerChange {
   image?: string;
-  resources?: { requests?: ResourceQuantities; limits?: ResourceQuantities };
+  resources?: { requests?: Partial<Record<keyof ResourceQuantities, string | null>>; limits?: Partial<Record<keyof ResourceQuantities, string | null>> };
 }
 
 const where = (t: ContainerTarget): string => `${t.namespace}/${t.deployment}`;
