@@ -118,6 +118,7 @@ export function podState(pod: DatabasePod, containerName: string): string {
   const c = pod.containers.find((x) => x.name === containerName) ?? pod.containers[0];
   const parts = [pod.readyContainers < pod.totalContainers ? `${pod.phase}, not ready` : pod.phase];
   if (c?.waiting) parts.push(c.waiting.reason);
+  else if (pod.reason !== null && pod.reason !== pod.phase) parts.push(pod.reason);
   if (c && c.restarts > 0) parts.push(`${c.restarts} ${c.restarts === 1 ? 'restart' : 'restarts'}`);
   if (c?.lastTermination) parts.push(`last exit ${c.lastTermination.reason ?? 'unknown'} (code ${c.lastTermination.exitCode ?? '?'})`);
   return `is ${parts.join(', ')}`;

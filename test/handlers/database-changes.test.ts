@@ -111,6 +111,23 @@ describe('resize', () => {
     expect(kube.forbidden.filter((r) => !r.path.startsWith('/api/v1/nodes'))).toEqual([]);
   });
 
+  it('puts the previous requests and limits back when no node has room for the new pod', async () => {
+    kube.schedulableMemory = '3Gi';
+    try {
+      const { id } = await request('resize --memory 4Gi/4Gi');
+      const outcome = await approve(id);
+      expect(outcome.ok).toBe(false);
+      expect(outcome.summary).toMatch(
+        /^FAILED at step 3: the new pod did not become ready within 2\.0s \(.*\): pod recipe-database-\S+ is Pending, not ready, Unschedulable; FailedScheduling ×2: 0\/1 nodes are available: 1 Insufficient memory\./,
+      );
+      expect(outcome.report).toMatch(/^ {3}↩ undo of step 2: put cpu 500m\/1, memory 1Gi\/2Gi \(request\/limit\) back — ok/m);
+      expect(outcome.report).toContain('Resources: back to cpu 500m/1, memory 1Gi/2Gi (request/limit) again');
+      expect(await databasePods()).toEqual([expect.objectContaining({ ready: true, memoryLimit: '2Gi' })]);
+    } finally {
+      kube.schedulableMemory = null;
+    }
+  });
+
   it.each([
     ['resize --memory 1Tb', '`resize` --memory takes REQ or REQ/LIMIT, like 512Mi, 4Gi or 2Gi/4Gi: "1Tb" is not a Kubernetes quantity.'],
     ['resize --cpu -1', '`resize` --cpu takes REQ or REQ/LIMIT, like 500m, 2 or 1/2: "-1" is not a Kubernetes quantity.'],
@@ -137,6 +154,7 @@ describe('resize', () => {
 describe('image', () => {
   it('refuses another major version, latest and an image without a tag, without an approval request', async () => {
     const before = await approvalCount();
+    const patchesBefore = patches().length;
     const major = await dispatchCommand(`image postgres:${server.major + 1}.2`, ALICE, services);
     expect(major.outcome).toBe('refused');
     expect(text(major)).toContain(
@@ -150,12 +168,13 @@ describe('image', () => {
     const alpine = await dispatchCommand('image postgres:alpine', ALICE, services);
     expect(text(alpine)).toContain('needs a tag that names the PostgreSQL version');
     expect(await approvalCount()).toBe(before);
-    expect(patches().filter((p) => p.path.endsWith('/deployments/recipe-database'))).toHaveLength(1);
+    expect(patches()).toHaveLength(patchesBefore);
   });
 
   it('puts the previous image back when the new pod never becomes ready, and reports both rollouts', async () => {
     const broken = `postgres:${server.major}.99`;
     kube.setImageBehaviour(broken, 'crash-loop');
+    const revision = kube.deployment(NS, 'recipe-database')?.revision ?? 0;
     const { targets, id } = await request(`image ${broken}`);
     expect(targets[1]).toMatch(new RegExp(`^image ${RECIPE_DATABASE_IMAGE} \\(sha256:[0-9a-f]{12}…\\) → ${broken.replace('.', '\\.')} \\(digest: whatever the tag points at when pulled\\)$`));
     expect(targets).toContain(`if the new pod is not ready within 2.0s, ${RECIPE_DATABASE_IMAGE} is put back and its rollout followed`);
@@ -168,8 +187,8 @@ describe('image', () => {
     expect(outcome.report).toMatch(new RegExp(`^ {3}↩ undo of step 2: put ${RECIPE_DATABASE_IMAGE} back — ok \\(.+\\) · rolled out in .+, pod recipe-database-\\S+ ready \\(sha256:`, 'm'));
     expect(outcome.report).toContain('4. the new pod runs the new image — not run');
     expect(outcome.report).toMatch(new RegExp(`Image: ${RECIPE_DATABASE_IMAGE} again \\(sha256:[0-9a-f]{12}…\\) — ${broken.replace('.', '\\.')} was rolled back`));
-    // What the API now reports: the old image, a ready pod of it, and a third revision.
-    expect(kube.deployment(NS, 'recipe-database')).toMatchObject({ revision: 4, containers: [expect.objectContaining({ image: RECIPE_DATABASE_IMAGE }), expect.anything()] });
+    // What the API now reports: the old image, a ready pod of it, and two revisions more (the new image, then the old one again).
+    expect(kube.deployment(NS, 'recipe-database')).toMatchObject({ revision: revision + 2, containers: [expect.objectContaining({ image: RECIPE_DATABASE_IMAGE }), expect.anything()] });
     expect(await databasePods()).toEqual([expect.objectContaining({ image: RECIPE_DATABASE_IMAGE, ready: true })]);
   });
 

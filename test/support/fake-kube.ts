@@ -127,6 +127,8 @@ export interface FakeKube {
   addVolumeClaim(claim: FakeVolumeClaim): void;
   volumeClaim(namespace: string, name: string): FakeVolumeClaimView | undefined;
   rolloutDelayMs: number;
+  /** Pods requesting more memory than this (a quantity) stay Pending, unschedulable, as on a cluster without room. */
+  schedulableMemory: string | null;
   /** How long the resize controller takes before the claim's capacity (or FileSystemResizePending) shows. */
   resizeDelayMs: number;
   hang(pathPrefix: string | null): void;
@@ -181,6 +183,8 @@ interface Pod {
   readyAt: Date | null;
   nodeName: string;
   ip: string;
+  /** The scheduler's reason when no node has room for it. */
+  unschedulable: string | null;
 }
 
 interface LogLine {
@@ -391,8 +395,20 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       readyAt: now,
       nodeName,
       ip: `10.244.${Math.floor(++podCount / 250)}.${(podCount % 250) + 2}`,
+      unschedulable: null,
     };
     pods.set(key(d.namespace, name), pod);
+    const requested = rs.containers.reduce((sum, c) => sum + (quantityValue(c.requests?.memory ?? '0') || 0), 0);
+    if (fake.schedulableMemory !== null && requested > quantityValue(fake.schedulableMemory)) {
+      const count = Math.max(1, nodes.length);
+      pod.unschedulable = `0/${count} nodes are available: ${count} Insufficient memory. preemption: 0/${count} nodes are available: ${count} No preemption victims found for incoming pod.`;
+      pod.phase = 'Pending';
+      pod.ready = false;
+      pod.readyAt = null;
+      // The scheduler writes through events.k8s.io.
+      events.add({ namespace: d.namespace, involvedObject: { kind: 'Pod', name, uid: pod.uid }, type: 'Warning', reason: 'FailedScheduling', message: pod.unschedulable, count: 2, api: 'events.k8s.io' });
+      return;
+    }
     const troubled = rs.containers.find((c) => (imageBehaviour.get(imageOf(c)) ?? 'ready') !== 'ready');
     if (troubled !== undefined) misbehave(pod, troubled, imageBehaviour.get(imageOf(troubled)) ?? 'ready');
     volumes.podStarted(d.namespace);
@@ -603,11 +619,15 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       },
       spec: {
         containers: p.containers.map((c) => ({ name: c.name, image: imageOf(c), resources: resources(c) })),
-        nodeName: p.nodeName,
+        ...(p.unschedulable === null ? { nodeName: p.nodeName } : {}),
         restartPolicy: 'Always',
         terminationGracePeriodSeconds: 30,
       },
-      status: {
+      status: p.unschedulable !== null ? {
+        phase: 'Pending',
+        conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: p.unschedulable, lastProbeTime: null, lastTransitionTime: created }],
+        qosClass: 'Burstable',
+      } : {
         phase: p.phase,
         conditions: [cond('Initialized', true, created), cond('Ready', ready, readyAt), cond('ContainersReady', ready, readyAt), cond('PodScheduled', true, created)],
         hostIP: '10.0.0.10',
@@ -1012,6 +1032,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     requests,
     forbidden,
     rolloutDelayMs: 0,
+    schedulableMemory: null,
     get resizeDelayMs() {
       return volumes.resizeDelayMs;
     },

@@ -139,10 +139,12 @@ function describePod(pod: V1Pod, metric: PodMetric | undefined): DatabasePod {
   const waiting = statuses.map((s) => s.state?.waiting?.reason ?? s.state?.terminated?.reason).find((r) => r !== undefined);
   const started = pod.status?.startTime ?? pod.metadata?.creationTimestamp;
   const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  const unschedulable = scheduled?.status === 'False' ? (scheduled.reason ?? 'Unschedulable') : undefined;
   return {
     name: pod.metadata?.name ?? '(unnamed)',
     phase: pod.status?.phase ?? 'Unknown',
-    reason: pod.metadata?.deletionTimestamp !== undefined ? 'Terminating' : waiting ?? pod.status?.reason ?? null,
+    reason: pod.metadata?.deletionTimestamp !== undefined ? 'Terminating' : (waiting ?? unschedulable ?? pod.status?.reason ?? null),
     readyContainers: containers.filter((c) => c.ready).length,
     totalContainers: containers.length,
     restarts: containers.reduce((sum, c) => sum + c.restarts, 0),
