@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { readExporterMetrics, type ExporterMetrics } from '../ops/exporter/exporter-metrics.js';
 import { readDatabasePods, type DatabasePod, type DatabasePods } from '../ops/kube/database-pods.js';
 import type { Kube } from '../ops/kube/kube-client.js';
-import { readNodeConditions, type NodeConditions } from '../ops/kube/node-conditions.js';
+import { mayReadNodes, readNodeConditions, type NodeConditions } from '../ops/kube/node-conditions.js';
 import { readServiceEndpoints, type ServiceEndpoints } from '../ops/kube/service-endpoints.js';
 import { readWarningEvents, type WarningEvents } from '../ops/kube/warning-events.js';
 import { formatDuration } from '../duration.js';
@@ -43,9 +43,9 @@ const BUSINESS_METRIC_PREFIXES = ['recipe_stats_', 'user_activity_'];
 const CLEANUP_GRACE_MS = 250;
 /** Warnings older than this explain no current verdict. */
 const RECENT_WARNINGS_MS = 60 * 60_000;
-// A bot without the optional node read would be refused on every status: it asks again only after this.
-const NODES_FORBIDDEN_RETRY_MS = 10 * 60_000;
-const nodesForbiddenUntil = new WeakMap<Kube, number>();
+// Whether the optional node read is granted is asked once in a while, not on every status.
+const NODES_GRANT_TTL_MS = 10 * 60_000;
+const nodesGrant = new WeakMap<Kube, { allowed: boolean; until: number }>();
 
 export async function readSource<T>(what: string, ms: number, read: () => Promise<T>): Promise<SourceResult<T>> {
   const started = performance.now();
@@ -109,14 +109,21 @@ export const statusHandler = defineHandler({
   },
 });
 
-/** The nodes the pods run on, each once; none when nodes may not be read (asked again after a while). */
+/** The nodes the pods run on, each once; none when the bot may not read nodes (deploy/optional/node-read.yaml). */
 async function readPodNodes(kube: Kube, pods: DatabasePod[], budgetMs: number): Promise<NodeConditions[]> {
   const names = [...new Set(pods.map((p) => p.node).filter((n): n is string => n !== null))];
-  if (names.length === 0 || budgetMs < 100 || (nodesForbiddenUntil.get(kube) ?? 0) > Date.now()) return [];
+  if (names.length === 0 || budgetMs < 100) return [];
   const signal = AbortSignal.timeout(budgetMs);
+  let grant = nodesGrant.get(kube);
+  if (grant === undefined || grant.until < Date.now()) {
+    grant = { allowed: await mayReadNodes(kube, signal), until: Date.now() + NODES_GRANT_TTL_MS };
+    nodesGrant.set(kube, grant);
+  }
+  if (!grant.allowed) return [];
   const read = await Promise.all(names.map((name) => readNodeConditions(kube, name, signal)));
+  // Revoked since it was asked: say nothing, and ask again next time.
   if (read.some((n) => !n.ok && n.forbidden)) {
-    nodesForbiddenUntil.set(kube, Date.now() + NODES_FORBIDDEN_RETRY_MS);
+    nodesGrant.delete(kube);
     return [];
   }
   return read;

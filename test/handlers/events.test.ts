@@ -45,7 +45,7 @@ describe('events', () => {
       expect.stringMatching(/^⚠️ 1m( \d+s)? ago · Pod `recipe-database-5c8d7f9b6d-abcde` · FailedScheduling ×4 — 0\/3 nodes are available: 3 Insufficient memory\.$/),
       expect.stringMatching(/^⚠️ 2m( \d+s)? ago · Pod `recipe-database-7d9f8b-x2k4q` · BackOff ×5 — Back-off restarting failed container recipe-database/),
       expect.stringMatching(/^⚠️ 10m( \d+s)? ago · PersistentVolumeClaim `recipe-database-pvc` · VolumeResizeFailed — resize volume/),
-      expect.stringMatching(/^⚠️ 2h( \d+m)? ago · ReplicaSet `recipe-database-7d9f8b` · FailedCreate — Error creating/),
+      expect.stringMatching(/^⚠️ 2h( \d+[ms])? ago · ReplicaSet `recipe-database-7d9f8b` · FailedCreate — Error creating/),
     ]);
     expect(text(reply)).toContain('2 other warning events in recipe-database about other objects left out');
     // One list of the namespace's warnings, filtered by the API server.

@@ -3,7 +3,7 @@
  * ServiceAccount: what the Roles grant passes, anything else gets the API server's own 403 Status.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppsV1Api, CoreV1Api, KubeConfig, Metrics, PatchStrategy, StorageV1Api, VersionApi, setHeaderOptions } from '@kubernetes/client-node';
+import { AppsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, Metrics, PatchStrategy, StorageV1Api, VersionApi, setHeaderOptions } from '@kubernetes/client-node';
 import { startFakeKube, type FakeKube } from './fake-kube.js';
 import { rbacFrom, requestAttributes } from './fake-kube-rbac.js';
 import type { Manifest } from './manifests.js';
@@ -153,8 +153,13 @@ describe("deploy/'s RBAC on the fake API", () => {
     expect((await refusal(api.metrics.getNodeMetrics())).code).toBe(403);
     expect(kube.forbidden.map((r) => r.path)).toEqual(expect.arrayContaining(['/api/v1/nodes', '/apis/metrics.k8s.io/v1beta1/nodes']));
 
+    // Any account may ask what it may do (system:basic-user), and gets the same RBAC's answer.
+    const review = { body: { spec: { resourceAttributes: { verb: 'get', resource: 'nodes' } } } };
+    expect((await api.config.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview(review)).status?.allowed).toBe(false);
+
     const granted = await startFakeKube({ extraRbacFiles: ['deploy/optional/node-read.yaml'] });
     try {
+      expect((await clientsFor(granted).config.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview(review)).status?.allowed).toBe(true);
       granted.setNodes([{ name: 'node-a', cpu: '1', memory: '2Gi', allocatableCpu: '4', allocatableMemory: '16Gi' }]);
       const withGrant = clientsFor(granted);
       expect((await withGrant.core.listNode({})).items.map((n) => n.metadata?.name)).toEqual(['node-a']);

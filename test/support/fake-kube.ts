@@ -907,6 +907,16 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       if (storageClass === undefined) throw notFound('storageclasses', 'storage.k8s.io', at(4));
       return storageClass;
     }
+    // authorization.k8s.io: what the asking account may do, by the same RBAC that guards the requests
+    if (method === 'POST' && is('apis', 'authorization.k8s.io', 'v1', 'selfsubjectaccessreviews')) {
+      const spec = isRecord(body) && isRecord(body.spec) ? body.spec : {};
+      const ra = isRecord(spec.resourceAttributes) ? spec.resourceAttributes : null;
+      if (ra === null) throw new HttpError(422, 'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Required value');
+      const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+      const request = { verb: text(ra.verb) ?? '', apiGroup: text(ra.group) ?? '', resource: text(ra.resource) ?? '', subresource: text(ra.subresource), namespace: text(ra.namespace), name: text(ra.name) };
+      const allowed = rbac === null || rbac.authorize(request);
+      return { kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec, status: { allowed } };
+    }
     // metrics.k8s.io
     if (get && (is('apis', 'metrics.k8s.io', 'v1beta1', 'namespaces', null, 'pods') || is('apis', 'metrics.k8s.io', 'v1beta1', 'pods'))) {
       const ns = seg.length === 6 ? at(4) : undefined;

@@ -15,6 +15,8 @@ export interface Kube {
   core: KubeLibrary.CoreV1Api;
   /** Storage classes (whether the database's volume may grow). */
   storage: KubeLibrary.StorageV1Api;
+  /** SelfSubjectAccessReviews: whether an optional permission is granted, asked without being refused. */
+  authorization: KubeLibrary.AuthorizationV1Api;
   metrics: KubeLibrary.Metrics;
   logs: KubeLibrary.Log;
 }
@@ -32,6 +34,7 @@ export async function createKube(options: { kubeconfig?: string; env?: NodeJS.Pr
     apps: config.makeApiClient(lib.AppsV1Api),
     core: config.makeApiClient(lib.CoreV1Api),
     storage: config.makeApiClient(lib.StorageV1Api),
+    authorization: config.makeApiClient(lib.AuthorizationV1Api),
     metrics: new lib.Metrics(config),
     logs: new lib.Log(config),
   };
