@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parseCronSchedule, ScheduleError } from './cron-schedule.js';
 import { parseDuration } from './duration.js';
 import { urlPassword } from './redact.js';
+import { parseManagedUsers, type ManagedUser } from './managed-users-config.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -129,7 +130,9 @@ const envSchema = z.object({
   STATUS_LONG_TRANSACTION: duration('5m'),
   STATUS_SOURCE_TIMEOUT: duration('2s'),
   RESTORE_LOCK_WAIT: duration('5m'),
-  // How long resize and image wait for the database's new pod to be ready (image then puts the old one back).
+  // How long a rollout may take: resize, image and storage expand wait this long for the database's new pod to be
+  // ready (resize and image then put the old container back); a restart after a password rotation, before the
+  // report says it did not complete.
   ROLLOUT_TIMEOUT: duration('5m'),
   DB_CONNECT_TIMEOUT: duration('3s'),
   DB_STATEMENT_TIMEOUT: duration('5s'),
@@ -137,6 +140,21 @@ const envSchema = z.object({
   SHUTDOWN_GRACE: duration('20s'),
   // A replica silent this long is presumed dead: its scheduled backup is taken over, its action reported as interrupted.
   REPLICA_TIMEOUT: duration('60s').refine((ms) => ms >= 2_000, 'must be at least 2s'),
+  // Alertmanager's webhook (SPEC section 10). The token is what Alertmanager's receiver sends as its bearer credentials.
+  ALERTS_TOKEN: optionalText.refine(
+    (s) => s === undefined || (s.length >= 16 && /^[\x21-\x7e]+$/.test(s)),
+    'must be at least 16 printable characters without spaces (a random secret, e.g. `openssl rand -hex 32`)',
+  ),
+  ALERTS_CHANNEL: optionalText.refine((s) => s === undefined || /^[CGD][A-Z0-9_]+$/.test(s), 'must be a Slack channel ID (C…)'),
+  ALERTMANAGER_URL: optionalText.refine((s) => s === undefined || /^https?:\/\//.test(s) && URL.canParse(s), 'must be an http(s) URL'),
+  MANAGED_USERS: optionalText.transform((s, ctx) => {
+    const parsed = parseManagedUsers(s ?? 'recipe_api=recipe-database/recipe-database-secret/API_PASSWORD');
+    if (typeof parsed === 'string') {
+      ctx.addIssue({ code: 'custom', message: parsed });
+      return z.NEVER;
+    }
+    return parsed;
+  }),
 });
 
 export const ESCALATION_LEVELS = ['1', '2', '3', 'mgmt'] as const;
@@ -165,11 +183,17 @@ export interface Config {
   incidents: { escalation: Record<EscalationLevel, string | undefined>; reaction: string };
   logLevel: (typeof LOG_LEVELS)[number];
   thresholds: { cacheHitMinPercent: number; connectionsMaxPercent: number; longTransactionMs: number };
-  timeouts: { sourceMs: number; connectMs: number; statementMs: number; restoreLockWaitMs: number; rolloutMs: number };
+  timeouts: { sourceMs: number; connectMs: number; statementMs: number; restoreLockWaitMs: number };
   /** How long running work may go on after SIGTERM before it is asked to stop. */
   shutdownGraceMs: number;
   /** A replica whose heartbeat is older than this is presumed dead. */
   replicaTimeoutMs: number;
+  /** Alertmanager: the webhook's token (no token: no `/alerts`), where alert messages go, and its API for silences. */
+  alerts: { token?: string; channel?: string; alertmanagerUrl?: string };
+  /** Roles whose password `user rotate-password` may change, and the Secret key that holds it. */
+  managedUsers: ManagedUser[];
+  /** How long a rollout may take (ROLLOUT_TIMEOUT): resize, image, storage expand, restarts after a rotation. */
+  rolloutTimeoutMs: number;
   /** Values that must never appear in logs or messages. */
   secrets: string[];
 }
@@ -192,8 +216,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (e.DATABASE_URL && e.STATE_DATABASE_URL && sameDatabase(e.DATABASE_URL, e.STATE_DATABASE_URL)) {
     throw new ConfigError('STATE_DATABASE_URL: must not be the operated database (a restore would rewind the bot\'s own records)');
   }
-  const secrets = [e.SLACK_BOT_TOKEN, e.SLACK_SIGNING_SECRET, e.SLACK_APP_TOKEN, urlPassword(e.DATABASE_URL), urlPassword(e.STATE_DATABASE_URL)]
-    .filter((s): s is string => Boolean(s));
+  const alertsChannel = e.ALERTS_CHANNEL ?? e.OPS_CHANNEL;
+  if (mode !== 'console' && e.ALERTS_TOKEN && !alertsChannel) {
+    throw new ConfigError('ALERTS_CHANNEL: is required when ALERTS_TOKEN is set (or set OPS_CHANNEL): alert messages need a channel');
+  }
+  const secrets = [
+    e.SLACK_BOT_TOKEN, e.SLACK_SIGNING_SECRET, e.SLACK_APP_TOKEN, urlPassword(e.DATABASE_URL), urlPassword(e.STATE_DATABASE_URL),
+    e.ALERTS_TOKEN, urlPassword(e.ALERTMANAGER_URL),
+  ].filter((s): s is string => Boolean(s));
   return {
     mode,
     slack: { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN, apiUrl: e.SLACK_API_URL },
@@ -227,9 +257,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       connectionsMaxPercent: e.STATUS_CONNECTIONS_MAX_PERCENT,
       longTransactionMs: e.STATUS_LONG_TRANSACTION,
     },
-    timeouts: { sourceMs: e.STATUS_SOURCE_TIMEOUT, connectMs: e.DB_CONNECT_TIMEOUT, statementMs: e.DB_STATEMENT_TIMEOUT, restoreLockWaitMs: e.RESTORE_LOCK_WAIT, rolloutMs: e.ROLLOUT_TIMEOUT },
+    timeouts: { sourceMs: e.STATUS_SOURCE_TIMEOUT, connectMs: e.DB_CONNECT_TIMEOUT, statementMs: e.DB_STATEMENT_TIMEOUT, restoreLockWaitMs: e.RESTORE_LOCK_WAIT },
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     replicaTimeoutMs: e.REPLICA_TIMEOUT,
+    alerts: { token: e.ALERTS_TOKEN, channel: alertsChannel, alertmanagerUrl: e.ALERTMANAGER_URL },
+    managedUsers: e.MANAGED_USERS,
+    rolloutTimeoutMs: e.ROLLOUT_TIMEOUT,
     secrets,
   };
 }

@@ -12,6 +12,7 @@ export interface Metrics {
   backupDuration: Histogram<'trigger'>;
   backupSize: Histogram<'trigger'>;
   backupFailures: Counter<'trigger'>;
+  alertNotifications: Counter<'outcome'>;
 }
 
 export interface MetricsSources {
@@ -75,6 +76,12 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
       name: 'recipedb_ops_backup_failures_total',
       help: 'Backups that failed, by trigger (manual, schedule, restore)',
       labelNames: ['trigger'],
+      registers: [registry],
+    }),
+    alertNotifications: new Counter({
+      name: 'recipedb_ops_alert_notifications_total',
+      help: 'Alertmanager notifications received on /alerts, by outcome (new, changed, repeat, stale, unauthorized, invalid, too_large, failed)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
   };

@@ -51,6 +51,13 @@ import { resizeHandler } from '../handlers/resize.js';
 import { imageHandler } from '../handlers/image.js';
 import { storageExpandHandler, storageHandler } from '../handlers/storage.js';
 import { storageView } from './views/storage-view.js';
+import { alertsHandler } from '../handlers/alerts.js';
+import { alertsView } from './views/alerts-view.js';
+import { usersHandler } from '../handlers/users.js';
+import { usersView } from './views/users-view.js';
+import { loginsHandler } from '../handlers/logins.js';
+import { loginsView } from './views/logins-view.js';
+import { userHandler } from '../handlers/user.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -140,6 +147,7 @@ export const COMMANDS: readonly BotCommand[] = [
   command(logsHandler, logsView),
   command(topHandler, topView),
   command(eventsHandler, eventsView),
+  command(alertsHandler, alertsView),
   gatedCommand(killHandler, ['cancel']),
   gatedCommand(scaleHandler),
   gatedCommand(restoreHandler),
@@ -148,6 +156,9 @@ export const COMMANDS: readonly BotCommand[] = [
   gatedCommand(imageHandler),
   command(backupHandler, backupView),
   command(backupsHandler, backupsView),
+  command(usersHandler, usersView),
+  command(loginsHandler, loginsView),
+  gatedCommand(userHandler, ['read-only']),
   answeringCommand(incidentHandler, incidentAnswer),
   command(auditHandler, auditView),
 ];

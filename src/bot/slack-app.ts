@@ -23,6 +23,11 @@ import { SLASH_COMMAND } from './slack-surface.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
 import type { Message } from './blocks.js';
 import { scheduledBackupView } from './views/scheduled-backup-view.js';
+import { alertsRoute } from './alerts-route.js';
+import { alertMessages, type AlertMessages } from './alert-messages.js';
+import { registerAlertActions } from './alert-actions.js';
+import { recordAlertTransitions } from '../handlers/alert-notifications.js';
+import type { StoredNotification } from '../state/alert-groups.js';
 
 export interface SlackBot {
   app: App;
@@ -37,7 +42,16 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
   const { config, log, metrics } = services;
   const socketMode = config.mode === 'slack-socket';
   const { lifecycle } = services;
-  const routes = httpRoutes(services.state, metrics, lifecycle);
+  // Alertmanager's webhook (only with ALERTS_TOKEN). Alertmanager has its answer once the
+  // notification is stored; recording and drawing follow, as tracked work.
+  // Set once the app (and its Web API client) exists; no notification arrives before it starts.
+  const alertDrawing: { messages?: AlertMessages } = {};
+  const afterAlertStored = async (stored: StoredNotification) => {
+    await recordAlertTransitions(services, stored).catch((error: unknown) => log.error({ err: error }, 'could not record the alerts of a notification'));
+    if (stored.change.kind === 'new' || stored.change.kind === 'changed') await alertDrawing.messages?.sync(stored.group.id);
+  };
+  const alertRoute = alertsRoute(services, (stored) => void lifecycle.track(afterAlertStored(stored)));
+  const routes = [...httpRoutes(services.state, metrics, lifecycle), ...(alertRoute ? [alertRoute] : [])];
   const app = new App({
     token: config.slack.botToken,
     signingSecret: config.slack.signingSecret ?? 'unused-in-socket-mode',
@@ -137,10 +151,14 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
 
   const redrawApproval = registerApprovals(app, services, GATED_ACTIONS);
   registerIncidentListeners(app, services);
+  const drawAlerts = alertMessages(services, app.client);
+  alertDrawing.messages = drawAlerts;
+  registerAlertActions(app, services, { messages: drawAlerts, thread });
   const opsChannel = config.opsChannel;
   // What the background jobs (src/jobs/) have to say, shown on Slack.
   const stopListening = services.notices.listen(async (notice) => {
     if (notice.kind === 'approval-changed') await redrawApproval(notice.request);
+    else if (notice.kind === 'alert-group-changed') await drawAlerts.sync(notice.groupId);
     else if (notice.kind === 'scheduled-backup' && opsChannel) {
       const message = scheduledBackupView(notice.report);
       await app.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });

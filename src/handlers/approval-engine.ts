@@ -145,7 +145,8 @@ async function execute(services: Services, registry: ActionRegistry, request: Ap
   return done;
 }
 
-function scrubReport(report: ProcedureReport, scrub: (text: string) => string): ProcedureReport {
+/** The report with every text passed through `scrub` (procedures also scrub the secrets only they know). */
+export function scrubReport(report: ProcedureReport, scrub: (text: string) => string): ProcedureReport {
   return {
     ...report,
     summary: scrub(report.summary),

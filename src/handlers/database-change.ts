@@ -79,7 +79,7 @@ export async function runLockedProcedure<State>(
 export async function followDatabaseRollout(change: DatabaseChange, generation: number, progress: (text: string) => Promise<void>): Promise<RolloutResult> {
   return followRollout(change.kube, change.target, {
     generation,
-    timeoutMs: change.config.timeouts.rolloutMs,
+    timeoutMs: change.config.rolloutTimeoutMs,
     pollMs: ROLLOUT_POLL_MS,
     onProgress: (_state, message) => progress(`following the rollout: ${message}`),
   });
@@ -90,7 +90,7 @@ export async function rolloutFailure(change: DatabaseChange, rollout: RolloutRes
   const why =
     rollout.failure === 'deadline'
       ? `the deployment exceeded its progress deadline`
-      : `the new pod did not become ready within ${formatDuration(change.config.timeouts.rolloutMs)}`;
+      : `the new pod did not become ready within ${formatDuration(change.config.rolloutTimeoutMs)}`;
   const trouble = await podTrouble(change).catch(() => []);
   return `${why} (${rollout.message})${trouble.length > 0 ? `: ${trouble.join('; ')}` : ''}`;
 }

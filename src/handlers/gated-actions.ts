@@ -7,6 +7,7 @@ import { restoreAction } from './restore.js';
 import { resizeAction } from './resize.js';
 import { imageAction } from './image.js';
 import { storageExpandAction } from './storage.js';
+import { userCreateAction, userRotatePasswordAction } from './user.js';
 
 /** Erases the plan type: safe, because the engine feeds `execute` only what `plan` parsed. */
 function entry<Plan>(action: GatedAction<Plan>): [string, GatedAction<unknown>] {
@@ -20,4 +21,6 @@ export const GATED_ACTIONS: ActionRegistry = new Map([
   entry(resizeAction),
   entry(storageExpandAction),
   entry(imageAction),
+  entry(userCreateAction),
+  entry(userRotatePasswordAction),
 ]);

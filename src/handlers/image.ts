@@ -105,7 +105,7 @@ export const imageHandler = defineHandler({
         serverLine,
         ...repositoryNote,
         restartWarning(current.replicas, current.strategy, pods),
-        `if the new pod is not ready within ${formatDuration(ctx.config.timeouts.rolloutMs)}, ${current.image} is put back and its rollout followed`,
+        `if the new pod is not ready within ${formatDuration(ctx.config.rolloutTimeoutMs)}, ${current.image} is put back and its rollout followed`,
       ],
       {
         ...target,

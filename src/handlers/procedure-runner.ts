@@ -100,6 +100,8 @@ export interface RunOptions {
   stop?: AbortSignal;
   /** Turns a step's error into its note; default describeFailure. Secrets are the caller's to scrub here. */
   reason?: (error: unknown) => string;
+  /** Called with each step's record as soon as it is known (the audit log records them one by one). */
+  onStep?: (record: StepRecord, total: number) => Promise<void>;
 }
 
 const MAX_REASON = 400;
@@ -113,6 +115,14 @@ export async function runProcedure<State>(procedure: Procedure<State>, state: St
   const say = (text: string): Promise<void> =>
     options.progress(text).catch((error: unknown) => options.log.warn({ err: error, procedure: procedure.name }, 'could not show progress'));
   const records: StepRecord[] = [];
+  const recorded = new Set<StepRecord>();
+  // A record that cannot be written must never fail the procedure.
+  const note = async (): Promise<void> => {
+    for (const record of records.filter((r) => !recorded.has(r))) {
+      recorded.add(record);
+      await options.onStep?.(record, total).catch((error: unknown) => options.log.warn({ err: error, procedure: procedure.name }, 'could not record a step'));
+    }
+  };
   const done: { number: number; step: ProcedureStep<State> }[] = [];
   let failed: RunRecord['failed'];
   let stopped: string | undefined;
@@ -139,10 +149,12 @@ export async function runProcedure<State>(procedure: Procedure<State>, state: St
     if (failed === undefined && stopped === undefined && stop.aborted) stopped = reason(stop.reason ?? 'the procedure was stopped');
     if ((failed !== undefined || stopped !== undefined) && !step.always) {
       records.push({ number, title: step.title, status: 'not-run', ms: 0 });
+      await note();
       continue;
     }
     const { record, error } = await attempt(`Step ${number}/${total}`, step.title, (ctx) => step.run(state, ctx));
     records.push({ number, ...record });
+    await note();
     if (error === undefined) {
       if (record.status === 'ok' || record.status === 'differs') done.push({ number, step });
       continue;
@@ -155,8 +167,10 @@ export async function runProcedure<State>(procedure: Procedure<State>, state: St
       if (!undo) continue;
       const undone = await attempt(`Undoing step ${previous.number}`, undo.title, (ctx) => undo.run(state, ctx));
       records.push({ undoes: previous.number, ...undone.record });
+      await note();
     }
   }
+  await note();
   const tookMs = performance.now() - started;
   const conclusion = procedure.conclude(state, { steps: records, failed, stopped, tookMs });
   return {

@@ -140,7 +140,7 @@ export const resizeHandler = defineHandler({
         `${where}, container ${target.container}`,
         ...changed.map((r) => targetLine(r, from, to)),
         restartWarning(current.replicas, current.strategy, pods),
-        `if the new pod is not ready within ${formatDuration(ctx.config.timeouts.rolloutMs)}, the previous requests and limits are put back`,
+        `if the new pod is not ready within ${formatDuration(ctx.config.rolloutTimeoutMs)}, the previous requests and limits are put back`,
       ],
       { ...target, from, to },
     );

@@ -111,6 +111,6 @@ export const storageExpandProcedure: Procedure<ExpandState> = {
 
 export async function runStorageExpandProcedure(plan: StorageExpandPlan, ctx: ExecutionContext): Promise<ActionOutcome> {
   if (!ctx.kube) return { ok: false, summary: 'Kubernetes is not configured; nothing was done', lines: [] };
-  const state: ExpandState = { plan, kube: ctx.kube, db: ctx.db, timeoutMs: ctx.config.timeouts.rolloutMs, requested: false };
+  const state: ExpandState = { plan, kube: ctx.kube, db: ctx.db, timeoutMs: ctx.config.rolloutTimeoutMs, requested: false };
   return runLockedProcedure('storage-expand', storageExpandProcedure, state, ctx, [`Volume claim: ${plan.from}, unchanged`]);
 }

@@ -17,7 +17,9 @@ export type Notice =
   /** For OPS_CHANNEL: a scheduled backup finished, failed or could not start. */
   | { kind: 'scheduled-backup'; report: ScheduledBackupReport }
   /** The request's message must be redrawn: it expired, or the replica running it died. */
-  | { kind: 'approval-changed'; request: ApprovalRequest };
+  | { kind: 'approval-changed'; request: ApprovalRequest }
+  /** An alert group's message is behind what the state database holds (a failed draw, a dead replica). */
+  | { kind: 'alert-group-changed'; groupId: number };
 
 export type NoticeListener = (notice: Notice) => Promise<void>;
 

@@ -10,6 +10,7 @@ import { parseCronSchedule } from '../cron-schedule.js';
 import { startApprovalSweeper } from './approval-sweeper.js';
 import { startBackupScheduler } from './backup-scheduler.js';
 import { startHeartbeat } from './heartbeat.js';
+import { startAlertRedraw } from './alert-redraw.js';
 
 export interface Jobs {
   stop(): Promise<void>;
@@ -25,9 +26,12 @@ export async function startJobs(services: Services): Promise<Jobs> {
     config.mode !== 'console' && config.backup.schedule !== 'off'
       ? startBackupScheduler(services, { schedule: parseCronSchedule(config.backup.schedule) })
       : undefined;
+  // Alert messages exist only on Slack, and only with the webhook configured.
+  const alertRedraw = config.mode !== 'console' && config.alerts.token ? startAlertRedraw(services) : undefined;
   return {
     async stop() {
       sweeper.stop();
+      alertRedraw?.stop();
       await scheduler?.stop();
       // Last: leaving the replicas frees whatever this process still claims.
       await heartbeat.stop();

@@ -17,9 +17,14 @@ export type AuditKind =
   | 'action.executed'
   | 'action.failed'
   | 'action.interrupted'
+  | 'procedure.step'
   | 'backup'
   | 'incident'
-  | 'note';
+  | 'note'
+  | 'alert.firing'
+  | 'alert.resolved'
+  | 'alert.silenced'
+  | 'alert.unsilenced';
 
 export interface AuditEntry {
   actor: string;

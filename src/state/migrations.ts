@@ -126,4 +126,63 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE incident_events ADD COLUMN claimed_by text;
     `,
   },
+  {
+    version: 6,
+    name: 'alert groups from Alertmanager',
+    sql: `
+      -- One row per alert group episode: from its first firing notification to its resolution, one
+      -- Slack message. The current episode of a group is found by its groupKey on any replica; a
+      -- group firing again after it resolved starts a new row (a new message), the old one stays.
+      CREATE TABLE alert_groups (
+        id             bigserial PRIMARY KEY,
+        group_key      text NOT NULL,
+        current        boolean NOT NULL DEFAULT true,
+        channel        text NOT NULL,
+        status         text NOT NULL CHECK (status IN ('firing', 'resolved')),
+        -- The latest notification that changed what the message shows, and the digest of that
+        -- content: a repeat (repeat_interval, HA peers, retries) has the same digest.
+        notification   jsonb NOT NULL,
+        digest         text NOT NULL,
+        -- Every change (a notification, a silence, an incident) bumps the version; the message is
+        -- redrawn until drawn_version catches up, by the replica holding the drawing claim.
+        version        integer NOT NULL DEFAULT 1,
+        drawn_version  integer NOT NULL DEFAULT 0,
+        drawing_by     text,
+        drawing_at     timestamptz,
+        message_ts     text,
+        started_at     timestamptz NOT NULL DEFAULT now(),
+        changed_at     timestamptz NOT NULL DEFAULT now(),
+        heard_at       timestamptz NOT NULL DEFAULT now(),
+        resolved_at    timestamptz,
+        silence_id     text,
+        silenced_by    text,
+        silenced_until timestamptz,
+        silencing_by   text,
+        silencing_at   timestamptz,
+        incident_id    bigint REFERENCES incidents (id)
+      );
+      CREATE UNIQUE INDEX alert_groups_current_by_key ON alert_groups (group_key) WHERE current;
+      CREATE INDEX alert_groups_to_draw ON alert_groups (id) WHERE drawn_version < version;
+    `,
+  },
+  {
+    version: 9,
+    name: 'users the bot created',
+    sql: `
+      -- The login roles \`user create\` made, and the Secret that holds each one's password, so that
+      -- \`user rotate-password\` accepts them as it accepts MANAGED_USERS. Never the password itself.
+      CREATE TABLE created_users (
+        role          text PRIMARY KEY,
+        namespace     text NOT NULL,
+        secret        text NOT NULL,
+        secret_key    text NOT NULL,
+        read_only     boolean NOT NULL,
+        created_by    text NOT NULL,
+        approved_by   text NOT NULL,
+        request_id    text,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        rotated_at    timestamptz
+      );
+    `,
+  },
 ];

@@ -39,7 +39,7 @@ describe('state migrations', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
       [STATE_SCHEMA],
     );
-    expect(rows.map((r) => r.table_name)).toEqual(['approval_requests', 'audit_log', 'backup_slots', 'incident_events', 'incidents', 'replicas', 'schema_migrations']);
+    expect(rows.map((r) => r.table_name)).toEqual(['alert_groups', 'approval_requests', 'audit_log', 'backup_slots', 'created_users', 'incident_events', 'incidents', 'replicas', 'schema_migrations']);
   });
 
   it('applies each migration exactly once when three pools start at once', async () => {

@@ -104,7 +104,7 @@ describe("deploy/'s RBAC on the fake API", () => {
     expect(secrets.status.message).toBe(`secrets is forbidden: User "${USER}" cannot list resource "secrets" in API group "" in the namespace "recipedb-ops"`);
   });
 
-  it('refuses scaling a deployment the Role does not name, and changing the application beyond its replicas', async () => {
+  it('refuses scaling a deployment the Role does not name, and patching a deployment the Roles do not name', async () => {
     const scale = await refusal(
       api.apps.patchNamespacedDeploymentScale({ name: 'payments', namespace: APP, body: { spec: { replicas: 0 } } }, mergePatch),
     );
@@ -115,14 +115,28 @@ describe("deploy/'s RBAC on the fake API", () => {
     expect(scale.status.details).toEqual({ name: 'payments', group: 'apps', kind: 'deployments' });
     expect(kube.deployment(APP, 'payments')?.spec.replicas).toBe(2);
 
-    // The scale subresource is granted, the deployment itself only for reading.
+    // recipe-app may be patched (a password rotation restarts it), recipe-database too (resize, image); no other deployment may.
     const edit = await refusal(
       api.apps.patchNamespacedDeployment(
-        { name: 'recipe-app', namespace: APP, body: { spec: { template: { spec: { containers: [{ name: 'recipe-app', image: 'evil:latest' }] } } } } },
+        { name: 'payments', namespace: APP, body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': 'now' } } } } } },
         mergePatch,
       ),
     );
-    expect(edit.status.message).toBe(`deployments.apps "recipe-app" is forbidden: User "${USER}" cannot patch resource "deployments" in API group "apps" in the namespace "default"`);
+    expect(edit.status.message).toBe(`deployments.apps "payments" is forbidden: User "${USER}" cannot patch resource "deployments" in API group "apps" in the namespace "default"`);
+  });
+
+  it('reads and patches only the named Secrets, may create Secrets next to the database, and never lists them', async () => {
+    kube.addSecret(DB, 'recipe-database-secret', { API_PASSWORD: 'x' });
+    kube.addSecret(DB, 'postgres-superuser', { password: 'y' });
+    await expect(api.core.readNamespacedSecret({ name: 'recipe-database-secret', namespace: DB })).resolves.toMatchObject({ kind: 'Secret' });
+    const other = await refusal(api.core.readNamespacedSecret({ name: 'postgres-superuser', namespace: DB }));
+    expect(other.status.message).toBe(`secrets "postgres-superuser" is forbidden: User "${USER}" cannot get resource "secrets" in API group "" in the namespace "recipe-database"`);
+    const list = await refusal(api.core.listNamespacedSecret({ namespace: DB }));
+    expect(list.status.message).toBe(`secrets is forbidden: User "${USER}" cannot list resource "secrets" in API group "" in the namespace "recipe-database"`);
+    await expect(api.core.createNamespacedSecret({ namespace: DB, body: { metadata: { name: 'recipedb-user-new' }, stringData: { password: 'z' } } })).resolves.toMatchObject({ kind: 'Secret' });
+    // Created, but not readable afterwards: patch and get are by name only.
+    expect((await refusal(api.core.readNamespacedSecret({ name: 'recipedb-user-new', namespace: DB }))).code).toBe(403);
+    expect((await refusal(api.core.createNamespacedSecret({ namespace: APP, body: { metadata: { name: 'x' } } }))).code).toBe(403);
   });
 
   it('grants a Role only in its own namespace', async () => {

@@ -97,6 +97,30 @@ describe('rollouts', () => {
     expect((await podsOf('api')).map((p) => p.metadata?.name)).toEqual([old?.metadata?.name]);
     expect(back.status?.conditions?.find((c) => c.type === 'Progressing')?.reason).toBe('NewReplicaSetAvailable');
   });
+
+  it('a restart is a template change like any other: a new revision, kept by a later image patch; setRolloutReady(false) leaves its pods not ready', async () => {
+    const restart = (at: string) =>
+      apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': at } } } } } }, strategic);
+    kube.addDeployment({ namespace: NS, name: 'web', replicas: 1, containers: [{ name: 'web', image: 'web:1', envFrom: [{ secretRef: { name: 'web-creds' } }] }] });
+    const [first] = await podsOf('web');
+    kube.setRolloutReady(NS, 'web', false);
+    await restart('2026-12-03T12:00:00Z');
+    expect(kube.template(NS, 'web')).toEqual({ annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-12-03T12:00:00Z' }, revision: 2 });
+    const stuck = (await podsOf('web')).find((p) => p.metadata?.name !== first?.metadata?.name);
+    expect(stuck?.status?.containerStatuses?.[0]?.ready).toBe(false);
+    expect(stuck?.spec?.containers[0]?.envFrom).toEqual([{ secretRef: { name: 'web-creds' } }]);
+    const warnings = await core.listNamespacedEvent({ namespace: NS, fieldSelector: `type=Warning,involvedObject.name=${stuck?.metadata?.name}` });
+    expect(warnings.items.map((e) => e.reason)).toEqual(['Unhealthy']);
+    // The same restart again changes nothing; a new image rolls out (ready again) and keeps the annotation.
+    kube.setRolloutReady(NS, 'web', true);
+    await restart('2026-12-03T12:00:00Z');
+    expect(kube.deployment(NS, 'web')?.revision).toBe(2);
+    await setImage('web', 'web', 'web:2');
+    const d = await apps.readNamespacedDeployment({ name: 'web', namespace: NS });
+    expect(d.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('3');
+    expect(d.spec?.template.metadata?.annotations).toEqual({ 'kubectl.kubernetes.io/restartedAt': '2026-12-03T12:00:00Z' });
+    expect(d.status).toMatchObject({ replicas: 1, updatedReplicas: 1, readyReplicas: 1 });
+  });
 });
 
 describe('endpoints and events', () => {

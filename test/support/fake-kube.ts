@@ -8,7 +8,11 @@
 // one with the same template, as `kubectl rollout undo` does) whose pods replace the old ones by the
 // deployment's strategy; `Recreate` stops the old pod first, `RollingUpdate` keeps it until the new
 // one is ready. How a new pod does is set per image (setImageBehaviour): ready, crash-looping, never
-// ready, or its image cannot be pulled; the kubelet's warning events come with it.
+// ready, or its image cannot be pulled; the kubelet's warning events come with it. A restart
+// (`kubectl rollout restart`: the template's kubectl.kubernetes.io/restartedAt annotation) is a
+// template change like any other; setRolloutReady(…, false) makes the pods of the next rollouts never
+// become ready. Secrets are stored as the API server stores them (base64 `data`, write-only
+// `stringData`), and pods may read them through env, envFrom and volumes.
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -29,6 +33,18 @@ export interface FakeContainer {
   image?: string;
   requests?: { cpu?: string; memory?: string };
   limits?: { cpu?: string; memory?: string };
+  /** As in a pod spec: `[{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name, key } } }]`. */
+  env?: Json[];
+  /** As in a pod spec: `[{ secretRef: { name } }]`. */
+  envFrom?: Json[];
+}
+
+/** A Secret as the API stores it: `data` holds base64 values (what `secret()` decodes). */
+export interface FakeSecretView {
+  data: Record<string, string>;
+  resourceVersion: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
 }
 
 export interface FakeRequest {
@@ -110,8 +126,18 @@ export interface FakeKube {
     /** Default RollingUpdate (25% surge and unavailable, as Kubernetes defaults). */
     strategy?: 'RollingUpdate' | 'Recreate';
     progressDeadlineSeconds?: number;
+    /** Pod volumes, as in a pod spec: `[{ name: 'creds', secret: { secretName } }]`. */
+    volumes?: Json[];
   }): void;
   deployment(namespace: string, name: string): FakeDeploymentView | undefined;
+  /** The pod template's annotations (a restart sets kubectl.kubernetes.io/restartedAt) and its revision. */
+  template(namespace: string, name: string): { annotations: Record<string, string>; revision: number } | undefined;
+  /** Whether the pods of the next rollouts of this deployment become ready (default true): false = `not-ready`. */
+  setRolloutReady(namespace: string, name: string, ready: boolean): void;
+  /** A Secret with these plain values (stored base64, as the API does). */
+  addSecret(namespace: string, name: string, values: Record<string, string>): void;
+  /** The Secret's decoded values, or undefined when it does not exist. */
+  secret(namespace: string, name: string): (Omit<FakeSecretView, 'data'> & { values: Record<string, string> }) | undefined;
   setPod(namespace: string, podName: string, patch: FakePodPatch): void;
   /** How pods created from now on with this image do (the image as the pod spec has it). */
   setImageBehaviour(image: string, behaviour: PodBehaviour): void;
@@ -132,17 +158,26 @@ export interface FakeKube {
   /** How long the resize controller takes before the claim's capacity (or FileSystemResizePending) shows. */
   resizeDelayMs: number;
   hang(pathPrefix: string | null): void;
-  failWith(pathPrefix: string | null, status: number): void;
+  /** Answers `status` to requests under the path (only those of `method`, when given); null clears all. */
+  failWith(pathPrefix: string | null, status: number, method?: string): void;
   close(): Promise<void>;
 }
 
 type Json = Record<string, unknown>;
 
-interface ReplicaSet {
+/** What makes a pod template: a change of any of it is a new ReplicaSet revision. */
+interface PodTemplate {
+  containers: FakeContainer[];
+  annotations: Record<string, string>;
+  volumes: Json[];
+}
+
+interface ReplicaSet extends PodTemplate {
   hash: string;
   revision: number;
-  containers: FakeContainer[];
   created: string;
+  /** Its pods never become ready (setRolloutReady false when it was rolled out). */
+  neverReady: boolean;
 }
 
 interface Deployment {
@@ -150,8 +185,12 @@ interface Deployment {
   name: string;
   uid: string;
   labels: Record<string, string>;
-  /** The pod template's containers. */
+  /** The pod template's containers, annotations and volumes. */
   containers: FakeContainer[];
+  templateAnnotations: Record<string, string>;
+  volumes: Json[];
+  /** Whether the pods of the next rollouts become ready (setRolloutReady). */
+  newPodsReady: boolean;
   replicas: number;
   generation: number;
   observedGeneration: number;
@@ -173,6 +212,7 @@ interface Pod {
   owner: string;
   hash: string;
   containers: FakeContainer[];
+  volumes: Json[];
   phase: string;
   ready: boolean;
   restarts: number;
@@ -185,6 +225,17 @@ interface Pod {
   ip: string;
   /** The scheduler's reason when no node has room for it. */
   unschedulable: string | null;
+}
+
+interface Secret {
+  namespace: string;
+  name: string;
+  uid: string;
+  data: Record<string, string>;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  resourceVersion: string;
+  created: string;
 }
 
 interface LogLine {
@@ -280,6 +331,14 @@ function omitZero(counts: Record<string, number>): Json {
   return Object.fromEntries(Object.entries(counts).filter(([, v]) => v !== 0));
 }
 
+/** A container as a pod spec (and a deployment's template) has it. */
+function containerJson(c: FakeContainer): Json {
+  const container: Json = { name: c.name, image: imageOf(c), resources: resources(c) };
+  if (c.env !== undefined) container.env = c.env;
+  if (c.envFrom !== undefined) container.envFrom = c.envFrom;
+  return container;
+}
+
 function resources(c: FakeContainer): Json {
   const r: Json = {};
   if (c.requests !== undefined) r.requests = c.requests;
@@ -319,8 +378,15 @@ function imageIdOf(image: string): string {
   return `${repositoryOf(full)}@${digest}`;
 }
 
-function templateHash(containers: FakeContainer[]): string {
-  const bytes = createHash('sha256').update(JSON.stringify(containers)).digest();
+/** The template's identity: the containers as the pod spec has them (default image included), annotations, volumes. */
+function templateKey(t: PodTemplate): string {
+  const containers = t.containers.map((c) => [c.name, imageOf(c), c.requests ?? null, c.limits ?? null, c.env ?? null, c.envFrom ?? null]);
+  const annotations = Object.entries(t.annotations).sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify([containers, annotations, t.volumes]);
+}
+
+function templateHash(t: PodTemplate): string {
+  const bytes = createHash('sha256').update(templateKey(t)).digest();
   return [...bytes.subarray(0, 10)].map((b) => HASH_ALPHABET[b % HASH_ALPHABET.length]).join('');
 }
 
@@ -351,11 +417,12 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const podMetrics = new Map<string, Record<string, { cpu: string; memory: string }>>();
   const imageBehaviour = new Map<string, PodBehaviour>();
   const services = new Map<string, FakeService>();
+  const secrets = new Map<string, Secret>();
   let nodes: FakeNode[] = [];
   const requests: FakeRequest[] = [];
   const forbidden: FakeRequest[] = [];
   const hangs = new Set<string>();
-  const failures = new Map<string, number>();
+  const failures = new Map<string, { status: number; method?: string }>();
   const hung = new Set<ServerResponse>();
   let resourceVersion = 1000;
   let podCount = 0;
@@ -385,6 +452,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       owner: key(d.namespace, d.name),
       hash: rs.hash,
       containers: rs.containers,
+      volumes: rs.volumes,
       phase: 'Running',
       ready: true,
       restarts: 0,
@@ -411,6 +479,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     }
     const troubled = rs.containers.find((c) => (imageBehaviour.get(imageOf(c)) ?? 'ready') !== 'ready');
     if (troubled !== undefined) misbehave(pod, troubled, imageBehaviour.get(imageOf(troubled)) ?? 'ready');
+    else if (rs.neverReady && rs.containers[0] !== undefined) misbehave(pod, rs.containers[0], 'not-ready');
     volumes.podStarted(d.namespace);
   }
 
@@ -484,10 +553,14 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     return { replicas: owned.length, readyReplicas: ready, updatedReplicas: updated, availableReplicas: ready };
   }
 
-  function setReplicas(d: Deployment, replicas: unknown): void {
+  function checkReplicas(d: Deployment, replicas: unknown): asserts replicas is number {
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
       throw new HttpError(422, `Scale.autoscaling "${d.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`);
     }
+  }
+
+  function setReplicas(d: Deployment, replicas: unknown): void {
+    checkReplicas(d, replicas);
     if (replicas === d.replicas) return;
     d.replicas = replicas;
     d.generation += 1;
@@ -495,18 +568,28 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     scheduleSync(d);
   }
 
-  /** A new pod template: a new ReplicaSet revision, or an old one taken back when its template is the same. */
-  function setTemplate(d: Deployment, containers: FakeContainer[]): void {
-    if (JSON.stringify(containers) === JSON.stringify(d.containers)) return;
-    d.containers = containers;
+  const templateOf = (d: Deployment): PodTemplate => ({ containers: d.containers, annotations: d.templateAnnotations, volumes: d.volumes });
+
+  /**
+   * A new pod template (containers, annotations such as a restart's, volumes): a new ReplicaSet
+   * revision, or an old one taken back when its template is the same. Its pods never become ready
+   * when setRolloutReady(…, false) was said before this rollout.
+   */
+  function setTemplate(d: Deployment, template: PodTemplate): void {
+    const wanted = templateKey(template);
+    if (wanted === templateKey(templateOf(d))) return;
+    d.containers = template.containers;
+    d.templateAnnotations = template.annotations;
+    d.volumes = template.volumes;
     d.generation += 1;
     const revision = Math.max(...d.replicaSets.map((rs) => rs.revision)) + 1;
-    const same = d.replicaSets.find((rs) => JSON.stringify(rs.containers) === JSON.stringify(containers));
+    const same = d.replicaSets.find((rs) => templateKey(rs) === wanted);
     if (same !== undefined) {
       same.revision = revision;
+      same.neverReady = !d.newPodsReady;
       d.current = same;
     } else {
-      d.current = { hash: templateHash(containers), revision, containers, created: seconds(new Date()) };
+      d.current = { hash: templateHash(template), revision, ...template, created: seconds(new Date()), neverReady: !d.newPodsReady };
       d.replicaSets.push(d.current);
     }
     d.rolloutStarted = Date.now();
@@ -521,15 +604,16 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     scheduleSync(d);
   }
 
-  function templateJson(containers: FakeContainer[], labels: Record<string, string>): Json {
-    return {
-      metadata: { labels },
-      spec: {
-        containers: containers.map((ct) => ({ name: ct.name, image: imageOf(ct), resources: resources(ct), terminationMessagePolicy: 'File', imagePullPolicy: 'IfNotPresent' })),
-        restartPolicy: 'Always',
-        terminationGracePeriodSeconds: 30,
-      },
+  function templateJson(d: Deployment): Json {
+    const metadata: Json = { labels: d.labels };
+    if (Object.keys(d.templateAnnotations).length > 0) metadata.annotations = { ...d.templateAnnotations };
+    const spec: Json = {
+      containers: d.containers.map((ct) => ({ ...containerJson(ct), terminationMessagePolicy: 'File', imagePullPolicy: 'IfNotPresent' })),
+      restartPolicy: 'Always',
+      terminationGracePeriodSeconds: 30,
     };
+    if (d.volumes.length > 0) spec.volumes = d.volumes;
+    return { metadata, spec };
   }
 
   function deploymentJson(d: Deployment, withKind: boolean): Json {
@@ -556,7 +640,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       spec: {
         replicas: d.replicas,
         selector: { matchLabels: d.labels },
-        template: templateJson(d.containers, d.labels),
+        template: templateJson(d),
         strategy: d.strategy === 'Recreate' ? { type: 'Recreate' } : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } },
         revisionHistoryLimit: 10,
         progressDeadlineSeconds: d.progressDeadlineSeconds,
@@ -618,7 +702,8 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         ],
       },
       spec: {
-        containers: p.containers.map((c) => ({ name: c.name, image: imageOf(c), resources: resources(c) })),
+        containers: p.containers.map(containerJson),
+        ...(p.volumes.length > 0 ? { volumes: p.volumes } : {}),
         ...(p.unschedulable === null ? { nodeName: p.nodeName } : {}),
         restartPolicy: 'Always',
         terminationGracePeriodSeconds: 30,
@@ -675,6 +760,104 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     return withKind ? { kind: 'Pod', apiVersion: 'v1', ...obj } : obj;
   }
 
+  function secretJson(x: Secret): Json {
+    const metadata: Json = { name: x.name, namespace: x.namespace, uid: x.uid, resourceVersion: x.resourceVersion, creationTimestamp: x.created };
+    if (Object.keys(x.labels).length > 0) metadata.labels = x.labels;
+    if (Object.keys(x.annotations).length > 0) metadata.annotations = x.annotations;
+    // `data` is omitempty; stringData is write-only and never returned.
+    const obj: Json = { kind: 'Secret', apiVersion: 'v1', metadata, type: 'Opaque' };
+    if (Object.keys(x.data).length > 0) obj.data = { ...x.data };
+    return obj;
+  }
+
+  function getSecret(ns: string, name: string): Secret {
+    const x = secrets.get(key(ns, name));
+    if (x === undefined) throw notFound('secrets', '', name);
+    return x;
+  }
+
+  /** Validates `data` (base64 values) and `stringData` (plain values, merged over data) as the API server does. */
+  function secretValues(name: string, data: unknown, stringData: unknown, allowNull: boolean): Record<string, string | null> {
+    const out: Record<string, string | null> = {};
+    const keyOk = (k: string): boolean => /^[-._a-zA-Z0-9]+$/.test(k) && k.length <= 253;
+    for (const [field, source] of [['data', data], ['stringData', stringData]] as const) {
+      if (source === undefined || source === null) continue;
+      if (!isRecord(source)) throw new HttpError(400, `Secret in version "v1" cannot be handled as a Secret: ${field} must be an object`);
+      for (const [k, v] of Object.entries(source)) {
+        if (!keyOk(k)) throw new HttpError(422, `Secret "${name}" is invalid: ${field}[${k}]: Invalid value: "${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.'`);
+        if (v === null && allowNull) {
+          out[k] = null;
+          continue;
+        }
+        if (typeof v !== 'string') throw new HttpError(400, `Secret in version "v1" cannot be handled as a Secret: ${field}.${k} must be a string`);
+        if (field === 'stringData') out[k] = Buffer.from(v, 'utf8').toString('base64');
+        else if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v) || v.length % 4 !== 0) {
+          // The API server rejects data values that are not standard base64 (and says nothing of the value).
+          throw new HttpError(400, `Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 0`);
+        } else out[k] = v;
+      }
+    }
+    return out;
+  }
+
+  function createSecretObject(ns: string, body: unknown, dryRun: boolean): Json {
+    if (!isRecord(body) || !isRecord(body.metadata)) throw new HttpError(400, 'Secret in version "v1" cannot be handled as a Secret: no metadata');
+    const name = body.metadata.name;
+    if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) || name.length > 253) {
+      throw new HttpError(422, `Secret "${String(name)}" is invalid: metadata.name: Invalid value: "${String(name)}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`);
+    }
+    if (body.metadata.namespace !== undefined && body.metadata.namespace !== ns) {
+      throw new HttpError(400, `the namespace of the provided object does not match the namespace sent on the request`);
+    }
+    if (secrets.has(key(ns, name))) throw new HttpError(409, `secrets "${name}" already exists`, { name, kind: 'secrets' });
+    const values = secretValues(name, body.data, body.stringData, false) as Record<string, string>;
+    const x: Secret = {
+      namespace: ns,
+      name,
+      uid: randomUUID(),
+      data: values,
+      labels: isRecord(body.metadata.labels) ? (body.metadata.labels as Record<string, string>) : {},
+      annotations: isRecord(body.metadata.annotations) ? (body.metadata.annotations as Record<string, string>) : {},
+      resourceVersion: nextRv(),
+      created: seconds(new Date()),
+    };
+    if (!dryRun) secrets.set(key(ns, name), x);
+    return secretJson(x);
+  }
+
+  /** A merge (or strategic merge) patch of a Secret's data, stringData, labels and annotations. */
+  function patchSecret(x: Secret, contentType: string, body: unknown, dryRun: boolean): Json {
+    if (contentType !== 'application/merge-patch+json' && contentType !== 'application/strategic-merge-patch+json') {
+      throw new HttpError(415, `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+    }
+    if (!isRecord(body)) throw new HttpError(400, 'the patch body must be a JSON object');
+    const meta = isRecord(body.metadata) ? body.metadata : {};
+    if (typeof meta.resourceVersion === 'string' && meta.resourceVersion !== x.resourceVersion) {
+      throw new HttpError(409, `Operation cannot be fulfilled on secrets "${x.name}": the object has been modified; please apply your changes to the latest version and try again`, { name: x.name, kind: 'secrets' });
+    }
+    const values = secretValues(x.name, body.data, body.stringData, true);
+    const data = { ...x.data };
+    for (const [k, v] of Object.entries(values)) {
+      if (v === null) delete data[k];
+      else data[k] = v;
+    }
+    const merge = (current: Record<string, string>, patch: unknown): Record<string, string> => {
+      if (!isRecord(patch)) return current;
+      const next = { ...current };
+      for (const [k, v] of Object.entries(patch)) {
+        if (v === null) delete next[k];
+        else if (typeof v === 'string') next[k] = v;
+      }
+      return next;
+    };
+    const patched: Secret = { ...x, data, labels: merge(x.labels, meta.labels), annotations: merge(x.annotations, meta.annotations) };
+    const unchanged = JSON.stringify([patched.data, patched.labels, patched.annotations]) === JSON.stringify([x.data, x.labels, x.annotations]);
+    if (dryRun || unchanged) return secretJson(patched);
+    patched.resourceVersion = nextRv();
+    secrets.set(key(x.namespace, x.name), patched);
+    return secretJson(patched);
+  }
+
   function list(kind: string, apiVersion: string, items: Json[]): Json {
     return { kind, apiVersion, metadata: { resourceVersion: String(resourceVersion) }, items };
   }
@@ -719,14 +902,26 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     );
   }
 
-  /** PATCH of a deployment: any of the three formats, validated as the API server validates the result. */
-  function patchDeployment(d: Deployment, contentType: string, body: unknown): void {
+  /**
+   * PATCH of a deployment: any of the three formats, validated as the API server validates the
+   * result; a dry run (`dryRun=All`) answers the patched object and changes nothing.
+   */
+  function patchDeployment(d: Deployment, contentType: string, body: unknown, dryRun: boolean): Json {
     const patched = applyPatch(deploymentJson(d, true) as JsonValue, contentType, body) as Json;
     const spec = isRecord(patched.spec) ? patched.spec : {};
+    const templateMeta = isRecord(spec.template) && isRecord(spec.template.metadata) ? spec.template.metadata : {};
     const template = isRecord(spec.template) && isRecord(spec.template.spec) ? spec.template.spec : {};
     const raw = Array.isArray(template.containers) ? template.containers : [];
     const invalid = (field: string, detail: string): HttpError => new HttpError(422, `Deployment.apps "${d.name}" is invalid: ${field}: ${detail}`);
     if (raw.length === 0) throw invalid('spec.template.spec.containers', 'Required value');
+    const rawAnnotations = templateMeta.annotations ?? {};
+    if (!isRecord(rawAnnotations)) throw new HttpError(400, 'spec.template.metadata.annotations must be an object');
+    const annotations: Record<string, string> = {};
+    for (const [name, value] of Object.entries(rawAnnotations)) {
+      if (typeof value !== 'string') throw invalid('spec.template.metadata.annotations', 'Invalid value: annotation values must be strings');
+      annotations[name] = value;
+    }
+    const volumes = Array.isArray(template.volumes) ? template.volumes.filter(isRecord) : [];
     const containers = raw.map((entry, i): FakeContainer => {
       const c = isRecord(entry) ? entry : {};
       const at = `spec.template.spec.containers[${i}]`;
@@ -734,6 +929,8 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       if (typeof c.image !== 'string' || c.image.trim() === '') throw invalid(`${at}.image`, 'Required value');
       const res = isRecord(c.resources) ? c.resources : {};
       const container: FakeContainer = { name: c.name, image: c.image };
+      if (Array.isArray(c.env)) container.env = c.env.filter(isRecord);
+      if (Array.isArray(c.envFrom)) container.envFrom = c.envFrom.filter(isRecord);
       for (const part of ['requests', 'limits'] as const) {
         const values = res[part];
         if (!isRecord(values)) continue;
@@ -757,8 +954,13 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       }
       return container;
     });
+    if (dryRun) {
+      if ('replicas' in spec) checkReplicas(d, spec.replicas);
+      return patched;
+    }
     if ('replicas' in spec) setReplicas(d, spec.replicas);
-    setTemplate(d, containers);
+    setTemplate(d, { containers, annotations, volumes });
+    return deploymentJson(d, true);
   }
 
   function podMetricsJson(p: Pod): Json | undefined {
@@ -863,9 +1065,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       return deploymentJson(getDeployment(at(4), at(6)), true);
     }
     if (method === 'PATCH' && is('apis', 'apps', 'v1', 'namespaces', null, 'deployments', null)) {
-      const d = getDeployment(at(4), at(6));
-      patchDeployment(d, contentType, body);
-      return deploymentJson(d, true);
+      return patchDeployment(getDeployment(at(4), at(6)), contentType, body, query.dryRun === 'All');
     }
     if (is('apis', 'apps', 'v1', 'namespaces', null, 'deployments', null, 'scale')) {
       const d = getDeployment(at(4), at(6));
@@ -882,6 +1082,16 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     if (get && is('api', 'v1', 'namespaces', null, 'pods', null)) return podJson(getPod(at(3), at(5)), true);
     if (get && is('api', 'v1', 'namespaces', null, 'pods', null, 'log')) return readLogs(at(3), at(5), query);
     if (get && is('api', 'v1', 'nodes')) return list('NodeList', 'v1', nodes.map((n) => nodeJson(n)));
+    // core/v1 secrets
+    if (is('api', 'v1', 'namespaces', null, 'secrets')) {
+      if (get) return list('SecretList', 'v1', [...secrets.values()].filter((x) => x.namespace === at(3)).map(secretJson));
+      if (method === 'POST') return createSecretObject(at(3), body, query.dryRun === 'All');
+    }
+    if (is('api', 'v1', 'namespaces', null, 'secrets', null)) {
+      const x = getSecret(at(3), at(5));
+      if (get) return secretJson(x);
+      if (method === 'PATCH') return patchSecret(x, contentType, body, query.dryRun === 'All');
+    }
     if (get && is('api', 'v1', 'nodes', null)) {
       const node = nodes.find((n) => n.name === at(3));
       if (node === undefined) throw notFound('nodes', '', at(3));
@@ -982,9 +1192,9 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         return;
       }
     }
-    const failure = [...failures].find(([prefix]) => startsWith(prefix));
+    const failure = [...failures].find(([prefix, f]) => startsWith(prefix) && (f.method === undefined || f.method === method));
     if (failure !== undefined) {
-      send(res, failure[1], statusObject(failure[1], `injected failure for ${url.pathname}`));
+      send(res, failure[1].status, statusObject(failure[1].status, `injected failure for ${url.pathname}`));
       return;
     }
     if (typeof body === 'string') {
@@ -1050,15 +1260,18 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       volumes.resizeDelayMs = ms;
     },
 
-    addDeployment({ namespace, name, replicas, labels = { app: name }, containers = [{ name }], strategy = 'RollingUpdate', progressDeadlineSeconds = 600 }) {
+    addDeployment({ namespace, name, replicas, labels = { app: name }, containers = [{ name }], strategy = 'RollingUpdate', progressDeadlineSeconds = 600, volumes = [] }) {
       const created = seconds(new Date());
-      const first: ReplicaSet = { hash: TEMPLATE_HASH, revision: 1, containers, created };
+      const first: ReplicaSet = { hash: TEMPLATE_HASH, revision: 1, containers, annotations: {}, volumes, created, neverReady: false };
       const d: Deployment = {
         namespace,
         name,
         uid: randomUUID(),
         labels,
         containers,
+        templateAnnotations: {},
+        volumes,
+        newPodsReady: true,
         replicas,
         generation: 1,
         observedGeneration: 1,
@@ -1078,6 +1291,37 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       return d === undefined
         ? undefined
         : { spec: { replicas: d.replicas }, status: counts(d), containers: structuredClone(d.containers), generation: d.generation, revision: d.current.revision };
+    },
+
+    template(namespace, name) {
+      const d = deployments.get(key(namespace, name));
+      return d === undefined ? undefined : { annotations: { ...d.templateAnnotations }, revision: d.current.revision };
+    },
+
+    setRolloutReady(namespace, name, ready) {
+      const d = deployments.get(key(namespace, name));
+      if (d === undefined) throw new Error(`fake kube: no deployment ${namespace}/${name}`);
+      d.newPodsReady = ready;
+    },
+
+    addSecret(namespace, name, values) {
+      secrets.set(key(namespace, name), {
+        namespace,
+        name,
+        uid: randomUUID(),
+        data: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
+        labels: {},
+        annotations: {},
+        resourceVersion: nextRv(),
+        created: seconds(new Date()),
+      });
+    },
+
+    secret(namespace, name) {
+      const x = secrets.get(key(namespace, name));
+      if (x === undefined) return undefined;
+      const values = Object.fromEntries(Object.entries(x.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+      return { values, resourceVersion: x.resourceVersion, labels: { ...x.labels }, annotations: { ...x.annotations } };
     },
 
     setPod(namespace, podName, patch) {
@@ -1156,9 +1400,9 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       else hangs.add(pathPrefix);
     },
 
-    failWith(pathPrefix, status) {
+    failWith(pathPrefix, status, method) {
       if (pathPrefix === null) failures.clear();
-      else failures.set(pathPrefix, status);
+      else failures.set(pathPrefix, { status, method });
     },
 
     close() {
