@@ -75,6 +75,11 @@ const cronOrOff = (fallback: string) =>
 /** A Slack user group ID (S…), mentioned when an incident is escalated to that level. */
 const userGroup = optionalText.refine((s) => s === undefined || /^S[A-Z0-9_]+$/.test(s), 'must be a Slack user group ID (S…)');
 
+/** A Kubernetes object name (RFC 1123 subdomain), as the API server accepts it. */
+const kubeName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes object name (lowercase letters, digits, dashes and dots)');
+
 const percent = (fallback: number) => intInRange(fallback, 0, 100, 'a percentage');
 
 const envSchema = z.object({
@@ -91,6 +96,8 @@ const envSchema = z.object({
   RECIPEDB_NAMESPACE: optionalText.transform((s) => s ?? 'recipe-database'),
   RECIPEDB_DEPLOYMENT: optionalText.transform((s) => s ?? 'recipe-database'),
   RECIPEDB_CONTAINER: optionalText.transform((s) => s ?? 'recipe-database'),
+  RECIPEDB_SERVICE: optionalText.transform((s) => s ?? 'recipe-database-service').pipe(kubeName),
+  RECIPEDB_PVC: optionalText.transform((s) => s ?? 'recipe-database-pvc').pipe(kubeName),
   APP_NAMESPACE: optionalText.transform((s) => s ?? 'default'),
   APP_DEPLOYMENT: optionalText.transform((s) => s ?? 'recipe-app'),
   SCALABLE_DEPLOYMENTS: optionalText
@@ -123,6 +130,10 @@ const envSchema = z.object({
   STATUS_LONG_TRANSACTION: duration('5m'),
   STATUS_SOURCE_TIMEOUT: duration('2s'),
   RESTORE_LOCK_WAIT: duration('5m'),
+  // How long a rollout may take: resize, image and storage expand wait this long for the database's new pod to be
+  // ready (resize and image then put the old container back); a restart after a password rotation, before the
+  // report says it did not complete.
+  ROLLOUT_TIMEOUT: duration('5m'),
   DB_CONNECT_TIMEOUT: duration('3s'),
   DB_STATEMENT_TIMEOUT: duration('5s'),
   // Kubernetes' default terminationGracePeriodSeconds is 30: the drain and its cleanup fit inside it.
@@ -136,8 +147,6 @@ const envSchema = z.object({
   ),
   ALERTS_CHANNEL: optionalText.refine((s) => s === undefined || /^[CGD][A-Z0-9_]+$/.test(s), 'must be a Slack channel ID (C…)'),
   ALERTMANAGER_URL: optionalText.refine((s) => s === undefined || /^https?:\/\//.test(s) && URL.canParse(s), 'must be an http(s) URL'),
-  // How long a restart after a password rotation may take to roll out before the report says it did not.
-  ROLLOUT_TIMEOUT: duration('5m'),
   MANAGED_USERS: optionalText.transform((s, ctx) => {
     const parsed = parseManagedUsers(s ?? 'recipe_api=recipe-database/recipe-database-secret/API_PASSWORD');
     if (typeof parsed === 'string') {
@@ -163,7 +172,8 @@ export interface Config {
   databaseUrl?: string;
   stateDatabaseUrl?: string;
   kubeconfig?: string;
-  database: { namespace: string; deployment: string; container: string };
+  /** Where the database runs: its deployment and container, the Service the application connects to, its data volume claim. */
+  database: { namespace: string; deployment: string; container: string; service: string; pvc: string };
   app: { namespace: string; deployment: string };
   scalableDeployments: string[];
   verifyTables: string[];
@@ -185,7 +195,7 @@ export interface Config {
   alerts: { token?: string; channel?: string; alertmanagerUrl?: string };
   /** Roles whose password `user rotate-password` may change, and the Secret key that holds it. */
   managedUsers: ManagedUser[];
-  /** How long the restart of a deployment may take to roll out. */
+  /** How long a rollout may take (ROLLOUT_TIMEOUT): resize, image, storage expand, restarts after a rotation. */
   rolloutTimeoutMs: number;
   /** SPEC section 9: how long a maintenance statement may wait for a lock, and how often its progress is redrawn. */
   maintenance: { lockTimeoutMs: number; progressIntervalMs: number };
@@ -226,7 +236,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     databaseUrl: e.DATABASE_URL,
     stateDatabaseUrl: e.STATE_DATABASE_URL,
     kubeconfig: e.KUBECONFIG,
-    database: { namespace: e.RECIPEDB_NAMESPACE, deployment: e.RECIPEDB_DEPLOYMENT, container: e.RECIPEDB_CONTAINER },
+    database: {
+      namespace: e.RECIPEDB_NAMESPACE,
+      deployment: e.RECIPEDB_DEPLOYMENT,
+      container: e.RECIPEDB_CONTAINER,
+      service: e.RECIPEDB_SERVICE,
+      pvc: e.RECIPEDB_PVC,
+    },
     app: { namespace: e.APP_NAMESPACE, deployment: e.APP_DEPLOYMENT },
     scalableDeployments: e.SCALABLE_DEPLOYMENTS,
     verifyTables: e.VERIFY_TABLES,

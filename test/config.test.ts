@@ -23,7 +23,14 @@ describe('configuration', () => {
     const config = loadConfig({});
     expect(config.mode).toBe('console');
     expect(config.port).toBe(3000);
-    expect(config.database).toEqual({ namespace: 'recipe-database', deployment: 'recipe-database', container: 'recipe-database' });
+    expect(config.database).toEqual({
+      namespace: 'recipe-database',
+      deployment: 'recipe-database',
+      container: 'recipe-database',
+      service: 'recipe-database-service',
+      pvc: 'recipe-database-pvc',
+    });
+    expect(config.rolloutTimeoutMs).toBe(5 * 60_000);
     expect(config.app).toEqual({ namespace: 'default', deployment: 'recipe-app' });
     expect(config.scalableDeployments).toEqual(['default/recipe-app']);
     expect(config.verifyTables).toEqual(['recipe_manager.recipes', 'recipe_manager.users', 'recipe_manager.ingredients']);
@@ -54,6 +61,9 @@ describe('configuration', () => {
     [{ VERIFY_TABLES: 'recipes; DROP TABLE x' }, /^VERIFY_TABLES: must be a comma list of schema.table/],
     [{ BACKUP_SCHEDULE: 'daily' }, /^BACKUP_SCHEDULE: must be a 5-field cron/],
     [{ SLACK_BOT_TOKEN: 'xoxp-user-token-secret' }, /^SLACK_BOT_TOKEN: must be a bot token/],
+    [{ RECIPEDB_SERVICE: 'Recipe_DB' }, /^RECIPEDB_SERVICE: must be a Kubernetes object name/],
+    [{ RECIPEDB_PVC: 'data/pvc' }, /^RECIPEDB_PVC: must be a Kubernetes object name/],
+    [{ ROLLOUT_TIMEOUT: 'forever' }, /^ROLLOUT_TIMEOUT: must be a duration/],
   ])('refuses a bad value with one line naming the variable (%#)', (env, expected) => {
     const message = errorOf(env as NodeJS.ProcessEnv);
     expect(message).toMatch(expected);

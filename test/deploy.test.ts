@@ -115,13 +115,16 @@ describe('deploy/ as files', () => {
     expect(listed).not.toContain('alerts.yaml');
     expect(listed.some((f) => f.startsWith('optional'))).toBe(false);
     expect(objects.map((o) => o.kind).sort()).toEqual(
-      ['ConfigMap', 'Deployment', 'Namespace', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+      [
+        'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Namespace', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Role', 'Role',
+        'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount',
+      ].sort(),
     );
   });
 
   it('puts every namespaced object of the bot in its namespace', () => {
     const namespace = only('Namespace').metadata?.name;
-    for (const object of objects.filter((o) => !['Namespace', 'Role', 'RoleBinding'].includes(o.kind))) {
+    for (const object of objects.filter((o) => !['Namespace', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind))) {
       expect(object.metadata?.namespace, `${object.kind} ${object.metadata?.name}`).toBe(namespace);
     }
     expect(secretTemplate?.metadata?.namespace).toBe(namespace);
@@ -261,8 +264,11 @@ describe('the RBAC', () => {
     }
   });
 
-  it('installs no cluster-wide grant: that is the optional node read only', () => {
-    expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
+  it('installs one cluster-wide grant, reading storage classes; reading nodes stays optional', () => {
+    const clusterRoles = objects.filter((o) => o.kind === 'ClusterRole');
+    expect(clusterRoles.map((r) => r.rules)).toEqual([[{ apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] }]]);
+    const bindings = objects.filter((o) => o.kind === 'ClusterRoleBinding');
+    expect(bindings.map((b) => (b.roleRef as { name: string }).name)).toEqual([clusterRoles[0]?.metadata?.name]);
   });
 
   it('puts the Roles exactly in the database\'s and the application\'s namespaces of the ConfigMap', () => {
@@ -281,6 +287,14 @@ describe('the RBAC', () => {
       { verb: 'list', apiGroup: '', resource: 'pods', namespace },
       { verb: 'get', apiGroup: '', resource: 'pods', subresource: 'log', namespace, name: `${database}-7d9f8b-x2k4q` },
       { verb: 'list', apiGroup: 'metrics.k8s.io', resource: 'pods', namespace },
+      // resize and image patch the database deployment; events and status read the warnings and the Service's endpoints.
+      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', namespace, name: database },
+      { verb: 'list', apiGroup: '', resource: 'events', namespace },
+      { verb: 'get', apiGroup: '', resource: 'endpoints', namespace, name: config.database.service },
+      // storage and storage expand: the one claim, and its class.
+      { verb: 'get', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: config.database.pvc },
+      { verb: 'patch', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: config.database.pvc },
+      { verb: 'get', apiGroup: 'storage.k8s.io', resource: 'storageclasses', name: 'standard' },
     ];
     // user rotate-password: the Secrets of MANAGED_USERS, by name; user create: a new Secret next to the database.
     for (const user of config.managedUsers) {
@@ -320,7 +334,6 @@ describe('the RBAC', () => {
       { verb: 'delete', apiGroup: '', resource: 'secrets', namespace, name: 'recipe-database-secret' },
       { verb: 'update', apiGroup: '', resource: 'secrets', namespace, name: 'recipe-database-secret' },
       { verb: 'create', apiGroup: '', resource: 'secrets', namespace: app.namespace },
-      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', namespace, name: database },
       { verb: 'list', apiGroup: '', resource: 'configmaps', namespace },
       { verb: 'list', apiGroup: 'apps', resource: 'deployments', namespace },
       { verb: 'patch', apiGroup: 'apps', resource: 'deployments', subresource: 'scale', namespace, name: database },
@@ -330,6 +343,21 @@ describe('the RBAC', () => {
       { verb: 'get', apiGroup: '', resource: 'secrets', namespace: 'recipedb-ops', name: 'recipedb-ops' },
       { verb: 'list', apiGroup: '', resource: 'nodes' },
       { verb: 'list', apiGroup: 'metrics.k8s.io', resource: 'nodes' },
+      { verb: 'get', apiGroup: '', resource: 'nodes', name: 'node-1' },
+      // Only the database's own deployment, claim and Service; never a delete or a list of claims.
+      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', namespace, name: 'pgbouncer' },
+      { verb: 'update', apiGroup: 'apps', resource: 'deployments', namespace, name: database },
+      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', subresource: 'status', namespace, name: database },
+      { verb: 'list', apiGroup: '', resource: 'persistentvolumeclaims', namespace },
+      { verb: 'get', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: 'other-pvc' },
+      { verb: 'delete', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: config.database.pvc },
+      { verb: 'patch', apiGroup: '', resource: 'persistentvolumeclaims', subresource: 'status', namespace, name: config.database.pvc },
+      { verb: 'get', apiGroup: '', resource: 'endpoints', namespace, name: 'other-service' },
+      { verb: 'list', apiGroup: 'discovery.k8s.io', resource: 'endpointslices', namespace },
+      { verb: 'list', apiGroup: '', resource: 'events', namespace: app.namespace },
+      { verb: 'list', apiGroup: 'storage.k8s.io', resource: 'storageclasses' },
+      { verb: 'patch', apiGroup: 'storage.k8s.io', resource: 'storageclasses', name: 'standard' },
+      { verb: 'get', apiGroup: '', resource: 'persistentvolumes', name: 'pvc-1234' },
     ];
     for (const request of refused) expect(rbac.authorize(request), JSON.stringify(request)).toBe(false);
   });

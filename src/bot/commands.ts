@@ -46,6 +46,12 @@ import { sizesView } from './views/sizes-view.js';
 import { settingsView } from './views/settings-view.js';
 import { backupView } from './views/backup-view.js';
 import { backupsView } from './views/backups-view.js';
+import { eventsHandler } from '../handlers/events.js';
+import { eventsView } from './views/events-view.js';
+import { resizeHandler } from '../handlers/resize.js';
+import { imageHandler } from '../handlers/image.js';
+import { storageExpandHandler, storageHandler } from '../handlers/storage.js';
+import { storageView } from './views/storage-view.js';
 import { alertsHandler } from '../handlers/alerts.js';
 import { alertsView } from './views/alerts-view.js';
 import { usersHandler } from '../handlers/users.js';
@@ -159,6 +165,7 @@ export const COMMANDS: readonly BotCommand[] = [
   ),
   command(logsHandler, logsView),
   command(topHandler, topView),
+  command(eventsHandler, eventsView),
   command(alertsHandler, alertsView),
   gatedCommand(killHandler, ['cancel']),
   gatedCommand(scaleHandler),
@@ -173,6 +180,13 @@ export const COMMANDS: readonly BotCommand[] = [
   gatedCommand(reindexHandler, ['database']),
   gatedCommand(indexHandler, ['unique']),
   command(checkHandler, checkView, ['heap']),
+  gatedCommand(resizeHandler),
+  withSubcommands(
+    command(storageHandler, storageView),
+    { expand: gatedCommand(storageExpandHandler) },
+    "the database's volume claim: capacity, requested size, storage class (expandable or not), database size against capacity; `storage expand <size>` grows it (needs approval)",
+  ),
+  gatedCommand(imageHandler),
   withSubcommands(
     command(backupHandler, backupView),
     { import: gatedCommand(backupImportHandler) },

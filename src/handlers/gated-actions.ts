@@ -4,6 +4,9 @@ import type { ActionRegistry } from './approval-engine.js';
 import { killAction } from './kill.js';
 import { scaleAction } from './scale.js';
 import { restoreAction } from './restore.js';
+import { resizeAction } from './resize.js';
+import { imageAction } from './image.js';
+import { storageExpandAction } from './storage.js';
 import { userCreateAction, userRotatePasswordAction } from './user.js';
 import { backupImportAction } from './backup-import.js';
 import { vacuumFullAction } from './vacuum.js';
@@ -28,4 +31,7 @@ export const GATED_ACTIONS: ActionRegistry = new Map([
   entry(indexCreateAction),
   entry(indexDropAction),
   entry(settingsAction),
+  entry(resizeAction),
+  entry(storageExpandAction),
+  entry(imageAction),
 ]);

@@ -248,7 +248,8 @@ describe('fake deployment restarts (a pod template patch and its rollout)', () =
     const d = await apps.readNamespacedDeployment({ name: 'stuck', namespace: 'recipes' });
     expect(d.status).toMatchObject({ replicas: 4, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 });
     await expect(
-      apps.patchNamespacedDeployment({ name: 'stuck', namespace: 'recipes', body: { spec: { template: { spec: { containers: [] } } } } }, strategic),
+      // A merge patch replaces the list (a strategic one would merge nothing into it by name).
+      apps.patchNamespacedDeployment({ name: 'stuck', namespace: 'recipes', body: { spec: { template: { spec: { containers: [] } } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
     ).rejects.toMatchObject({ code: 422 });
   });
 });
