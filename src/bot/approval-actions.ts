@@ -11,6 +11,7 @@ import type { ApprovalRequest } from '../state/approvals.js';
 import { approvalView } from './views/approval-view.js';
 import { APPROVE_ACTION, REJECT_ACTION } from './slack-surface.js';
 import { mrkdwnText } from './blocks.js';
+import type { ProgressOptions } from '../handlers/handler.js';
 import type { AppHome } from './app-home.js';
 
 /** Registers the buttons; returns what redraws a request's message (for the sweeper's notices). */
@@ -22,9 +23,9 @@ export function registerApprovals(
   home?: AppHome,
 ): (request: ApprovalRequest) => Promise<void> {
   const { log, metrics } = services;
-  const redraw = async (request: ApprovalRequest, progress?: string) => {
+  const redraw = async (request: ApprovalRequest, progress?: string, options?: ProgressOptions) => {
     if (!request.messageTs) return;
-    const message = approvalView(request, { approvers: services.config.approvers, progress });
+    const message = approvalView(request, { approvers: services.config.approvers, progress, cancelRun: options?.cancelRun });
     await app.client.chat.update({ channel: request.channel, ts: request.messageTs, text: message.text, blocks: message.blocks });
   };
 
@@ -40,8 +41,8 @@ export function registerApprovals(
       // The click names its message: redraw it even if the ts was not stored yet (a very fast click).
       // From the Home tab it names none: the request's own channel message is redrawn.
       let homeShowsDecision = false;
-      const redrawClicked = async (request: ApprovalRequest, progress?: string) => {
-        await redraw(request.messageTs || !clickedTs ? request : { ...request, messageTs: clickedTs }, progress);
+      const redrawClicked = async (request: ApprovalRequest, progress?: string, options?: ProgressOptions) => {
+        await redraw(request.messageTs || !clickedTs ? request : { ...request, messageTs: clickedTs }, progress, options);
         // The clicker's Home loses the buttons as soon as the request is decided, not after the action ran.
         if (fromHome && home && !homeShowsDecision && request.status !== 'pending') {
           homeShowsDecision = true;

@@ -14,6 +14,7 @@ import type { Message } from './blocks.js';
 import { dispatchCommand } from './dispatch.js';
 import { decide } from '../handlers/approval-engine.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
+import { appRecoveryView } from './views/app-recovery-view.js';
 import { approvalView } from './views/approval-view.js';
 import { APPROVE_ACTION, REJECT_ACTION } from './slack-surface.js';
 import { refusalView } from './views/usage-view.js';
@@ -45,6 +46,7 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
   // A request that expired (or whose action was interrupted) while the console waited.
   const stopListening = services.notices.listen(async (notice) => {
     if (notice.kind === 'approval-changed') print(`… ${renderBlocks(approvalView(notice.request, { approvers: services.config.approvers })).text.split('\n')[0]} — ${notice.request.status}`);
+    else if (notice.kind === 'app-scaled-back') print(`… ${renderBlocks(appRecoveryView(notice.recovery)).text}`);
   });
   const show = (message: Message) => {
     const rendered = renderBlocks(message, { color, width: Math.min((output as NodeJS.WriteStream).columns ?? 100, 120) });

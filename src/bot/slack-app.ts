@@ -20,12 +20,20 @@ import { drainingMiddleware } from './draining.js';
 import { SHUTDOWN_CLEANUP_MS } from '../lifecycle.js';
 import { incidentThread } from './incident-thread.js';
 import { registerIncidentListeners } from './incident-listeners.js';
+import { registerMaintenanceCancel } from './maintenance-actions.js';
 import { SLASH_COMMAND } from './slack-surface.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
 import { context, escapeMrkdwn, type Message } from './blocks.js';
 import { describeFailure } from '../ops/failure.js';
 import { createScrubber } from '../redact.js';
+import { appRecoveryView } from './views/app-recovery-view.js';
+import type { ProgressOptions } from '../handlers/handler.js';
 import { scheduledBackupView } from './views/scheduled-backup-view.js';
+import { alertsRoute } from './alerts-route.js';
+import { alertMessages, type AlertMessages } from './alert-messages.js';
+import { registerAlertActions } from './alert-actions.js';
+import { recordAlertTransitions } from '../handlers/alert-notifications.js';
+import type { StoredNotification } from '../state/alert-groups.js';
 
 export interface SlackBot {
   app: App;
@@ -41,7 +49,16 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
   const socketMode = config.mode === 'slack-socket';
   const { lifecycle } = services;
   const scrub = createScrubber(config.secrets);
-  const routes = httpRoutes(services.state, metrics, lifecycle);
+  // Alertmanager's webhook (only with ALERTS_TOKEN). Alertmanager has its answer once the
+  // notification is stored; recording and drawing follow, as tracked work.
+  // Set once the app (and its Web API client) exists; no notification arrives before it starts.
+  const alertDrawing: { messages?: AlertMessages } = {};
+  const afterAlertStored = async (stored: StoredNotification) => {
+    await recordAlertTransitions(services, stored).catch((error: unknown) => log.error({ err: error }, 'could not record the alerts of a notification'));
+    if (stored.change.kind === 'new' || stored.change.kind === 'changed') await alertDrawing.messages?.sync(stored.group.id);
+  };
+  const alertRoute = alertsRoute(services, (stored) => void lifecycle.track(afterAlertStored(stored)));
+  const routes = [...httpRoutes(services.state, metrics, lifecycle), ...(alertRoute ? [alertRoute] : [])];
   const app = new App({
     token: config.slack.botToken,
     signingSecret: config.slack.signingSecret ?? 'unused-in-socket-mode',
@@ -84,8 +101,8 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
 
     let progressTs: string | undefined;
     // Progress is a courtesy: a message that cannot be posted must not fail the work it reports on.
-    const progress = async (text: string) => {
-      progressTs = await postOrUpdate(actor.channelId, progressView(text), progressTs).catch((error: unknown) => {
+    const progress = async (text: string, options?: ProgressOptions) => {
+      progressTs = await postOrUpdate(actor.channelId, progressView(text, options?.cancelRun), progressTs).catch((error: unknown) => {
         log.warn({ err: error, channel: actor.channelId }, 'could not post progress');
         return progressTs;
       });
@@ -158,12 +175,20 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
   const home = registerAppHome(app, services);
   const redrawApproval = registerApprovals(app, services, GATED_ACTIONS, home);
   registerIncidentListeners(app, services);
+  const drawAlerts = alertMessages(services, app.client);
+  alertDrawing.messages = drawAlerts;
+  registerAlertActions(app, services, { messages: drawAlerts, thread });
+  registerMaintenanceCancel(app, services);
   const opsChannel = config.opsChannel;
   // What the background jobs (src/jobs/) have to say, shown on Slack.
   const stopListening = services.notices.listen(async (notice) => {
     if (notice.kind === 'approval-changed') await redrawApproval(notice.request);
+    else if (notice.kind === 'alert-group-changed') await drawAlerts.sync(notice.groupId);
     else if (notice.kind === 'scheduled-backup' && opsChannel) {
       const message = scheduledBackupView(notice.report);
+      await app.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
+    } else if (notice.kind === 'app-scaled-back' && opsChannel) {
+      const message = appRecoveryView(notice.recovery);
       await app.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
     }
   });

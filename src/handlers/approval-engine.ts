@@ -16,6 +16,7 @@ import { createScrubber } from '../redact.js';
 import type { ActionOutcome, GatedAction, PlannedAction } from './gated.js';
 import { Refusal } from './refusal.js';
 import type { ProcedureReport } from './procedure-runner.js';
+import type { ProgressOptions, ProgressReporter } from './handler.js';
 
 /** What is stored as the request's plan: the targets as shown, and the plan the executor receives. */
 export interface StoredPlan {
@@ -33,7 +34,7 @@ export type DecisionResult =
   | { kind: 'decided'; request: ApprovalRequest };
 
 /** Re-renders the request's message; called after each change (decided, progress, outcome). */
-export type OnRequestChange = (request: ApprovalRequest, progress?: string) => Promise<void>;
+export type OnRequestChange = (request: ApprovalRequest, progress?: string, options?: ProgressOptions) => Promise<void>;
 
 export function storedPlanOf(request: ApprovalRequest): StoredPlan {
   return request.plan as StoredPlan;
@@ -86,8 +87,8 @@ export async function decide(
   redraw: OnRequestChange,
 ): Promise<DecisionResult> {
   // A message that cannot be redrawn must never stop a decided action from running (or report).
-  const onChange: OnRequestChange = (request, progress) =>
-    redraw(request, progress).catch((error: unknown) => services.log.warn({ err: error, requestId: request.id }, 'could not redraw the approval request'));
+  const onChange: OnRequestChange = (request, progress, options) =>
+    redraw(request, progress, options).catch((error: unknown) => services.log.warn({ err: error, requestId: request.id }, 'could not redraw the approval request'));
   const { state, config } = services;
   const current = await findApproval(state, input.id);
   if (!current) return { kind: 'denied', reason: 'This approval request does not exist.', request: null };
@@ -124,7 +125,7 @@ export async function decide(
 async function execute(services: Services, registry: ActionRegistry, request: ApprovalRequest, onChange: OnRequestChange): Promise<ApprovalRequest> {
   const scrub = createScrubber(services.config.secrets);
   // Outcomes quote tool output (psql, pg_dump, Kubernetes): nothing secret may reach the message.
-  const raw = await runExecutor(services, registry, request, (text) => onChange(request, scrub(text)));
+  const raw = await runExecutor(services, registry, request, (text, options) => onChange(request, scrub(text), options));
   const outcome: ActionOutcome = {
     ok: raw.ok,
     summary: scrub(raw.summary),
@@ -145,7 +146,8 @@ async function execute(services: Services, registry: ActionRegistry, request: Ap
   return done;
 }
 
-function scrubReport(report: ProcedureReport, scrub: (text: string) => string): ProcedureReport {
+/** The report with every text passed through `scrub` (procedures also scrub the secrets only they know). */
+export function scrubReport(report: ProcedureReport, scrub: (text: string) => string): ProcedureReport {
   return {
     ...report,
     summary: scrub(report.summary),
@@ -159,7 +161,7 @@ async function runExecutor(
   services: Services,
   registry: ActionRegistry,
   request: ApprovalRequest,
-  progress: (text: string) => Promise<void>,
+  progress: ProgressReporter,
 ): Promise<ActionOutcome> {
   const executor = registry.get(request.action);
   if (!executor) return { ok: false, summary: `no executor for the action "${request.action}"; nothing was done`, lines: [] };

@@ -38,7 +38,10 @@ export type VolumeOutlook =
   | { kind: 'unavailable'; reason: string }
   | {
       kind: 'known';
-      claim: Extract<VolumeClaim, { ok: true }>;
+      claim: VolumeClaim;
+      /** What was provisioned (status), else what was asked for (spec), as `kubectl get pvc` shows them. */
+      capacity: string;
+      capacityBytes: number;
       used: ServerDiskUse;
       usedBytes: number;
       freeBytes: number;
@@ -93,7 +96,7 @@ export const growthHandler = defineHandler({
       Promise.all(ages.map((age) => sampleAtOrBefore(ctx.state, new Date(now.getTime() - age.ms)))),
       kube === null
         ? null
-        : readSource('Kubernetes', sourceMs, () => readVolumeClaim(kube, { namespace: ctx.config.database.namespace, name: ctx.config.database.volumeClaim }, AbortSignal.timeout(sourceMs + 250))),
+        : readSource('Kubernetes', sourceMs, () => readVolumeClaim(kube, { namespace: ctx.config.database.namespace, pvc: ctx.config.database.pvc }, AbortSignal.timeout(sourceMs + 250))),
       readSource('PostgreSQL', sourceMs, () => readServerDiskUse(ctx.db)),
     ]);
 
@@ -157,10 +160,14 @@ function toPoint(row: HistoryRow, label: string, oldest: boolean): GrowthPoint {
 function outlook(claim: SourceResult<VolumeClaim> | null, disk: SourceResult<ServerDiskUse>, perDayBytes: number | null): VolumeOutlook {
   if (claim === null) return { kind: 'not-configured' };
   if (!claim.ok) return { kind: 'unavailable', reason: claim.reason };
-  if (!claim.data.ok) return { kind: 'unavailable', reason: claim.data.reason };
+  const c = claim.data;
+  const provisioned = c.capacityBytes !== null;
+  const capacity = provisioned ? c.capacity : c.requested;
+  const capacityBytes = provisioned ? c.capacityBytes : c.requestedBytes;
+  if (capacity === null || capacityBytes === null) return { kind: 'unavailable', reason: `the volume claim ${c.namespace}/${c.name} states no storage size` };
   if (!disk.ok) return { kind: 'unavailable', reason: `what the volume holds could not be read: ${disk.reason}` };
   const usedBytes = disk.data.databasesBytes + (disk.data.walBytes ?? 0);
-  const freeBytes = Math.max(0, claim.data.capacityBytes - usedBytes);
+  const freeBytes = Math.max(0, capacityBytes - usedBytes);
   const fullInMs = perDayBytes !== null && perDayBytes > 0 ? (freeBytes / perDayBytes) * DAY_MS : null;
-  return { kind: 'known', claim: claim.data, used: disk.data, usedBytes, freeBytes, fullInMs };
+  return { kind: 'known', claim: c, capacity, capacityBytes, used: disk.data, usedBytes, freeBytes, fullInMs };
 }

@@ -2,7 +2,7 @@
  * `backup`, `backups` and `backup verify` as an operator uses them, against a real database and a
  * temporary BACKUP_DIR, asserting on the answer a user reads and on the files left behind.
  */
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderBlocks } from '../../src/bot/blocks-to-text.js';
@@ -11,7 +11,8 @@ import { dispatchCommand, type Reply } from '../../src/bot/dispatch.js';
 import type { Services } from '../../src/context.js';
 import { acquireBackupLock } from '../../src/ops/backup/backup-lock.js';
 import { openTestServices, type TestServices } from '../support/services.js';
-import { runbookBackup, tempBackupDir } from '../ops/backup/backup-fixtures.js';
+import { tryVerifyLock } from '../../src/ops/backup/verify-lock.js';
+import { runbookBackup, sql, tempBackupDir, waitUntil } from '../ops/backup/backup-fixtures.js';
 
 const actor = { userId: 'U_ALICE', channelId: 'C_OPS' };
 
@@ -29,6 +30,14 @@ describe('backup commands', () => {
     await services.close();
     await backups.cleanup();
   });
+
+  const stateUrl = () => services.config.stateDatabaseUrl as string;
+  const commandCount = async (outcome: string): Promise<number> => {
+    const metric = (await services.metrics.registry.getSingleMetric('recipedb_ops_commands_total')?.get())?.values ?? [];
+    return metric.find((v) => v.labels.command === 'backup' && v.labels.outcome === outcome)?.value ?? 0;
+  };
+  const scratchDatabasesOnServer = async (): Promise<string[]> =>
+    (await sql<{ datname: string }>(services.databaseUrl, `SELECT datname FROM pg_database WHERE datname LIKE 'recipedb\\_verify\\_%' ORDER BY 1`)).map((r) => r.datname);
 
   async function run(text: string, on: Services = services): Promise<Reply & { seen: string; progress: string[] }> {
     const progress: string[] = [];
@@ -74,8 +83,25 @@ describe('backup commands', () => {
     const lines = reply.seen.split('\n').filter((l) => l.startsWith('• '));
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^• `recipe-database-backup-\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}\.sql\.gz` · [\d.]+ kB · just now · not verified$/);
-    expect(lines[1]).toMatch(new RegExp(`^• \`${runbookName.replaceAll('.', '\\.')}\` · [\\d.]+ kB · \\d+d( \\d+h)? ago · not verified$`));
+    expect(lines[1]).toMatch(
+      new RegExp(`^• \`${runbookName.replaceAll('.', '\\.')}\` · [\\d.]+ \\w+ · \\d+d( \\d+h)? ago · ⚠️ not written by the bot — \`backup import ${runbookName.replaceAll('.', '\\.')}\` to use it$`),
+    );
     expect(reply.seen).toContain(`In ${dir}`);
+  });
+
+  it('`backup verify` of a file the bot did not write is refused until it is imported', async () => {
+    const runbookName = 'recipe-database-backup-2024-01-15_10-30-00.sql.gz';
+    const reply = await run(`backup verify ${runbookName}`);
+    expect(reply.outcome).toBe('refused');
+    expect(reply.message.text).toBe(`Cannot verify: ${runbookName} was not written by the bot: \`backup import ${runbookName}\` to use it. Nothing was touched.`);
+  });
+
+  it('`backups` says nothing of sidecars whose backup is gone', async () => {
+    const orphan = 'recipe-database-backup-2024-02-02_02-02-02.sql.gz.json';
+    await writeFile(path.join(dir, orphan), '{}');
+    const reply = await run('backups');
+    expect(reply.seen).not.toContain('2024-02-02_02-02-02');
+    await rm(path.join(dir, orphan));
   });
 
   it('`backup verify latest` restores the newest into a scratch database and marks it verified', async () => {
@@ -91,17 +117,75 @@ describe('backup commands', () => {
     expect(listed.seen.split('\n').find((l) => l.startsWith('• '))).not.toMatch(/not verified$/);
   });
 
-  it.each(['../etc/passwd', '*.gz', '/etc/passwd', 'recipe-database-backup-*.sql.gz'])('`backup verify %s` is refused', async (name) => {
+  it.each(['nosuch', '../etc/passwd', '*.gz', '/etc/passwd', 'recipe-database-backup-*.sql.gz'])('`backup verify %s` is a refusal, not a failure', async (name) => {
+    const refusedBefore = await commandCount('refused');
+    const failedBefore = await commandCount('failed');
     const reply = await run(`backup verify ${name}`);
-    expect(reply.outcome).toBe('failed');
-    expect(reply.message.text).toMatch(/^`backup` failed: there is no backup named "[\w.?-]+" in /);
+    expect(reply.outcome).toBe('refused');
+    expect(reply.message.text).toMatch(/^Cannot verify: there is no backup named "[\w.?-]+" in .*: `backups` lists them, or say `latest`\. Nothing was touched\.$/);
+    // Typos do not feed the failing-commands alert, nor leave a stack trace in the log.
+    expect(await commandCount('refused')).toBe(refusedBefore + 1);
+    expect(await commandCount('failed')).toBe(failedBefore);
+    expect(services.logCapture.lines().some((l) => l.msg === 'command failed' && JSON.stringify(l).includes(name.replace(/[^\w]/g, '')))).toBe(false);
+  });
+
+  it('one verification at a time, across replicas: a second one is refused, saying so', async () => {
+    const other = await openTestServices({ databaseUrl: services.databaseUrl, stateDatabaseUrl: stateUrl(), env: { BACKUP_DIR: dir } });
+    try {
+      // (Its start-up sweep takes the lock for a moment too.)
+      const held = await waitUntil(async () => (await tryVerifyLock(other.state, { requestedBy: 'U_BOB' })) ?? undefined, 10_000, 'the verify lock');
+      try {
+        const reply = await run('backup verify latest');
+        expect(reply.outcome).toBe('refused');
+        expect(reply.message.text).toBe(
+          'Another backup verification is running (started by U_BOB): one runs at a time, since each restores a whole backup on the database server. Try again when it is done.',
+        );
+      } finally {
+        await held.release();
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a verification stops when the bot shuts down, and drops its scratch database', async () => {
+    const stopping = await openTestServices({ databaseUrl: services.databaseUrl, stateDatabaseUrl: stateUrl(), env: { BACKUP_DIR: dir } });
+    try {
+      const verifying = stopping.lifecycle.track(run('backup verify latest', stopping));
+      await stopping.lifecycle.drain({ graceMs: 0, cleanupMs: 20_000 });
+      const reply = await verifying;
+      expect(reply.outcome).toBe('failed');
+      expect(reply.message.text).toMatch(/the bot was shutting down and stopped the verification|the restore was cancelled/);
+      // Its scratch database is forgotten only once it was dropped.
+      expect((await stopping.state.query('SELECT name FROM verify_databases')).rows).toEqual([]);
+    } finally {
+      await stopping.close();
+    }
+  });
+
+  it('scratch databases an interrupted verification left are dropped when the bot starts', async () => {
+    const leftover = 'recipedb_verify_0123456789ab';
+    await sql(services.databaseUrl, `CREATE DATABASE ${leftover}`);
+    await services.state.query('INSERT INTO verify_databases (name, created_by) VALUES ($1, $2)', [leftover, 'crashed:1:abc']);
+    // Not one of ours (not noted in this bot's state database): left alone.
+    const foreign = 'recipedb_verify_ffffffffffff';
+    await sql(services.databaseUrl, `CREATE DATABASE ${foreign}`);
+    const restarted = await openTestServices({ databaseUrl: services.databaseUrl, stateDatabaseUrl: stateUrl(), env: { BACKUP_DIR: dir } });
+    try {
+      await waitUntil(async () => ((await scratchDatabasesOnServer()).includes(leftover) ? undefined : true), 10_000, 'the leftover to be dropped');
+      expect(await scratchDatabasesOnServer()).toContain(foreign);
+      expect((await restarted.state.query('SELECT name FROM verify_databases')).rows).toEqual([]);
+    } finally {
+      await restarted.close();
+      await sql(services.databaseUrl, `DROP DATABASE ${foreign}`);
+    }
   });
 
   it('wrong arguments get the usage', async () => {
     for (const text of ['backup now', 'backup verify', 'backup verify a b', 'backup --force']) {
       const reply = await run(text);
       expect(reply.outcome).toBe('usage');
-      expect(reply.seen).toContain('Usage: `/recipedb backup · backup verify <name|latest>`');
+      expect(reply.seen).toContain('Usage: `/recipedb backup · backup verify <name|latest> · backup import <name>`');
     }
   });
 

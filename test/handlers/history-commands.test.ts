@@ -52,7 +52,7 @@ async function run(s: TestServices, text: string): Promise<Reply & { seen: strin
 beforeAll(async () => {
   databaseUrl = await createDemoTestDatabase();
   kube = await startFakeKube();
-  kube.addVolumeClaim({ namespace: 'recipe-database', name: 'recipe-database-pvc', capacity: '10Gi' });
+  kube.addVolumeClaim({ namespace: 'recipe-database', name: 'recipe-database-pvc', storageClassName: 'standard', size: '10Gi' });
   services = await openTestServices({ databaseUrl, kubeconfig: kube.kubeconfigPath });
   opened.push(services);
   ({ database: databaseBytes, recipes: recipesBytes } = await liveSizes(services));

@@ -53,7 +53,7 @@ afterAll(async () => {
 afterEach(() => {
   kube.hang(null);
   kube.failWith(null, 0);
-  kube.setPod(NS, podName, { phase: 'Running', ready: true, restarts: 0 });
+  kube.setPod(NS, podName, { phase: 'Running', ready: true, restarts: 0, lastTermination: null, waiting: null });
 });
 
 describe('status with Kubernetes', () => {
@@ -69,19 +69,60 @@ describe('status with Kubernetes', () => {
     expect(text).toContain('recipe-database: CPU 120m (48% of 250m request, 12% of 1 core limit) · memory 300Mi (59% of 512Mi request, 29% of 1Gi limit)');
     expect(text).toContain('postgres-exporter: CPU 2m (no limit) · memory 20Mi (no limit)');
     expect(text).not.toContain('pgbouncer');
+    // The running image and its digest, and the Service the application connects through.
+    expect(text).toMatch(/recipe-database: CPU .* · image `postgres:15\.4` \(sha256:[0-9a-f]{12}…\)/);
+    const pod = result.kubernetes?.ok ? result.kubernetes.data.pods[0] : undefined;
+    expect(text).toContain(`Service recipe-database-service: ready ${pod?.ip} (${podName}) · port 5432/TCP, 9187/TCP`);
     // The PostgreSQL part is still all there.
     expect(text).toContain('PostgreSQL: up · PostgreSQL 15');
     expect(text).toContain('Exporter: not configured (EXPORTER_URL)');
-    // deploy/'s Role in recipe-database granted every read status made.
+    // deploy/'s Role in recipe-database granted every read status made; the node needs the optional
+    // node read: the bot asks whether it has it (once in a while) instead of being refused, and says nothing.
     expect(kube.forbidden).toEqual([]);
+    expect(text).not.toMatch(/node-read|Node fake-node-1/);
+    const reviews = () => kube.requests.filter((r) => r.path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews');
+    expect(reviews().map((r) => r.body)).toEqual([{ spec: { resourceAttributes: { verb: 'get', resource: 'nodes' } } }]);
+    await status();
+    expect(reviews()).toHaveLength(1);
+    expect(kube.requests.filter((r) => r.path.startsWith('/api/v1/nodes'))).toEqual([]);
   });
 
-  it('flags restarts and a pod that is not ready as WARN', async () => {
+  it('a pod that is not ready leaves the Service without ready endpoints: DOWN, the application cannot connect', async () => {
     kube.setPod(NS, podName, { ready: false, restarts: 3 });
     const { result, text } = await status();
-    expect(result.verdict).toBe('WARN');
-    expect(text).toContain(`⚠️ WARN — pod ${podName} not ready (0/2 containers), restarted 3 times`);
+    expect(result.verdict).toBe('DOWN');
+    expect(text.replace(/\n/g, ' ')).toContain(
+      `🔴 DOWN — the Service recipe-database-service has no ready endpoints (1 not ready): the application cannot connect; pod ${podName} not ready (0/2 containers), restarted 3 times (last: Error, exit code 1`,
+    );
     expect(text).toContain('ready 0/2 · 3 restarts');
+    expect(text).toMatch(/🔴 Service recipe-database-service: no ready endpoints — the application cannot connect · not ready: 10\.244\.\S+ \(recipe-database-/);
+  });
+
+  it('shows an OOMKilled container: when, its exit code, and the warning event that explains it', async () => {
+    const finishedAt = new Date(Date.now() - 4 * 60_000);
+    kube.setPod(NS, podName, {
+      restarts: 2,
+      container: 'recipe-database',
+      lastTermination: { reason: 'OOMKilled', exitCode: 137, startedAt: new Date(finishedAt.getTime() - 2 * 3_600_000), finishedAt },
+    });
+    kube.addEvent({
+      namespace: NS,
+      involvedObject: { kind: 'Pod', name: podName, fieldPath: 'spec.containers{recipe-database}' },
+      type: 'Warning',
+      reason: 'BackOff',
+      message: `Back-off restarting failed container recipe-database in pod ${podName}_${NS}`,
+      count: 2,
+      lastTimestamp: new Date(Date.now() - 3 * 60_000),
+    });
+    // Not the database's: left out.
+    kube.addEvent({ namespace: NS, involvedObject: { kind: 'Pod', name: 'pgbouncer-7d9f8b-abcde' }, type: 'Warning', reason: 'Unhealthy', message: 'Liveness probe failed' });
+    const { result, text } = await status();
+    expect(result.verdict).toBe('WARN');
+    expect(text).toMatch(new RegExp(`⚠️ WARN — pod ${podName} restarted 2 times \\(last: OOMKilled, exit code 137, 4m( \\d+s)? ago\\)`));
+    expect(text).toMatch(/🔴 last terminated 4m( \d+s)? ago: OOMKilled \(exit code 137\) after running 2h/);
+    expect(text).toContain('Recent warning events (last hour; `events` lists them all)');
+    expect(text).toMatch(new RegExp(`⚠️ 3m( \\d+s)? ago · Pod \`${podName}\` · BackOff ×2 — Back-off restarting failed container recipe-database`));
+    expect(text).not.toContain('Liveness probe failed');
   });
 
   it('says DOWN when the only pod is not running', async () => {
@@ -112,6 +153,37 @@ describe('status with Kubernetes', () => {
     expect(kubeLines).toEqual(['Kubernetes: unavailable — Kubernetes did not answer within 2.0s']);
     expect(result.verdict).toBe('OK');
     expect(text).toContain('🟢 OK — the checks that could run pass');
+  });
+
+  it("with the optional node read, names the database node's pressure conditions", async () => {
+    const withNodes = await startFakeKube({ extraRbacFiles: ['deploy/optional/node-read.yaml'] });
+    withNodes.setNodes([
+      {
+        name: 'node-a',
+        cpu: '1',
+        memory: '6Gi',
+        allocatableCpu: '4',
+        allocatableMemory: '8Gi',
+        conditions: [
+          { type: 'MemoryPressure', status: 'True', reason: 'KubeletHasInsufficientMemory', message: 'kubelet has insufficient memory available' },
+          { type: 'DiskPressure', status: 'False' },
+          { type: 'Ready', status: 'True' },
+        ],
+      },
+    ]);
+    addRecipeDatabase(withNodes);
+    const other = await openTestServices({ kubeconfig: withNodes.kubeconfigPath });
+    try {
+      const result = await statusHandler.run({}, handlerContext(other));
+      const text = renderBlocks(statusView(result), { width: 300 }).text;
+      expect(result.verdict).toBe('WARN');
+      expect(result.reasons).toEqual(['node node-a is under MemoryPressure (kubelet has insufficient memory available)']);
+      expect(text).toContain('Node node-a: ⚠️ MemoryPressure (kubelet has insufficient memory available)');
+      expect(withNodes.forbidden).toEqual([]);
+    } finally {
+      await other.close();
+      await withNodes.close();
+    }
   });
 
   it('reports a missing deployment in one sentence', async () => {

@@ -100,7 +100,9 @@ describe('indexes', () => {
     const invalid = part(reply.seen, 'Invalid');
     expect(invalid).toContain('pantry_items_code_key');
     expect(invalid).toContain('on pantry_items');
-    expect(reply.seen).toContain('DROP INDEX CONCURRENTLY');
+    // Each one comes with the bot's own command to drop it (concurrently, after approval).
+    expect(reply.seen).toContain('/recipedb index drop recipe_manager.pantry_items_code_key');
+    expect(reply.seen).toContain('/recipedb index drop recipe_manager.recipes_user_id_idx');
 
     const duplicates = part(reply.seen, 'Duplicates');
     expect(duplicates).toMatch(/`recipes_user_id_idx` \(16\.0 kB, \d+ scans?\) — covered by `recipes_user_created_idx`/);
@@ -149,7 +151,9 @@ describe('bloat', () => {
     expect(due).toContain('`import_staging` 18,000 dead · 2,000 live (90.00%)');
     expect(due).toContain('vacuumed never');
     expect(due).toContain('autovacuum is off for this table');
-    expect(before.seen).toContain('VACUUM (ANALYZE) recipe_manager.import_staging;');
+    // The bot's own commands, not SQL to paste: 90% dead also earns the rewrite that gives the space back.
+    expect(before.seen).toContain('/recipedb vacuum recipe_manager.import_staging');
+    expect(before.seen).toContain('/recipedb vacuum full recipe_manager.import_staging');
     expect(before.seen).toMatch(/1 of \d+ tables due for vacuum/);
     expect(before.seen).toContain("over the runbook's 1,000 dead tuples");
 
@@ -243,7 +247,7 @@ describe('--schema', () => {
     const reply = await run(`${command} --schema "recipe_manager; DROP TABLE users"`);
     expect(reply.outcome).toBe('usage');
     expect(reply.seen).toContain('--schema takes a schema name');
-    expect(reply.seen).toContain(`Usage: \`/recipedb ${command} [--schema NAME]\``);
+    expect(reply.seen).toContain(`Usage: \`/recipedb ${command}${command === 'indexes' ? ' [--missing]' : ''} [--schema NAME]\``);
 
     const missing = await run(`${command} --schema`);
     expect(missing.outcome).toBe('usage');

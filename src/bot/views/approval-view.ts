@@ -9,11 +9,14 @@ import { actions, button, codeBlock, mrkdwnText, context, header, section, secti
 import { formatTime } from '../../format.js';
 import { APPROVE_ACTION, REJECT_ACTION } from '../slack-surface.js';
 import { procedureReportLines } from './procedure-report-view.js';
+import { cancelButton } from './cancel-button.js';
 
 export interface ApprovalViewOptions {
   approvers: readonly string[];
   /** Shown while the approved action runs. */
   progress?: string;
+  /** A maintenance run in progress: its Cancel button. */
+  cancelRun?: string;
 }
 
 const STATUS_LINE: Record<Exclude<ApprovalRequest['status'], 'pending'>, string> = {
@@ -51,6 +54,12 @@ export function approvalView(request: ApprovalRequest, options: ApprovalViewOpti
     if (lines.length) blocks.push(section(codeBlock(lines.join('\n'), 2_900)));
   } else if (request.status === 'approved') {
     blocks.push(section(`:hourglass_flowing_sand: ${options.progress ?? 'Running…'}`));
+    if (options.cancelRun) {
+      blocks.push(
+        actions(`maintenance:${options.cancelRun}`, [cancelButton(options.cancelRun)]),
+        context([`<@${request.requester}> or an approver may cancel it.`]),
+      );
+    }
   }
   return { text: `${request.summary}: ${request.status}${outcome ? ` — ${outcome.summary}` : ''}`, blocks };
 }

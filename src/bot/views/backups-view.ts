@@ -23,7 +23,7 @@ export function backupsView(result: BackupsResult): Message {
   const lines = listWithMore(
     result.backups,
     MAX_LISTED,
-    (b) => `• \`${escapeMrkdwn(b.name)}\` · ${formatBytes(b.sizeBytes)} · ${age(now - b.takenAt.getTime())} · ${VERIFICATION[b.verification]}`,
+    (b) => `• \`${escapeMrkdwn(b.name)}\` · ${formatBytes(b.sizeBytes)} · ${age(now - b.takenAt.getTime())} · ${standing(b)}`,
     'backups',
   );
   const total = result.backups.reduce((sum, b) => sum + b.sizeBytes, 0);
@@ -37,6 +37,14 @@ export function backupsView(result: BackupsResult): Message {
       measuredAt(result.measuredAt),
     ],
   });
+}
+
+/** Verified or not for a file the bot may use; otherwise what it takes to use it. */
+function standing(b: BackupListing): string {
+  const importIt = `\`backup import ${escapeMrkdwn(b.name)}\` to use it`;
+  if (b.trust === 'outside') return `:warning: not written by the bot — ${importIt}`;
+  if (b.trust === 'changed') return `:warning: not the file the bot recorded under this name — ${importIt}`;
+  return `${VERIFICATION[b.verification]}${b.trust === 'imported' ? ' · imported' : ''}`;
 }
 
 function age(ms: number): string {

@@ -44,7 +44,7 @@ function volumeLine(result: GrowthResult): string {
   const v = result.volume;
   if (v.kind === 'not-configured') return 'n/a (Kubernetes not configured)';
   if (v.kind === 'unavailable') return `n/a — ${escapeMrkdwn(v.reason)}`;
-  const share = `${formatBytes(v.usedBytes)} of ${escapeMrkdwn(v.claim.capacity)} used (${Math.round((100 * v.usedBytes) / v.claim.capacityBytes)}%)`;
+  const share = `${formatBytes(v.usedBytes)} of ${escapeMrkdwn(v.capacity)} used (${Math.round((100 * v.usedBytes) / v.capacityBytes)}%)`;
   if (v.fullInMs === null) return `${share}; not growing`;
   if (v.fullInMs > 10 * 365 * 86_400_000) return `${share}; not full within 10 years at this rate`;
   const at = new Date(result.measuredAt.getTime() + v.fullInMs);

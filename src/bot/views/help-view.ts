@@ -1,5 +1,5 @@
 import type { HelpResult } from '../../handlers/help.js';
-import { context, header, section, type Message } from '../blocks.js';
+import { context, header, LIMITS, section, type Block, type Message } from '../blocks.js';
 
 export function helpView(result: HelpResult): Message {
   const lines = result.commands.map((c) => `\`/recipedb ${c.usage}\` — ${c.summary}${c.gated ? ' _(needs approval)_' : ''}`);
@@ -7,8 +7,23 @@ export function helpView(result: HelpResult): Message {
     text: 'recipedb-ops commands',
     blocks: [
       header('recipedb-ops commands'),
-      section(lines.join('\n')),
+      ...sectionsOf(lines),
       context(['Durations are written 30s, 10m, 2h. Destructive commands need a second person to approve.']),
     ],
   };
+}
+
+/** As many sections as the lines need: one section holds 3,000 characters, and the list is longer. */
+function sectionsOf(lines: string[]): Block[] {
+  const sections: string[][] = [[]];
+  let length = 0;
+  for (const line of lines) {
+    if (length + line.length + 1 > LIMITS.sectionText && (sections.at(-1)?.length ?? 0) > 0) {
+      sections.push([]);
+      length = 0;
+    }
+    sections.at(-1)?.push(line);
+    length += line.length + 1;
+  }
+  return sections.map((part) => section(part.join('\n')));
 }

@@ -13,6 +13,7 @@ import { formatDuration } from '../../duration.js';
 import { formatBytes, formatTime } from '../../format.js';
 import { describeOperation } from '../../ops/operation-lock.js';
 import { codeBlock, context, divider, escapeMrkdwn, header, mrkdwnText, section, type Block } from '../blocks.js';
+import { alertName, alertSeverity, alertTitle } from '../../handlers/alert-facts.js';
 import { approvalButtons } from './approval-view.js';
 import { statusVerdictLine } from './status-view.js';
 
@@ -22,6 +23,7 @@ const MAX_PENDING = 10;
 const MAX_INCIDENTS = 10;
 const MAX_ALERTS = 10;
 const SPARKLINE_WIDTH = 48;
+const SEVERITY_ICON: Record<string, string> = { critical: ':red_circle:', warning: ':warning:', info: ':information_source:' };
 
 export interface HomeViewOptions {
   /** A line for the viewer alone, at the top: what became of their click. */
@@ -67,8 +69,13 @@ function runningLine(home: HomeResult): string {
   const { running } = home;
   if (!running.ok) return unavailable(running);
   const lines: string[] = [];
-  const { operation, backup } = running.data;
-  if (operation) lines.push(`:hourglass_flowing_sand: ${describeOperation(operation)}${operation.by ? ` (approved by <@${operation.by}>)` : ''}`);
+  const { operation, maintenance, backup } = running.data;
+  if (maintenance) {
+    const since = formatDuration(Math.max(0, home.measuredAt.getTime() - maintenance.startedAt.getTime()));
+    const approved = maintenance.requestId && operation?.by && operation.by !== maintenance.requester ? `, approved by <@${operation.by}>` : '';
+    const cancelling = maintenance.cancelRequestedBy ? ` · cancelled by <@${maintenance.cancelRequestedBy}>, stopping` : ` · its message in <#${maintenance.channel}> has the progress and Cancel`;
+    lines.push(`:hourglass_flowing_sand: *${mrkdwnText(maintenance.operation)}*: ${mrkdwnText(maintenance.summary)} — started by <@${maintenance.requester}>${approved} ${since} ago${cancelling}`);
+  } else if (operation) lines.push(`:hourglass_flowing_sand: ${describeOperation(operation)}${operation.by ? ` (approved by <@${operation.by}>)` : ''}`);
   if (backup) {
     const who = backup.requestedBy ? ` started by ${backup.requestedBy === 'schedule' ? 'the schedule' : `<@${backup.requestedBy}>`}` : '';
     const since = backup.since ? ` ${formatDuration(home.measuredAt.getTime() - backup.since.getTime())} ago` : '';
@@ -91,19 +98,26 @@ function incidentLines(home: HomeResult): string {
 function alertLines(home: HomeResult): string {
   const { alerts } = home;
   if (!alerts.ok) return unavailable(alerts);
-  if (alerts.data.kind === 'no-source') return 'no alert source';
-  if (alerts.data.alerts.length === 0) return 'none';
-  return alerts.data.alerts
-    .slice(0, MAX_ALERTS)
-    .map((a) => `:red_circle: *${mrkdwnText(a.name)}*${a.severity ? ` (${mrkdwnText(a.severity)})` : ''}${a.summary ? ` — ${mrkdwnText(a.summary)}` : ''}, since ${formatTime(a.startsAt)}`)
-    .join('\n');
+  const a = alerts.data;
+  if (a.kind === 'no-source') return 'no alert source (ALERTS_TOKEN, ALERTMANAGER_URL)';
+  // Said only when Alertmanager was meant to answer: without ALERTMANAGER_URL the received alerts are the source.
+  const fallback = a.source === 'received' && a.alertmanager && a.alertmanagerProblem ? [`_received by the bot (Alertmanager: ${escapeMrkdwn(a.alertmanagerProblem)})_`] : [];
+  if (a.alerts.length === 0) return [':large_green_circle: none', ...fallback].join('\n');
+  const lines = a.alerts.slice(0, MAX_ALERTS).map((alert) => {
+    const since = `firing ${formatDuration(home.measuredAt.getTime() - alert.startsAt.getTime())}`;
+    const silenced = alert.suppressed ? ' · :no_bell: silenced or inhibited' : '';
+    return `${SEVERITY_ICON[alertSeverity(alert)] ?? ':red_circle:'} *${escapeMrkdwn(alertName(alert.labels))}* (${escapeMrkdwn(alertSeverity(alert))}) — ${escapeMrkdwn(alertTitle(alert))} · ${since}${silenced}`;
+  });
+  const more = Math.max(0, a.alerts.length - MAX_ALERTS) + a.truncated;
+  if (more > 0) lines.push(`… and ${more} more: \`/recipedb alerts\``);
+  return [...lines, ...fallback].join('\n');
 }
 
 function backupLine(home: HomeResult): string {
   const { lastBackup } = home;
   if (!lastBackup.ok) return unavailable(lastBackup);
   const b = lastBackup.data;
-  if (b === null) return ':warning: none in BACKUP_DIR';
+  if (b === null) return ':warning: none written by the bot in BACKUP_DIR';
   const ageMs = home.measuredAt.getTime() - b.takenAt.getTime();
   // The runbook's daily backup: a day and a bit is late, as the example alert rules say (26 h).
   const stale = ageMs > 26 * 3_600_000 ? ':warning: ' : '';

@@ -2,7 +2,7 @@
 import { TO_BE_WRITTEN, chronological, documentSections, incidentDuration } from './incident-document.js';
 import type { IncidentResult } from '../../handlers/incident.js';
 import type { Incident, IncidentEvent } from '../../state/incidents.js';
-import { context, escapeMrkdwn, header, listWithMore, mrkdwnText, section, sectionFields, truncateText, type Block, type Message } from '../blocks.js';
+import { actorMention, context, escapeMrkdwn, header, listWithMore, mrkdwnText, section, sectionFields, truncateText, type Block, type Message } from '../blocks.js';
 import { formatTime } from '../../format.js';
 
 const KIND_ICON: Record<string, string> = {
@@ -19,6 +19,10 @@ const KIND_ICON: Record<string, string> = {
   backup: ':floppy_disk:',
   incident: ':rotating_light:',
   note: ':pushpin:',
+  'alert.firing': ':fire:',
+  'alert.resolved': ':large_green_circle:',
+  'alert.silenced': ':no_bell:',
+  'alert.unsilenced': ':bell:',
 };
 
 export function incidentRootView(incident: Incident, now: Date): Message {
@@ -43,13 +47,13 @@ export function incidentRootView(incident: Incident, now: Date): Message {
 }
 
 export function incidentEventView(event: IncidentEvent): Message {
-  const line = `${KIND_ICON[event.kind] ?? ':small_blue_diamond:'} \`${formatTime(event.at).slice(11, 19)}\` <@${event.actor}> ${mrkdwnText(event.text)}`;
+  const line = `${KIND_ICON[event.kind] ?? ':small_blue_diamond:'} \`${formatTime(event.at).slice(11, 19)}\` ${actorMention(event.actor)} ${mrkdwnText(event.text)}`;
   return { text: truncateText(`${event.actor}: ${event.text}`, 300), blocks: [section(line)] };
 }
 
 export function incidentStatusView(result: Extract<IncidentResult, { kind: 'status' }>): Message {
   const { incident, events, eventCount, now } = result;
-  const recent = events.map((e) => `\`${formatTime(e.at).slice(11, 19)}\` <@${e.actor}> ${mrkdwnText(truncateText(e.text, 200))}`);
+  const recent = events.map((e) => `\`${formatTime(e.at).slice(11, 19)}\` ${actorMention(e.actor)} ${mrkdwnText(truncateText(e.text, 200))}`);
   return {
     text: `Incident ${incident.title}: open for ${incidentDuration(incident, now)}`,
     blocks: [
@@ -66,7 +70,7 @@ export function incidentStatusView(result: Extract<IncidentResult, { kind: 'stat
 }
 
 export function incidentDocumentView(incident: Incident, events: readonly IncidentEvent[], now: Date): Message {
-  const timeline = listWithMore(chronological(events), 40, (e) => `• \`${formatTime(e.at).slice(11, 19)}\` <@${e.actor}> ${mrkdwnText(truncateText(e.text, 150))}`, 'events');
+  const timeline = listWithMore(chronological(events), 40, (e) => `• \`${formatTime(e.at).slice(11, 19)}\` ${actorMention(e.actor)} ${mrkdwnText(truncateText(e.text, 150))}`, 'events');
   const blocks: Block[] = [
     header(`Incident document: ${incident.title}`),
     context([`Severity ${incident.severity.toUpperCase()} · commander <@${incident.commander}> · ${formatTime(incident.startedAt)} → ${incident.resolvedAt ? formatTime(incident.resolvedAt) : 'open'} (${incidentDuration(incident, now)})`]),

@@ -1,7 +1,12 @@
 import type { ServerStatus } from '../../ops/postgres/server-status.js';
 import type { ContainerUse, DatabasePod, DatabasePods, ResourceUse } from '../../ops/kube/database-pods.js';
 import type { ExporterMetrics } from '../../ops/exporter/exporter-metrics.js';
-import type { StatusResult, Verdict } from '../../handlers/status.js';
+import { digestOf, shortDigest } from '../../ops/kube/image-reference.js';
+import type { NodeConditions } from '../../ops/kube/node-conditions.js';
+import type { ServiceEndpoints } from '../../ops/kube/service-endpoints.js';
+import type { WarningEvents } from '../../ops/kube/warning-events.js';
+import { eventLine } from './events-view.js';
+import type { SourceResult, StatusResult, Verdict } from '../../handlers/status.js';
 import type { StatusTrend } from '../../handlers/status-trend.js';
 import { formatDuration } from '../../duration.js';
 import {
@@ -27,6 +32,8 @@ const VERDICT_ICON: Record<Verdict, string> = { OK: ':large_green_circle:', WARN
 const MAX_PODS = 6;
 const MAX_BUSINESS_METRICS = 12;
 const MAX_REASONS = 8;
+const MAX_WARNINGS = 5;
+const MAX_ADDRESSES = 4;
 
 export function statusView(result: StatusResult): Message {
   const blocks: Block[] = [header('Recipe Database status'), section(statusVerdictLine(result))];
@@ -39,7 +46,13 @@ export function statusView(result: StatusResult): Message {
   const notes: string[] = [];
   if (result.kubernetes === null) notes.push('Kubernetes: not configured');
   else if (!result.kubernetes.ok) blocks.push(section(`Kubernetes: unavailable — ${escapeMrkdwn(result.kubernetes.reason)}`));
-  else blocks.push(...podBlocks(result.kubernetes.data, result.measuredAt));
+  else {
+    blocks.push(...podBlocks(result.kubernetes.data, result.measuredAt));
+    // Only beside an answering pod list: when Kubernetes does not answer, its one line above says it all.
+    if (result.service !== null) blocks.push(serviceBlock(result.service));
+    blocks.push(...nodeBlocks(result.nodes));
+    if (result.verdict !== 'OK' && result.warnings !== null) blocks.push(...warningBlocks(result.warnings, result.measuredAt));
+  }
 
   if (result.exporter === null) notes.push('Exporter: not configured (EXPORTER_URL)');
   else if (!result.exporter.ok) blocks.push(section(`Exporter: unavailable — ${escapeMrkdwn(result.exporter.reason)}`));
@@ -107,11 +120,56 @@ function podLines(pod: DatabasePod, now: Date): string {
     age,
     pod.node === null ? 'not scheduled' : `node ${escapeMrkdwn(pod.node)}`,
   ].join(' · ');
-  return [head, ...pod.containers.map(containerLine)].join('\n');
+  return [head, ...pod.containers.map((c) => containerLine(c, now))].join('\n');
 }
 
-function containerLine(c: ContainerUse): string {
-  return `   ◦ ${escapeMrkdwn(c.name)}: CPU ${usage(c.cpu, formatCpu)} · memory ${usage(c.memory, formatMemory)}`;
+function containerLine(c: ContainerUse, now: Date): string {
+  const image = c.image === null ? '' : ` · image \`${escapeMrkdwn(c.image)}\` (${shortDigest(digestOf(c.imageId))})`;
+  const lines = [`   ◦ ${escapeMrkdwn(c.name)}: CPU ${usage(c.cpu, formatCpu)} · memory ${usage(c.memory, formatMemory)}${image}`];
+  if (c.waiting !== null) {
+    lines.push(`      :warning: waiting: *${escapeMrkdwn(c.waiting.reason)}*${c.waiting.message ? ` — ${escapeMrkdwn(truncateText(c.waiting.message, 200))}` : ''}`);
+  }
+  const t = c.lastTermination;
+  if (t !== null) {
+    const when = t.finishedAt === null ? '' : ` ${formatDuration(Math.max(0, now.getTime() - t.finishedAt.getTime()))} ago`;
+    const ran = t.startedAt !== null && t.finishedAt !== null ? ` after running ${formatDuration(Math.max(0, t.finishedAt.getTime() - t.startedAt.getTime()))}` : '';
+    const flag = t.reason === 'OOMKilled' ? ':red_circle: ' : '';
+    const signal = t.signal !== null ? `, signal ${t.signal}` : '';
+    lines.push(`      ${flag}last terminated${when}: *${escapeMrkdwn(t.reason ?? 'unknown reason')}* (exit code ${t.exitCode ?? '?'}${signal})${ran}`);
+  }
+  return lines.join('\n');
+}
+
+function serviceBlock(service: SourceResult<ServiceEndpoints>): Block {
+  if (!service.ok) return context([`Service endpoints: unavailable — ${escapeMrkdwn(service.reason)}`]);
+  const s = service.data;
+  const address = (a: { ip: string; pod: string | null }): string => `${a.ip}${a.pod ? ` (${escapeMrkdwn(a.pod)})` : ''}`;
+  const ports = s.ports.length > 0 ? ` · port ${s.ports.join(', ')}` : '';
+  const notReady = s.notReady.length > 0 ? ` · not ready: ${listWithMore(s.notReady, MAX_ADDRESSES, address, 'addresses').join(', ')}` : '';
+  if (s.ready.length === 0) {
+    return section(`:red_circle: *Service* ${escapeMrkdwn(s.service)}: *no ready endpoints* — the application cannot connect${notReady}${ports}`);
+  }
+  return section(`*Service* ${escapeMrkdwn(s.service)}: ready ${listWithMore(s.ready, MAX_ADDRESSES, address, 'addresses').join(', ')}${notReady}${ports}`);
+}
+
+function nodeBlocks(nodes: NodeConditions[]): Block[] {
+  if (nodes.length === 0) return [];
+  const lines = nodes.map((n) => {
+    if (!n.ok) return `Node ${escapeMrkdwn(n.name)}: unavailable — ${escapeMrkdwn(n.reason)}`;
+    const problems = [
+      ...(n.ready ? [] : [`:warning: not Ready (${escapeMrkdwn(n.notReadyReason ?? 'no reason given')})`]),
+      ...n.pressures.map((p) => `:warning: ${p.type}${p.message ? ` (${escapeMrkdwn(p.message)})` : ''}`),
+    ];
+    return `Node ${escapeMrkdwn(n.name)}: ${problems.length > 0 ? problems.join(' · ') : 'Ready, no memory, disk or PID pressure'}`;
+  });
+  return [context(lines)];
+}
+
+function warningBlocks(warnings: SourceResult<WarningEvents>, now: Date): Block[] {
+  if (!warnings.ok) return [context([`Warning events: unavailable — ${escapeMrkdwn(warnings.reason)}`])];
+  if (warnings.data.events.length === 0) return [];
+  const lines = listWithMore(warnings.data.events, MAX_WARNINGS, (e) => eventLine(e, now), 'events');
+  return [section(`*Recent warning events* (last hour; \`events\` lists them all)\n${lines.join('\n')}`)];
 }
 
 /** `120m (48% of 250m request, 12% of 1 core limit)`: what the scheduler promised, and what throttles or kills. */

@@ -1,5 +1,6 @@
 /** Short answers for mistakes and failures: one sentence and, for mistakes, the usage. */
-import { escapeMrkdwn, section, type Message } from '../blocks.js';
+import { actions, escapeMrkdwn, section, type Block, type Message } from '../blocks.js';
+import { cancelButton } from './cancel-button.js';
 
 export function usageView(problem: string, usage?: string): Message {
   const text = usage ? `${problem}\nUsage: \`/recipedb ${usage}\`` : `${problem}\nTry \`/recipedb help\`.`;
@@ -19,7 +20,9 @@ export function nothingToDoView(text: string): Message {
   return { text, blocks: [section(`:information_source: ${text}`)] };
 }
 
-/** The message that long work edits while it runs. */
-export function progressView(text: string): Message {
-  return { text, blocks: [section(`:hourglass_flowing_sand: ${escapeMrkdwn(text)}`)] };
+/** The message that long work edits while it runs; a maintenance run also gets its Cancel button. */
+export function progressView(text: string, cancelRun?: string): Message {
+  const blocks: Block[] = [section(`:hourglass_flowing_sand: ${escapeMrkdwn(text)}`)];
+  if (cancelRun) blocks.push(actions(`maintenance:${cancelRun}`, [cancelButton(cancelRun)]));
+  return { text, blocks };
 }

@@ -15,6 +15,8 @@ export interface PodLogRequest extends DeploymentTarget {
   container: string;
   tailLines: number;
   sinceSeconds?: number;
+  /** Each line starts with the kubelet's RFC 3339 time of it, as `kubectl logs --timestamps`. */
+  timestamps?: boolean;
   signal?: AbortSignal;
 }
 
@@ -47,7 +49,7 @@ export class UnknownContainerError extends Error {
 const MAX_BYTES_PER_POD = 4 * 1024 * 1024;
 
 export async function readPodLogs(kube: Kube, request: PodLogRequest): Promise<PodLogs> {
-  const { namespace, deployment, container, tailLines, sinceSeconds, signal } = request;
+  const { namespace, deployment, container, tailLines, sinceSeconds, timestamps, signal } = request;
   const where = `${namespace}/${deployment}`;
   const { pods } = await listDeploymentPods(kube, { namespace, deployment }, signal);
   if (pods.length === 0) throw new Error(`the deployment ${where} has no pods`);
@@ -59,7 +61,7 @@ export async function readPodLogs(kube: Kube, request: PodLogRequest): Promise<P
       const name = pod.metadata?.name ?? '';
       try {
         const text = await kube.core.readNamespacedPodLog(
-          { name, namespace, container, tailLines, sinceSeconds, limitBytes: MAX_BYTES_PER_POD },
+          { name, namespace, container, tailLines, sinceSeconds, timestamps, limitBytes: MAX_BYTES_PER_POD },
           abortable(kube, signal),
         );
         return { pod: name, lines: splitLines(text), error: null };
