@@ -4,6 +4,7 @@
  */
 import { ackSection } from './ack.js';
 import { backupSection } from './backup.js';
+import { chartSection } from './chart.js';
 import type { Section } from './section.js';
 import { statusSection } from './status.js';
 import { saturatedSection } from './saturated.js';
@@ -12,5 +13,6 @@ export const SECTIONS: Readonly<Record<string, Section>> = {
   ack: ackSection,
   status: statusSection,
   backup: backupSection,
+  chart: chartSection,
   saturated: saturatedSection,
 };

@@ -19,7 +19,8 @@ import { STATE_SCHEMA, migrate } from './state/migrate.js';
 import { createRecorder } from './state/recorder.js';
 import { createMetrics } from './metrics.js';
 import { createLifecycle } from './lifecycle.js';
-import { listBackups } from './ops/backup/list-backups.js';
+import { listBackups, newestBotBackup } from './ops/backup/list-backups.js';
+import { readBackupRecords } from './state/backup-records.js';
 import { createNotices } from './jobs/notices.js';
 import { startJobs } from './jobs/start-jobs.js';
 
@@ -61,7 +62,10 @@ export async function openServices(
       state,
       kube,
       recorder: createRecorder(state, log),
-      metrics: createMetrics({ newestBackup: async () => (await listBackups(path.resolve(config.backup.dir)))[0]?.takenAt ?? null }),
+      // The newest backup the bot wrote and recorded, whose file is still there: never a file's name.
+      metrics: createMetrics({
+        newestBackup: async () => newestBotBackup(await listBackups(path.resolve(config.backup.dir), await readBackupRecords(state)))?.takenAt ?? null,
+      }),
       now: () => new Date(),
       lifecycle: createLifecycle(),
       notices: createNotices(log),

@@ -15,6 +15,7 @@ import { httpRoutes, serveRoutes } from '../src/bot/http-routes.js';
 import { loadDeployRbac, type ResourceAttributes } from './support/fake-kube-rbac.js';
 import { DEPLOY_DIR, REPO_ROOT, kustomizationFiles, readKustomization, readManifestFile, readYamlDocuments, type Manifest } from './support/manifests.js';
 import { openTestServices, type TestServices } from './support/services.js';
+import { EXPORTER_0_11_METRICS } from './support/exporter.js';
 
 // The shapes read here, loosely: a missing field fails the assertion that reads it.
 interface Probe {
@@ -114,13 +115,16 @@ describe('deploy/ as files', () => {
     expect(listed).not.toContain('alerts.yaml');
     expect(listed.some((f) => f.startsWith('optional'))).toBe(false);
     expect(objects.map((o) => o.kind).sort()).toEqual(
-      ['ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+      [
+        'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Role', 'Role',
+        'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount',
+      ].sort(),
     );
   });
 
   it('puts every namespaced object of the bot in its namespace', () => {
     const namespace = only('Namespace').metadata?.name;
-    for (const object of objects.filter((o) => !['Namespace', 'Role', 'RoleBinding'].includes(o.kind))) {
+    for (const object of objects.filter((o) => !['Namespace', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind))) {
       expect(object.metadata?.namespace, `${object.kind} ${object.metadata?.name}`).toBe(namespace);
     }
     expect(secretTemplate?.metadata?.namespace).toBe(namespace);
@@ -160,7 +164,7 @@ describe('the NetworkPolicy', () => {
     expect(policySpec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
   });
 
-  it("lets in only the monitoring namespace, to the metrics port", () => {
+  it("lets in only the monitoring namespace (metrics, Alertmanager's webhook), to the http port", () => {
     expect(policySpec.ingress).toHaveLength(1);
     const [rule] = policySpec.ingress as [PolicyRule];
     expect((rule.from ?? []).map(namespaceOf)).toEqual(['monitoring']);
@@ -169,14 +173,14 @@ describe('the NetworkPolicy', () => {
     expect(spec.template.metadata.annotations?.['prometheus.io/port']).toBe(String(config.port));
   });
 
-  it('lets out only DNS, the databases, the Kubernetes API and HTTPS to the internet', () => {
+  it("lets out only DNS, the databases, Alertmanager's API, the Kubernetes API and HTTPS to the internet", () => {
     // Every rule names where and which ports: no rule without `to` or `ports`, which would allow all.
     for (const rule of policySpec.egress) {
       expect(rule.to?.length, JSON.stringify(rule)).toBeGreaterThan(0);
       expect(rule.ports?.length, JSON.stringify(rule)).toBeGreaterThan(0);
     }
     const byPorts = new Map(policySpec.egress.map((rule) => [ports(rule).join(','), rule]));
-    expect([...byPorts.keys()].sort()).toEqual(['TCP/443', 'TCP/443,TCP/6443', 'TCP/5432', 'TCP/5432,TCP/9187', 'TCP/53,UDP/53'].sort());
+    expect([...byPorts.keys()].sort()).toEqual(['TCP/443', 'TCP/443,TCP/6443', 'TCP/5432', 'TCP/5432,TCP/9187', 'TCP/53,UDP/53', 'TCP/9093'].sort());
 
     const dns = byPorts.get('TCP/53,UDP/53')?.to?.[0];
     expect(dns).toMatchObject({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } });
@@ -186,6 +190,8 @@ describe('the NetworkPolicy', () => {
     expect(new URL(config.databaseUrl ?? '').port).toBe('5432');
     expect(byPorts.get('TCP/5432')?.to?.map(namespaceOf)).toEqual([policy.metadata?.namespace]);
     expect(new URL(config.stateDatabaseUrl ?? '').hostname).toContain(`.${policy.metadata?.namespace}.svc`);
+    // Alertmanager (ALERTMANAGER_URL) in the monitoring namespace, on its API port.
+    expect(byPorts.get('TCP/9093')?.to?.map(namespaceOf)).toEqual(['monitoring']);
     // The API server by address; Slack as HTTPS anywhere but the private ranges.
     expect(byPorts.get('TCP/443,TCP/6443')?.to?.[0]?.ipBlock?.cidr).toMatch(/^\d+\.\d+\.\d+\.\d+\/32$/);
     const internet = byPorts.get('TCP/443')?.to?.[0]?.ipBlock;
@@ -308,20 +314,30 @@ describe('the RBAC', () => {
     .flatMap((file) => readYamlDocuments(file) as Manifest[])
     .filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole');
 
-  it('grants no exec, attach, port-forward, secrets, escalation or wildcards, in any file', () => {
+  it('grants no exec, attach, port-forward, escalation or wildcards, in any file; Secrets only by name, or create', () => {
     expect(allRoles.length).toBeGreaterThanOrEqual(3);
     for (const role of allRoles) {
       for (const rule of (role.rules ?? []) as Rule[]) {
         const where = `${role.kind} ${role.metadata?.name}`;
         for (const list of [rule.verbs, rule.resources ?? [], rule.apiGroups ?? []]) expect(list.filter((x) => x.includes('*')), where).toEqual([]);
-        expect(rule.resources ?? [], where).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(secrets|pods\/(exec|attach|portforward|proxy)|serviceaccounts\/token)$/)]));
-        expect(rule.verbs, where).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(escalate|bind|impersonate|delete|deletecollection|create)$/)]));
+        expect(rule.resources ?? [], where).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(pods\/(exec|attach|portforward|proxy)|serviceaccounts\/token)$/)]));
+        expect(rule.verbs, where).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(escalate|bind|impersonate|delete|deletecollection)$/)]));
+        // Secrets: read and change only the named ones; create (which RBAC cannot narrow by name); never list or watch.
+        if ((rule.resources ?? []).includes('secrets')) {
+          expect(rule.resources, where).toEqual(['secrets']);
+          if ((rule.resourceNames ?? []).length > 0) expect(rule.verbs.filter((v) => v !== 'get' && v !== 'patch'), where).toEqual([]);
+          else expect(rule.verbs, where).toEqual(['create']);
+        }
+        if (rule.verbs.includes('create')) expect(rule.resources, where).toEqual(['secrets']);
       }
     }
   });
 
-  it('installs no cluster-wide grant: that is the optional node read only', () => {
-    expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
+  it('installs one cluster-wide grant, reading storage classes; reading nodes stays optional', () => {
+    const clusterRoles = objects.filter((o) => o.kind === 'ClusterRole');
+    expect(clusterRoles.map((r) => r.rules)).toEqual([[{ apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] }]]);
+    const bindings = objects.filter((o) => o.kind === 'ClusterRoleBinding');
+    expect(bindings.map((b) => (b.roleRef as { name: string }).name)).toEqual([clusterRoles[0]?.metadata?.name]);
   });
 
   it('puts the Roles exactly in the database\'s and the application\'s namespaces of the ConfigMap', () => {
@@ -340,7 +356,26 @@ describe('the RBAC', () => {
       { verb: 'list', apiGroup: '', resource: 'pods', namespace },
       { verb: 'get', apiGroup: '', resource: 'pods', subresource: 'log', namespace, name: `${database}-7d9f8b-x2k4q` },
       { verb: 'list', apiGroup: 'metrics.k8s.io', resource: 'pods', namespace },
+      // resize and image patch the database deployment; events and status read the warnings and the Service's endpoints.
+      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', namespace, name: database },
+      { verb: 'list', apiGroup: '', resource: 'events', namespace },
+      { verb: 'get', apiGroup: '', resource: 'endpoints', namespace, name: config.database.service },
+      // storage, storage expand and growth: the one claim, and its class.
+      { verb: 'get', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: config.database.pvc },
+      { verb: 'patch', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: config.database.pvc },
+      { verb: 'get', apiGroup: 'storage.k8s.io', resource: 'storageclasses', name: 'standard' },
     ];
+    // user rotate-password: the Secrets of MANAGED_USERS, by name; user create: a new Secret next to the database.
+    for (const user of config.managedUsers) {
+      needed.push(
+        { verb: 'get', apiGroup: '', resource: 'secrets', namespace: user.namespace, name: user.secret },
+        { verb: 'patch', apiGroup: '', resource: 'secrets', namespace: user.namespace, name: user.secret },
+        { verb: 'list', apiGroup: '', resource: 'pods', namespace: user.namespace },
+      );
+    }
+    needed.push({ verb: 'create', apiGroup: '', resource: 'secrets', namespace });
+    // A rotation restarts APP_DEPLOYMENT.
+    needed.push({ verb: 'patch', apiGroup: 'apps', resource: 'deployments', namespace: config.app.namespace, name: config.app.deployment });
     // The restore's application and every deployment `scale` may touch.
     for (const entry of [`${config.app.namespace}/${config.app.deployment}`, ...config.scalableDeployments]) {
       const [ns = '', name = ''] = entry.split('/');
@@ -362,15 +397,36 @@ describe('the RBAC', () => {
       { verb: 'delete', apiGroup: '', resource: 'pods', namespace, name: `${database}-0` },
       { verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', namespace, name: `${database}-0` },
       { verb: 'get', apiGroup: '', resource: 'secrets', namespace, name: 'postgres' },
+      { verb: 'patch', apiGroup: '', resource: 'secrets', namespace, name: 'postgres' },
+      { verb: 'list', apiGroup: '', resource: 'secrets', namespace },
+      { verb: 'watch', apiGroup: '', resource: 'secrets', namespace },
+      { verb: 'delete', apiGroup: '', resource: 'secrets', namespace, name: 'recipe-database-secret' },
+      { verb: 'update', apiGroup: '', resource: 'secrets', namespace, name: 'recipe-database-secret' },
+      { verb: 'create', apiGroup: '', resource: 'secrets', namespace: app.namespace },
       { verb: 'list', apiGroup: '', resource: 'configmaps', namespace },
       { verb: 'list', apiGroup: 'apps', resource: 'deployments', namespace },
       { verb: 'patch', apiGroup: 'apps', resource: 'deployments', subresource: 'scale', namespace, name: database },
-      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', ...app },
+      { verb: 'update', apiGroup: 'apps', resource: 'deployments', ...app },
       { verb: 'update', apiGroup: 'apps', resource: 'deployments', subresource: 'scale', ...app },
       { verb: 'list', apiGroup: '', resource: 'pods', namespace: app.namespace },
       { verb: 'get', apiGroup: '', resource: 'secrets', namespace: 'recipedb-ops', name: 'recipedb-ops' },
       { verb: 'list', apiGroup: '', resource: 'nodes' },
       { verb: 'list', apiGroup: 'metrics.k8s.io', resource: 'nodes' },
+      { verb: 'get', apiGroup: '', resource: 'nodes', name: 'node-1' },
+      // Only the database's own deployment, claim and Service; never a delete or a list of claims.
+      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', namespace, name: 'pgbouncer' },
+      { verb: 'update', apiGroup: 'apps', resource: 'deployments', namespace, name: database },
+      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', subresource: 'status', namespace, name: database },
+      { verb: 'list', apiGroup: '', resource: 'persistentvolumeclaims', namespace },
+      { verb: 'get', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: 'other-pvc' },
+      { verb: 'delete', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: config.database.pvc },
+      { verb: 'patch', apiGroup: '', resource: 'persistentvolumeclaims', subresource: 'status', namespace, name: config.database.pvc },
+      { verb: 'get', apiGroup: '', resource: 'endpoints', namespace, name: 'other-service' },
+      { verb: 'list', apiGroup: 'discovery.k8s.io', resource: 'endpointslices', namespace },
+      { verb: 'list', apiGroup: '', resource: 'events', namespace: app.namespace },
+      { verb: 'list', apiGroup: 'storage.k8s.io', resource: 'storageclasses' },
+      { verb: 'patch', apiGroup: 'storage.k8s.io', resource: 'storageclasses', name: 'standard' },
+      { verb: 'get', apiGroup: '', resource: 'persistentvolumes', name: 'pvc-1234' },
     ];
     for (const request of refused) expect(rbac.authorize(request), JSON.stringify(request)).toBe(false);
   });
@@ -397,7 +453,26 @@ describe('the alert rules', () => {
     const named = new Set(rules.flatMap((r) => [...r.expr.matchAll(/\brecipedb_ops_[a-z0-9_]+/g)].map((m) => m[0])));
     expect(named.size).toBeGreaterThanOrEqual(5);
     for (const name of named) expect(registered.has(name), `${name} is not registered by createMetrics()`).toBe(true);
-    expect(rules.filter((r) => !/\brecipedb_ops_|\bup\{/.test(r.expr))).toEqual([]);
+    expect(rules.filter((r) => !/\brecipedb_ops_|\bup\{|\bpg_/.test(r.expr))).toEqual([]);
+  });
+
+  it('name only postgres_exporter 0.11 metrics that exist (checked against the real exporter in prometheus-rules.test.ts)', () => {
+    const known = new Set<string>(EXPORTER_0_11_METRICS);
+    const named = new Set(rules.flatMap((r) => [...r.expr.matchAll(/\bpg_[a-z0-9_]+/g)].map((m) => m[0])));
+    expect(named.size).toBeGreaterThanOrEqual(8);
+    for (const name of named) expect(known.has(name), `${name} is not a metric postgres_exporter 0.11 exports`).toBe(true);
+  });
+
+  it('carry what the bot\'s buttons read: a runbook link, and a kill threshold where the Kill… button applies', () => {
+    const database = (plainRules?.groups ?? []).find((g) => g.name === 'recipe-database')?.rules ?? [];
+    expect(database.map((r) => r.alert).sort()).toEqual([
+      'RecipeDatabaseDeadlocks', 'RecipeDatabaseDown', 'RecipeDatabaseExporterMissing', 'RecipeDatabaseGrowthHigh', 'RecipeDatabaseLongTransaction',
+      'RecipeDatabaseLowCacheHitRatio', 'RecipeDatabaseTooManyConnections', 'RecipeDatabaseWalArchivingFailing',
+    ]);
+    for (const rule of database) expect(rule.annotations?.runbook_url, rule.alert).toMatch(/^https:\/\/.+#recipedatabase[a-z]+$/);
+    const killing = rules.filter((r) => r.labels?.runbook_action === 'kill');
+    expect(killing.map((r) => r.alert)).toEqual(['RecipeDatabaseLongTransaction']);
+    for (const rule of killing) expect(parseDuration(rule.annotations?.kill_older_than ?? '')).toBe(10 * 60_000);
   });
 
   it('warn of no successful backup for 26 hours, a bot that is down, and failures', () => {

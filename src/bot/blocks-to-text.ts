@@ -47,6 +47,9 @@ const EMOJI: Record<string, string> = {
   floppy_disk: '💾',
   raised_hand: '✋',
   small_blue_diamond: '🔹',
+  fire: '🔥',
+  no_bell: '🔕',
+  bell: '🔔',
 };
 
 const ANSI = /\x1b\[[0-9;]*m/g; // eslint-disable-line no-control-regex

@@ -318,3 +318,18 @@ export function mrkdwnText(text: string): string {
     .replace(/(^|[\s(])@(S[A-Z0-9_]+)/g, '$1<!subteam^$2>')
     .replace(/(^|[\s(])#([CG][A-Z0-9_]+)\b/g, '$1<#$2>');
 }
+
+/**
+ * A mrkdwn link to an http(s) URL taken from elsewhere (an alert's generatorURL, a runbook), or
+ * just the label when it is not one: `<`, `>` and `|` would end Slack's link markup early.
+ */
+export function mrkdwnLink(url: string, label: string): string {
+  if (!/^https?:\/\/[^\s]+$/i.test(url)) return escapeMrkdwn(label);
+  const safe = url.replace(/[<>|]/g, (c) => encodeURIComponent(c)).replace(/&/g, '&amp;');
+  return `<${safe}|${escapeMrkdwn(label).replace(/\|/g, '¦')}>`;
+}
+
+/** Who did it: a Slack user (`U…`) as a mention, the bot itself or Alertmanager by name. */
+export function actorMention(actor: string): string {
+  return /^[UW][A-Z0-9_]+$/.test(actor) ? `<@${actor}>` : `_${escapeMrkdwn(actor)}_`;
+}

@@ -13,6 +13,7 @@ import type { CommandAnswer } from './command-answer.js';
 import { failureView, refusalView, usageView } from './views/usage-view.js';
 import { Refusal } from '../handlers/refusal.js';
 import { plainSlackText } from './slack-text.js';
+import type { ProgressReporter } from '../handlers/handler.js';
 
 export type Outcome = 'ok' | 'usage' | 'refused' | 'failed';
 
@@ -24,7 +25,7 @@ export interface Reply extends CommandAnswer {
 }
 
 export interface DispatchOptions {
-  progress?: (text: string) => Promise<void>;
+  progress?: ProgressReporter;
 }
 
 /** Parses without running: lets the Slack listener answer mistakes in the ack itself. */

@@ -66,7 +66,7 @@ export function httpRoutes(state: pg.Pool, metrics: Metrics, lifecycle: Pick<Lif
  * Serves the routes on their own server (Socket Mode, where Bolt has no HTTP receiver). Unlike
  * Bolt's side server this reports a busy port as an error, knows the port it got, and closes.
  */
-export async function serveRoutes(routes: CustomRoute[], port: number): Promise<{ port: number; close(): Promise<void> }> {
+export async function serveRoutes(routes: CustomRoute[], port: number, readsOwnBody: readonly string[] = []): Promise<{ port: number; close(): Promise<void> }> {
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];
     const route = routes.find((r) => r.path === path && (Array.isArray(r.method) ? r.method : [r.method]).includes(req.method ?? 'GET'));
@@ -78,11 +78,17 @@ export async function serveRoutes(routes: CustomRoute[], port: number): Promise<
     void route.handler(Object.assign(req, { params: {} }), res);
   };
   // Bodies bounded as on Bolt's receiver (read-body.ts): no route may be made to buffer 300 MB.
+  // `readsOwnBody`: routes that read theirs with readBoundedBody after their own checks.
   const server: Server = createServer(
-    refuseLargeBodies(serve, MAX_BODY_BYTES, (_error, _req, res) => {
-      res.writeHead(500);
-      res.end();
-    }),
+    refuseLargeBodies(
+      serve,
+      MAX_BODY_BYTES,
+      (_error, _req, res) => {
+        res.writeHead(500);
+        res.end();
+      },
+      { readsOwnBody },
+    ),
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

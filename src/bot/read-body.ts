@@ -2,12 +2,14 @@
  * Request bodies read with a limit, before anything else looks at them: Bolt buffers a body whole
  * before it checks the signature, so an unauthenticated 300 MB POST used to cost 300 MB and more.
  * A declared Content-Length over the limit is refused before a byte is read; a body that grows
- * past it (chunked, or lying about its length) is refused as soon as it does.
+ * past it (chunked, or lying about its length) is refused as soon as it does, so a 5 MB post never
+ * costs more than the limit and one chunk.
  *
- *   const body = await readBoundedBody(req, 1024 * 1024); // throws BodyTooLargeError
- *   server = createServer(refuseLargeBodies(listener, MAX_BODY_BYTES));
+ *   const body = await readBoundedBody(req, 1024 * 1024); // throws BodyTooLargeError → answer 413
+ *   server = createServer(refuseLargeBodies(listener, MAX_BODY_BYTES, onError, { readsOwnBody: ['/alerts'] }));
  */
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 
 /** Slack's payloads are a few kilobytes (a block action carries its message: tens of kilobytes). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -16,16 +18,22 @@ const LINGER_MS = 1_000;
 
 export class BodyTooLargeError extends Error {
   override name = 'BodyTooLargeError';
+  readonly status = 413;
   constructor(readonly limitBytes: number) {
     super(`the request body is larger than ${limitBytes} bytes`);
   }
 }
 
-/** What a request read here carries afterwards, where Bolt (and later readers) look for it. */
-type BufferedRequest = IncomingMessage & { rawBody?: Buffer };
+/** What is needed of an IncomingMessage: its headers and its body as a stream (or as read already, here). */
+export type BodySource = Readable & { headers: IncomingHttpHeaders; rawBody?: Buffer };
 
-export async function readBoundedBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
-  const already = (req as BufferedRequest).rawBody;
+/**
+ * The body, at most `limitBytes` of it, else BodyTooLargeError without reading further (the stream
+ * is paused, not destroyed, so the caller can still answer 413 on the same connection; answer with
+ * `Connection: close`). A body read already by `refuseLargeBodies` is returned as it was kept.
+ */
+export async function readBoundedBody(req: BodySource, limitBytes: number): Promise<Buffer> {
+  const already = req.rawBody;
   if (Buffer.isBuffer(already)) {
     if (already.length > limitBytes) throw new BodyTooLargeError(limitBytes);
     return already;
@@ -48,6 +56,7 @@ export async function readBoundedBody(req: IncomingMessage, limitBytes: number):
       size += bytes.length;
       if (size > limitBytes) {
         req.pause();
+        chunks.length = 0;
         done(new BodyTooLargeError(limitBytes));
         return;
       }
@@ -60,8 +69,16 @@ export async function readBoundedBody(req: IncomingMessage, limitBytes: number):
     req.on('error', onError);
   });
   const body = Buffer.concat(chunks, size);
-  (req as BufferedRequest).rawBody = body;
+  req.rawBody = body;
   return body;
+}
+
+export interface RefuseLargeBodiesOptions {
+  /**
+   * Paths whose route reads its own body with readBoundedBody, after checks that must come before
+   * a byte is read (POST /alerts checks its bearer token first, and answers its own 413).
+   */
+  readsOwnBody?: readonly string[];
 }
 
 /**
@@ -73,16 +90,23 @@ export function refuseLargeBodies(
   listener: (req: IncomingMessage, res: ServerResponse) => void,
   limitBytes: number,
   onError: (error: unknown, req: IncomingMessage, res: ServerResponse) => void,
+  options: RefuseLargeBodiesOptions = {},
 ): RequestListener {
+  const own = new Set(options.readsOwnBody ?? []);
+  const run = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      listener(req, res);
+    } catch (error) {
+      onError(error, req, res);
+    }
+  };
   return (req, res) => {
+    if (own.has((req.url ?? '/').split('?')[0] ?? '/')) {
+      run(req, res);
+      return;
+    }
     readBoundedBody(req, limitBytes).then(
-      () => {
-        try {
-          listener(req, res);
-        } catch (error) {
-          onError(error, req, res);
-        }
-      },
+      () => run(req, res),
       (error: unknown) => {
         if (!(error instanceof BodyTooLargeError)) {
           // The client went away mid-body: nobody is left to answer.

@@ -16,6 +16,7 @@ import { createScrubber } from '../redact.js';
 import type { ActionOutcome, GatedAction, PlannedAction } from './gated.js';
 import { Refusal } from './refusal.js';
 import type { ProcedureReport } from './procedure-runner.js';
+import type { ProgressReporter } from './handler.js';
 
 /** What is stored as the request's plan: the targets as shown, and the plan the executor receives. */
 export interface StoredPlan {
@@ -38,6 +39,8 @@ export interface RequestUpdate {
   progress?: string;
   /** The action ran, but its outcome could not be written to the state database yet (it is retried). */
   unrecordedOutcome?: ActionOutcome;
+  /** A **Cancel** button for the running maintenance (its run id). */
+  cancelRun?: string;
 }
 
 /** Re-renders the request's message; called after each change (decided, progress, outcome). */
@@ -142,7 +145,7 @@ async function execute(
 ): Promise<{ request: ApprovalRequest; unrecordedOutcome?: ActionOutcome }> {
   const scrub = createScrubber(services.config.secrets);
   // Outcomes quote tool output (psql, pg_dump, Kubernetes): nothing secret may reach the message.
-  const raw = await runExecutor(services, registry, request, (text) => onChange(request, { progress: scrub(text) }));
+  const raw = await runExecutor(services, registry, request, (text, options) => onChange(request, { progress: scrub(text), cancelRun: options?.cancelRun }));
   const outcome: ActionOutcome = {
     ok: raw.ok,
     summary: scrub(raw.summary),
@@ -201,7 +204,8 @@ async function recordOutcome(services: Services, request: ApprovalRequest, outco
   return done;
 }
 
-function scrubReport(report: ProcedureReport, scrub: (text: string) => string): ProcedureReport {
+/** The report with every text passed through `scrub` (procedures also scrub the secrets only they know). */
+export function scrubReport(report: ProcedureReport, scrub: (text: string) => string): ProcedureReport {
   return {
     ...report,
     summary: scrub(report.summary),
@@ -215,7 +219,7 @@ async function runExecutor(
   services: Services,
   registry: ActionRegistry,
   request: ApprovalRequest,
-  progress: (text: string) => Promise<void>,
+  progress: ProgressReporter,
 ): Promise<ActionOutcome> {
   const executor = registry.get(request.action);
   if (!executor) return { ok: false, summary: `no executor for the action "${request.action}"; nothing was done`, lines: [] };

@@ -23,12 +23,20 @@ export interface CommandInfo {
   recordsOwnTimeline?: boolean;
 }
 
+/** What a progress message shows besides its text. */
+export interface ProgressOptions {
+  /** A **Cancel** button for this maintenance run (its id in the state database). */
+  cancelRun?: string;
+}
+
+export type ProgressReporter = (text: string, options?: ProgressOptions) => Promise<void>;
+
 export interface HandlerContext extends Services {
   actor: Actor;
   /** Every command, for `help`. */
   commands: readonly CommandInfo[];
   /** Long work reports progress here (the bot turns it into message edits). */
-  progress: (text: string) => Promise<void>;
+  progress: ProgressReporter;
   /** The audit log entry of this very command line, when it was written. */
   commandRecordId?: number;
 }

@@ -12,12 +12,18 @@
 import type { Logger } from 'pino';
 import type { ApprovalRequest } from '../state/approvals.js';
 import type { ScheduledBackupReport } from './scheduled-backup-report.js';
+import type { AppRecovery } from './app-scale-recovery.js';
 
 export type Notice =
   /** For OPS_CHANNEL: a scheduled backup finished, failed or could not start. */
   | { kind: 'scheduled-backup'; report: ScheduledBackupReport }
   /** The request's message must be redrawn: it expired, or the replica running it died. */
-  | { kind: 'approval-changed'; request: ApprovalRequest };
+  | { kind: 'approval-changed'; request: ApprovalRequest }
+  /** An alert group's message is behind what the state database holds (a failed draw, a dead replica). */
+  | { kind: 'alert-group-changed'; groupId: number }
+
+  /** For OPS_CHANNEL: an application a dead replica's restore left at 0 was scaled back. */
+  | { kind: 'app-scaled-back'; recovery: AppRecovery };
 
 export type NoticeListener = (notice: Notice) => Promise<void>;
 

@@ -158,3 +158,12 @@ export async function recordApprovalOutcome(pool: pg.Pool, id: string, outcome: 
   );
   return fromRow(rows[0] as Row);
 }
+
+/** Requests still waiting for a decision (not yet expired), oldest first: the App Home lists them. */
+export async function listPendingApprovals(pool: pg.Pool, limit = 20): Promise<ApprovalRequest[]> {
+  const { rows } = await pool.query<Row>(
+    `SELECT * FROM approval_requests WHERE status = 'pending' AND expires_at > now() ORDER BY created_at LIMIT $1`,
+    [limit],
+  );
+  return rows.map(fromRow);
+}

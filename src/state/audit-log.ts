@@ -18,9 +18,17 @@ export type AuditKind =
   | 'action.executed'
   | 'action.failed'
   | 'action.interrupted'
+  | 'procedure.step'
+  /** What a dead replica's action left undone, finished by another (an application scaled back). */
+  | 'action.recovered'
   | 'backup'
+  | 'maintenance'
   | 'incident'
-  | 'note';
+  | 'note'
+  | 'alert.firing'
+  | 'alert.resolved'
+  | 'alert.silenced'
+  | 'alert.unsilenced';
 
 export interface AuditEntry {
   actor: string;

@@ -89,13 +89,13 @@ describe('views', () => {
     const data = {
       version: 'PostgreSQL 15', versionNum: 150000, database: 'recipe<!channel>', startedAt: new Date(), uptimeSeconds: 10, maxConnections: 100,
       connections: [{ state: 'active', count: 1 }], totalConnections: 3, databaseConnections: 1, botConnections: 2, idleInTransaction: 1,
-      cacheHitRatio: { tables: 1, indexes: 1 }, commits: 1, rollbacks: 0, deadlocks: 0, databaseSizeBytes: 1,
+      cacheHitRatio: { tables: 1, indexes: 1 }, commits: 1, rollbacks: 0, deadlocks: 0, blocksHit: 1, blocksRead: 0, statsResetAt: null, databaseSizeBytes: 1,
       longestTransaction: { pid: 42, seconds: 600, state: 'idle in transaction <!here>', query: HOSTILE },
       blockedQueries: 0, locks: { granted: 1, waiting: 0 }, botLocks: 1, replication: [], isReplica: false,
     } satisfies ServerStatus;
     const result: StatusResult = {
       measuredAt: new Date(), verdict: 'WARN', reasons: ['a transaction (pid 42) <!channel> has been open'], viaReservedSession: false,
-      postgres: { ok: true, data, ms: 1 }, kubernetes: null, exporter: null,
+      postgres: { ok: true, data, ms: 1 }, kubernetes: null, service: null, warnings: null, nodes: [], exporter: null, trend: null,
     };
     expectInert(statusView(result));
   });

@@ -9,6 +9,9 @@ import { killAction, killHandler, type KillPlan } from '../../src/handlers/kill.
 import { activeHandler } from '../../src/handlers/active.js';
 import type { GatedResult } from '../../src/handlers/gated.js';
 import { handlerContext, openTestServices, type TestServices } from '../support/services.js';
+import { openMaintenanceSession } from '../../src/ops/postgres/maintenance-session.js';
+import { trackToolSession } from '../../src/ops/postgres/bot-sessions.js';
+import { killAdvice } from '../../src/handlers/lock-wait-watchdog.js';
 
 let services: TestServices;
 const sessions: Session[] = [];
@@ -240,5 +243,33 @@ describe("the bot's own sessions are known by pid, not by name", () => {
     } finally {
       own.release();
     }
+  });
+
+  it("knows a maintenance session and a tool's session (the restore's psql, by the pid it printed) as the bot's own", async () => {
+    const maintenance = await openMaintenanceSession({ url: services.databaseUrl, lockTimeoutMs: 1_000, connectTimeoutMs: 3_000, label: 'run_test' });
+    // psql's session stands in for itself: a session the bot did not open through pg, known only by the pid it reports.
+    const psql = await openSession('recipedb-ops restore');
+    const forget = trackToolSession(services.databaseUrl, psql.pid);
+    try {
+      const ownMessage = (pid: number) => ({ kind: 'nothing', message: `No client backend with pid ${pid} is connected to this database (or it is the bot's own).` });
+      for (const pid of [maintenance.identity.pid, psql.pid]) {
+        expect(await killHandler.run(killHandler.args.parse({ positional: [String(pid)], flags: {}, text: '' }), ctx())).toEqual(ownMessage(pid));
+      }
+      // Once the tool is done, its pid is nobody's: a session that kept it is killable like any other.
+      forget();
+      expect((await plan({ pid: psql.pid })).targets).toEqual([expect.objectContaining({ pid: psql.pid })]);
+    } finally {
+      forget();
+      await maintenance.close();
+    }
+  });
+
+  it("the restore's kill advice names a lock holder by pid, whatever it calls itself, and never one of the bot's own", () => {
+    const holder = (pid: number, application: string) => ({ pid, user: 'app', application, state: 'idle in transaction', stateMs: 60_000, transactionMs: 60_000, query: 'SELECT 1' });
+    const spoof = holder(4242, 'recipedb-ops restore');
+    expect(killAdvice([spoof], [])).toBe('end it with `/recipedb kill 4242`');
+    expect(killAdvice([spoof, holder(77, 'cron')], [4242])).toBe('end it with `/recipedb kill 77`');
+    expect(killAdvice([spoof], [4242])).toBe('it should end by itself');
+    expect(killAdvice([{ ...spoof, pid: 0 }], [])).toBe('end it with ROLLBACK PREPARED');
   });
 });

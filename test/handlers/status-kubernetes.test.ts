@@ -1,8 +1,9 @@
 /**
  * `status` with the pods of the database deployment, read from a fake Kubernetes API through the
- * real client: usage against requests and limits, restarts and readiness flagged, a missing
- * metrics API and a hanging API server each reduced to one sentence while PostgreSQL is still
- * reported. Asserted on the typed result; how status shows it is test/bot/views/status-view.test.ts.
+ * real client: usage against requests and limits, restarts and readiness flagged, the image and
+ * its digest, the Service's endpoints, the last termination and the warning events that explain
+ * it, node pressure with the optional node read, a missing metrics API and a hanging API server
+ * each reduced to one sentence while PostgreSQL is still reported. Asserted on the typed result; how status shows it is test/bot/views/status-view.test.ts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { statusHandler, type StatusResult } from '../../src/handlers/status.js';
@@ -54,7 +55,7 @@ afterAll(async () => {
 afterEach(() => {
   kube.hang(null);
   kube.failWith(null, 0);
-  kube.setPod(NS, podName, { phase: 'Running', ready: true, restarts: 0 });
+  kube.setPod(NS, podName, { phase: 'Running', ready: true, restarts: 0, lastTermination: null, waiting: null });
 });
 
 describe('status with Kubernetes', () => {
@@ -76,26 +77,79 @@ describe('status with Kubernetes', () => {
       expect.objectContaining({ name: 'recipe-database', cpu: { used: 0.12, request: 0.25, limit: 1 }, memory: { used: 300 * MI, request: 512 * MI, limit: 1024 * MI } }),
       expect.objectContaining({ name: 'postgres-exporter', cpu: { used: 0.0015, request: null, limit: null }, memory: { used: 20 * MI, request: null, limit: null } }),
     ]);
+    // The running image and its digest, and the Service the application connects through.
+    expect(pod?.containers[0]).toMatchObject({ image: 'postgres:15.4', imageId: expect.stringMatching(/sha256:[0-9a-f]{64}$/), waiting: null, lastTermination: null });
+    expect(result.service).toEqual({
+      ok: true,
+      ms: expect.any(Number),
+      data: { namespace: NS, service: 'recipe-database-service', ready: [{ ip: pod?.ip, pod: podName }], notReady: [], ports: ['5432/TCP', '9187/TCP'] },
+    });
+    expect(pod?.ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     // The PostgreSQL part is still all there, and no exporter was asked for.
     expect(result.postgres.ok).toBe(true);
     expect(result.exporter).toBeNull();
-    // deploy/'s Role in recipe-database granted every read status made.
+    // deploy/'s Role in recipe-database granted every read status made; the node needs the optional
+    // node read: the bot asks whether it has it (once in a while) instead of being refused, and says nothing.
     expect(kube.forbidden).toEqual([]);
+    expect(result.nodes).toEqual([]);
+    const reviews = () => kube.requests.filter((r) => r.path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews');
+    expect(reviews().map((r) => r.body)).toEqual([{ spec: { resourceAttributes: { verb: 'get', resource: 'nodes' } } }]);
+    await status();
+    expect(reviews()).toHaveLength(1);
+    expect(kube.requests.filter((r) => r.path.startsWith('/api/v1/nodes'))).toEqual([]);
   });
 
-  it('flags restarts and a pod that is not ready as WARN', async () => {
+  it('a pod that is not ready leaves the Service without ready endpoints: DOWN, the application cannot connect', async () => {
     kube.setPod(NS, podName, { ready: false, restarts: 3 });
     const result = await status();
-    expect(result.verdict).toBe('WARN');
-    expect(result.reasons).toEqual([`pod ${podName} not ready (0/2 containers), restarted 3 times`]);
+    expect(result.verdict).toBe('DOWN');
+    expect(result.reasons).toEqual([
+      'the Service recipe-database-service has no ready endpoints (1 not ready): the application cannot connect',
+      expect.stringMatching(new RegExp(`^pod ${podName} not ready \\(0/2 containers\\), restarted 3 times \\(last: Error, exit code 1`)),
+    ]);
     expect(podsOf(result).pods[0]).toMatchObject({ readyContainers: 0, restarts: 3 });
+    expect(result.service).toMatchObject({ ok: true, data: { ready: [], notReady: [{ ip: expect.stringMatching(/^10\.244\./), pod: podName }] } });
+  });
+
+  it('shows an OOMKilled container: when, its exit code, and the warning event that explains it', async () => {
+    const finishedAt = new Date(Date.now() - 4 * 60_000);
+    kube.setPod(NS, podName, {
+      restarts: 2,
+      container: 'recipe-database',
+      lastTermination: { reason: 'OOMKilled', exitCode: 137, startedAt: new Date(finishedAt.getTime() - 2 * 3_600_000), finishedAt },
+    });
+    kube.addEvent({
+      namespace: NS,
+      involvedObject: { kind: 'Pod', name: podName, fieldPath: 'spec.containers{recipe-database}' },
+      type: 'Warning',
+      reason: 'BackOff',
+      message: `Back-off restarting failed container recipe-database in pod ${podName}_${NS}`,
+      count: 2,
+      lastTimestamp: new Date(Date.now() - 3 * 60_000),
+    });
+    // Not the database's: left out.
+    kube.addEvent({ namespace: NS, involvedObject: { kind: 'Pod', name: 'pgbouncer-7d9f8b-abcde' }, type: 'Warning', reason: 'Unhealthy', message: 'Liveness probe failed' });
+    const result = await status();
+    expect(result.verdict).toBe('WARN');
+    expect(result.reasons).toEqual([expect.stringMatching(new RegExp(`^pod ${podName} restarted 2 times \\(last: OOMKilled, exit code 137, 4m( \\d+s)? ago\\)$`))]);
+    const container = podsOf(result).pods[0]?.containers.find((c) => c.name === 'recipe-database');
+    // Kubernetes keeps these times to the second.
+    const seconds = (d: Date) => Math.floor(d.getTime() / 1000) * 1000;
+    expect(container?.lastTermination).toEqual({
+      reason: 'OOMKilled', exitCode: 137, signal: null, startedAt: new Date(seconds(finishedAt) - 2 * 3_600_000), finishedAt: new Date(seconds(finishedAt)),
+    });
+    if (!result.warnings?.ok) throw new Error('the warning events were not read');
+    expect(result.warnings.data.events).toEqual([
+      expect.objectContaining({ kind: 'Pod', name: podName, reason: 'BackOff', count: 2, message: `Back-off restarting failed container recipe-database in pod ${podName}_${NS}` }),
+    ]);
+    expect(result.warnings.data.otherCount).toBe(1);
   });
 
   it('says DOWN when the only pod is not running', async () => {
     kube.setPod(NS, podName, { phase: 'Pending' });
     const result = await status();
     expect(result.verdict).toBe('DOWN');
-    expect(result.reasons).toEqual([`pod ${podName} is Pending (ContainerCreating)`]);
+    expect(result.reasons).toEqual([`pod ${podName} is Pending (ContainerCreating)`, 'the Service recipe-database-service has no ready endpoints: the application cannot connect']);
   });
 
   it('still lists the pods when the metrics API is missing', async () => {
@@ -117,6 +171,36 @@ describe('status with Kubernetes', () => {
     // A source that does not answer leaves the verdict to the others.
     expect(result.verdict).toBe('OK');
     expect(result.reasons).toEqual([]);
+  });
+
+  it("with the optional node read, names the database node's pressure conditions", async () => {
+    const withNodes = await startFakeKube({ extraRbacFiles: ['deploy/optional/node-read.yaml'] });
+    withNodes.setNodes([
+      {
+        name: 'node-a',
+        cpu: '1',
+        memory: '6Gi',
+        allocatableCpu: '4',
+        allocatableMemory: '8Gi',
+        conditions: [
+          { type: 'MemoryPressure', status: 'True', reason: 'KubeletHasInsufficientMemory', message: 'kubelet has insufficient memory available' },
+          { type: 'DiskPressure', status: 'False' },
+          { type: 'Ready', status: 'True' },
+        ],
+      },
+    ]);
+    addRecipeDatabase(withNodes);
+    const other = await openTestServices({ kubeconfig: withNodes.kubeconfigPath });
+    try {
+      const result = await status(other);
+      expect(result.verdict).toBe('WARN');
+      expect(result.reasons).toEqual(['node node-a is under MemoryPressure (kubelet has insufficient memory available)']);
+      expect(result.nodes).toEqual([{ ok: true, name: 'node-a', ready: true, notReadyReason: null, pressures: [{ type: 'MemoryPressure', message: 'kubelet has insufficient memory available' }] }]);
+      expect(withNodes.forbidden).toEqual([]);
+    } finally {
+      await other.close();
+      await withNodes.close();
+    }
   });
 
   it('reports a missing deployment in one sentence', async () => {

@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { indexesHandler } from '../../src/handlers/indexes.js';
+import { indexesHandler, type IndexesResult } from '../../src/handlers/indexes.js';
 import { bloatHandler } from '../../src/handlers/bloat.js';
 import { sizesHandler } from '../../src/handlers/sizes.js';
 import { CHECKED_SETTINGS, judgeSettings, settingsHandler } from '../../src/handlers/settings.js';
@@ -23,6 +23,13 @@ let app: pg.Client;
 
 const ctx = () => handlerContext(services);
 const schema = (name: string) => ({ flags: { schema: name } });
+
+/** `indexes` without --missing: the usage report. */
+async function indexUsage(words: { flags?: Record<string, string | true> } = {}): Promise<IndexesResult> {
+  const result = await runHandler(indexesHandler, ctx(), words);
+  if (result.kind !== 'usage') throw new Error('expected the index usage report');
+  return result;
+}
 
 /** Statistics reach the views asynchronously: poll with the bot's own pool until they show `ready`. */
 async function waitForStats(sql: string, params: unknown[], ready: (row: Record<string, unknown>) => boolean): Promise<void> {
@@ -77,7 +84,7 @@ describe('indexes', () => {
   });
 
   it('names the unused, the duplicate and the invalid index', async () => {
-    const result = await runHandler(indexesHandler, ctx());
+    const result = await indexUsage();
     expect(result).toMatchObject({ schema: null, schemaFound: true });
     expect(result.invalid).toEqual([{ schema: 'recipe_manager', table: 'pantry_items', index: 'pantry_items_code_key', sizeBytes: expect.any(Number), beingBuilt: false }]);
 
@@ -98,7 +105,7 @@ describe('indexes', () => {
 
   it('keeps the older of two identical indexes', async () => {
     await app.query('CREATE INDEX reviews_by_recipe ON recipe_manager.reviews (recipe_id)');
-    const result = await runHandler(indexesHandler, ctx(), schema('recipe_manager'));
+    const result = await indexUsage(schema('recipe_manager'));
     expect(result.duplicates).toContainEqual(expect.objectContaining({ index: 'reviews_by_recipe', sizeBytes: 32 * 1024, scans: 0, coveredBy: 'reviews_recipe_id_idx' }));
     expect(result.duplicates.some((d) => d.index === 'reviews_recipe_id_idx')).toBe(false);
     await app.query('DROP INDEX recipe_manager.reviews_by_recipe');
@@ -125,7 +132,6 @@ describe('bloat', () => {
     expect(before.report.tables[0]).toMatchObject({
       schema: 'recipe_manager', table: 'import_staging', deadTuples: 18_000, liveTuples: 2_000, deadRatio: 0.9,
       lastVacuum: null, lastAutovacuum: null, dueForVacuum: true, autovacuumEnabled: false,
-      vacuumStatement: 'VACUUM (ANALYZE) recipe_manager.import_staging;',
     });
 
     await app.query('VACUUM recipe_manager.import_staging');
@@ -228,7 +234,7 @@ describe('--schema', () => {
 
   it('an empty schema has nothing in it', async () => {
     await app.query('CREATE SCHEMA reporting');
-    const indexes = await runHandler(indexesHandler, ctx(), schema('reporting'));
+    const indexes = await indexUsage(schema('reporting'));
     expect(indexes).toMatchObject({ schemaFound: true, unused: [], duplicates: [], invalid: [], usage: { total: 0 } });
     expect((await runHandler(bloatHandler, ctx(), schema('reporting'))).report).toMatchObject({ total: 0, tables: [] });
   });
@@ -248,7 +254,7 @@ describe('a database with many indexes', () => {
       const index = `facts_${String(i).padStart(2, '0')}_${'x'.repeat(54)}`;
       await app.query(`CREATE INDEX ${index} ON legacy_reporting_with_a_rather_long_schema_name_for_testing_xx.facts (c${i})`);
     }
-    const indexes = await runHandler(indexesHandler, ctx());
+    const indexes = await indexUsage();
     expect(indexes.unused.filter((u) => u.schema === 'legacy_reporting_with_a_rather_long_schema_name_for_testing_xx')).toHaveLength(60);
     const { sizes } = await runHandler(sizesHandler, ctx());
     expect(sizes.indexCount).toBeGreaterThan(sizes.indexes.length);

@@ -39,13 +39,16 @@ describe('state migrations', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
       [STATE_SCHEMA],
     );
-    expect(rows.map((r) => r.table_name)).toEqual(['approval_requests', 'audit_log', 'backup_slots', 'incident_events', 'incidents', 'replicas', 'schema_migrations']);
+    expect(rows.map((r) => r.table_name)).toEqual([
+      'alert_groups', 'app_scale_downs', 'approval_requests', 'audit_log', 'backup_files', 'backup_slots', 'created_users', 'history_samples', 'incident_events',
+      'incidents', 'maintenance_runs', 'replicas', 'schema_migrations', 'verify_databases',
+    ]);
   });
 
   it('applies each migration exactly once when three pools start at once', async () => {
     const url = await createTestDatabase('state');
     const results = await Promise.all([migrate(statePool(url)), migrate(statePool(url)), migrate(statePool(url))]);
-    expect(results.flat().sort()).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(results.flat().sort((a, b) => a - b)).toEqual(MIGRATIONS.map((m) => m.version));
     const { rows } = await statePool(url).query('SELECT version FROM schema_migrations');
     expect(rows).toHaveLength(MIGRATIONS.length);
   });
@@ -53,7 +56,7 @@ describe('state migrations', () => {
   it('applies each migration exactly once when two bot processes start at once', async () => {
     const url = await createTestDatabase('state');
     const runs = await Promise.all([runMigrateProcess(url), runMigrateProcess(url)]);
-    expect(runs.flat().sort()).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(runs.flat().sort((a, b) => a - b)).toEqual(MIGRATIONS.map((m) => m.version));
   });
 
   it('keeps the audit log append-only', async () => {

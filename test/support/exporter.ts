@@ -42,6 +42,24 @@ export function findExporterBinary(): string | null {
   return null;
 }
 
+/**
+ * Metrics of postgres_exporter 0.11's default collectors that deploy/'s alert rules use (the
+ * settings ones need the default `--no-disable-settings-metrics`). test/prometheus-rules.test.ts
+ * checks each against a running exporter; test/deploy.test.ts lets the rules name only these.
+ */
+export const EXPORTER_0_11_METRICS = [
+  'pg_up',
+  'pg_settings_max_connections',
+  'pg_stat_database_numbackends',
+  'pg_stat_database_blks_hit',
+  'pg_stat_database_blks_read',
+  'pg_stat_database_deadlocks',
+  'pg_stat_activity_max_tx_duration',
+  'pg_database_size_bytes',
+  'pg_stat_archiver_archived_count',
+  'pg_stat_archiver_failed_count',
+] as const;
+
 export interface RunningExporter {
   /** The /metrics URL, as EXPORTER_URL takes it. */
   url: string;
@@ -57,6 +75,8 @@ export interface StartExporterOptions {
   queries?: string;
   /** How long to wait for a first scrape that has pg_up in it. */
   startTimeoutMs?: number;
+  /** Also export pg_settings_* (the exporter's default; off here unless asked, as it is large). */
+  settingsMetrics?: boolean;
 }
 
 export async function startExporter(options: StartExporterOptions): Promise<RunningExporter> {
@@ -64,7 +84,7 @@ export async function startExporter(options: StartExporterOptions): Promise<Runn
   if (binary === null) throw new Error(EXPORTER_INSTALL_HINT);
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'recipedb-exporter-'));
-  const args = [`--web.listen-address=127.0.0.1:${port}`, '--disable-settings-metrics', '--log.level=warn'];
+  const args = [`--web.listen-address=127.0.0.1:${port}`, ...(options.settingsMetrics ? [] : ['--disable-settings-metrics']), '--log.level=warn'];
   if (options.queries !== undefined) {
     const file = join(dir, 'queries.yaml');
     writeFileSync(file, options.queries);

@@ -5,10 +5,12 @@
 import type { ApprovalRequest } from '../../state/approvals.js';
 import { outcomeOf, storedPlanOf } from '../../handlers/approval-engine.js';
 import type { ActionOutcome } from '../../handlers/gated.js';
+import type { types as slack } from '@slack/bolt';
 import { actions, button, codeBlock, codeLines, mrkdwnText, context, header, message, section, sectionFields, type Block, type Message } from '../blocks.js';
 import { formatTime } from '../../format.js';
 import { APPROVE_ACTION, REJECT_ACTION } from '../slack-surface.js';
 import { procedureReportLines } from './procedure-report-view.js';
+import { cancelButton } from './cancel-button.js';
 
 export interface ApprovalViewOptions {
   approvers: readonly string[];
@@ -16,6 +18,8 @@ export interface ApprovalViewOptions {
   progress?: string;
   /** The action ran but the state database did not take its outcome yet (the engine retries). */
   unrecordedOutcome?: ActionOutcome;
+  /** A maintenance run in progress: its Cancel button. */
+  cancelRun?: string;
 }
 
 const STATUS_LINE: Record<Exclude<ApprovalRequest['status'], 'pending'>, string> = {
@@ -41,16 +45,7 @@ export function approvalView(request: ApprovalRequest, options: ApprovalViewOpti
   ];
   if (request.status === 'pending') {
     blocks.push(
-      actions(`approval:${request.id}`, [
-        button({
-          text: 'Approve',
-          actionId: APPROVE_ACTION,
-          value: request.id,
-          style: 'primary',
-          confirm: { title: `Approve: ${request.action}?`, text: `This will ${request.summary}.`, confirm: 'Approve', deny: 'Back' },
-        }),
-        button({ text: 'Reject', actionId: REJECT_ACTION, value: request.id, style: 'danger' }),
-      ]),
+      approvalButtons(request),
       context([`Approvers: ${options.approvers.map((u) => `<@${u}>`).join(', ')}. Nobody approves their own request; the requester may reject it to cancel.`]),
     );
     return message(`Approval needed: ${request.summary} (requested by @${request.requester})`, blocks);
@@ -67,6 +62,12 @@ export function approvalView(request: ApprovalRequest, options: ApprovalViewOpti
     );
   } else if (request.status === 'approved') {
     blocks.push(section(`:hourglass_flowing_sand: ${mrkdwnText(options.progress ?? 'Running…')}`));
+    if (options.cancelRun) {
+      blocks.push(
+        actions(`maintenance:${options.cancelRun}`, [cancelButton(options.cancelRun)]),
+        context([`<@${request.requester}> or an approver may cancel it.`]),
+      );
+    }
   }
   const said = outcome ? ` — ${outcome.summary}` : unrecorded ? ` — ran; outcome not recorded: ${unrecorded.summary}` : '';
   return message(`${request.summary}: ${request.status}${said}`, blocks);
@@ -75,6 +76,20 @@ export function approvalView(request: ApprovalRequest, options: ApprovalViewOpti
 function outcomeLines(outcome: ActionOutcome): Block[] {
   const lines = outcome.report ? procedureReportLines(outcome.report) : outcome.lines;
   return lines.length ? [section(codeBlock(lines.join('\n'), 2_900))] : [];
+}
+
+/** Approve and Reject for a pending request: on its message, and in the App Home. */
+export function approvalButtons(request: ApprovalRequest): slack.ActionsBlock {
+  return actions(`approval:${request.id}`, [
+    button({
+      text: 'Approve',
+      actionId: APPROVE_ACTION,
+      value: request.id,
+      style: 'primary',
+      confirm: { title: `Approve: ${request.action}?`, text: `This will ${request.summary}.`, confirm: 'Approve', deny: 'Back' },
+    }),
+    button({ text: 'Reject', actionId: REJECT_ACTION, value: request.id, style: 'danger' }),
+  ]);
 }
 
 function decisionLine(request: ApprovalRequest): string {

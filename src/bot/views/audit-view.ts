@@ -1,5 +1,5 @@
 import type { AuditResult } from '../../handlers/audit.js';
-import { context, fitMessage, header, measuredAt, message, mrkdwnText, section, type Message } from '../blocks.js';
+import { actorMention, context, fitMessage, header, measuredAt, message, mrkdwnText, section, type Message } from '../blocks.js';
 import { formatTime } from '../../format.js';
 
 export function auditView(result: AuditResult): Message {
@@ -7,7 +7,7 @@ export function auditView(result: AuditResult): Message {
     return message('The audit log is empty.', [section('The audit log is empty.'), measuredAt(result.measuredAt)]);
   }
   const lines = result.entries.map(
-    (e) => `\`${formatTime(e.at)}\` <@${e.actor}> *${e.kind}* ${mrkdwnText(e.summary)}${e.requestId ? ` (\`${e.requestId}\`)` : ''}`,
+    (e) => `\`${formatTime(e.at)}\` ${actorMention(e.actor)} *${e.kind}* ${mrkdwnText(e.summary)}${e.requestId ? ` (\`${e.requestId}\`)` : ''}`,
   );
   // Several sections, because one section holds at most 3,000 characters.
   const chunks: string[] = [];

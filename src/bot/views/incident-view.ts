@@ -2,7 +2,7 @@
 import { TO_BE_WRITTEN, chronological, documentSections, incidentDuration } from './incident-document.js';
 import type { IncidentResult } from '../../handlers/incident.js';
 import type { Incident, IncidentEvent } from '../../state/incidents.js';
-import { context, escapeMrkdwn, header, listWithMore, message, mrkdwnText, section, sectionFields, truncateText, type Block, type Message } from '../blocks.js';
+import { actorMention, context, escapeMrkdwn, header, listWithMore, message, mrkdwnText, section, sectionFields, truncateText, type Block, type Message } from '../blocks.js';
 import { formatTime } from '../../format.js';
 
 const KIND_ICON: Record<string, string> = {
@@ -20,6 +20,10 @@ const KIND_ICON: Record<string, string> = {
   backup: ':floppy_disk:',
   incident: ':rotating_light:',
   note: ':pushpin:',
+  'alert.firing': ':fire:',
+  'alert.resolved': ':large_green_circle:',
+  'alert.silenced': ':no_bell:',
+  'alert.unsilenced': ':bell:',
 };
 
 export function incidentRootView(incident: Incident, now: Date): Message {
@@ -36,7 +40,7 @@ export function incidentRootView(incident: Incident, now: Date): Message {
     ]),
     context([
       open
-        ? 'The timeline is kept in this thread: every /recipedb command in this channel, approvals and results. Add to it with `/recipedb incident note <text>`, the message shortcut, or a :pushpin: reaction.'
+        ? 'The timeline is kept in this thread: every /recipedb command in this channel, approvals and results. Add to it with `/recipedb incident note &lt;text&gt;`, the message shortcut, or a :pushpin: reaction.'
         : `Incident #${incident.id} is closed; the document is in the thread.`,
     ]),
   ];
@@ -44,13 +48,15 @@ export function incidentRootView(incident: Incident, now: Date): Message {
 }
 
 export function incidentEventView(event: IncidentEvent): Message {
-  const line = `${KIND_ICON[event.kind] ?? ':small_blue_diamond:'} \`${formatTime(event.at).slice(11, 19)}\` <@${event.actor}> ${mrkdwnText(event.text)}`;
-  return message(truncateText(`@${event.actor}: ${event.text}`, 300), [section(line)]);
+  const line = `${KIND_ICON[event.kind] ?? ':small_blue_diamond:'} \`${formatTime(event.at).slice(11, 19)}\` ${actorMention(event.actor)} ${mrkdwnText(event.text)}`;
+  // A Slack user (`@U…`) becomes a mention in the notification; the bot or Alertmanager by name.
+  const who = /^[UW][A-Z0-9_]+$/.test(event.actor) ? `@${event.actor}` : event.actor;
+  return message(truncateText(`${who}: ${event.text}`, 300), [section(line)]);
 }
 
 export function incidentStatusView(result: Extract<IncidentResult, { kind: 'status' }>): Message {
   const { incident, events, eventCount, now } = result;
-  const recent = events.map((e) => `\`${formatTime(e.at).slice(11, 19)}\` <@${e.actor}> ${mrkdwnText(truncateText(e.text, 200))}`);
+  const recent = events.map((e) => `\`${formatTime(e.at).slice(11, 19)}\` ${actorMention(e.actor)} ${mrkdwnText(truncateText(e.text, 200))}`);
   return message(`Incident ${incident.title}: open for ${incidentDuration(incident, now)}`, [
     header(`Incident: ${incident.title}`),
     ...sectionFields([
@@ -64,7 +70,7 @@ export function incidentStatusView(result: Extract<IncidentResult, { kind: 'stat
 }
 
 export function incidentDocumentView(incident: Incident, events: readonly IncidentEvent[], now: Date): Message {
-  const timeline = listWithMore(chronological(events), 40, (e) => `• \`${formatTime(e.at).slice(11, 19)}\` <@${e.actor}> ${mrkdwnText(truncateText(e.text, 150))}`, 'events');
+  const timeline = listWithMore(chronological(events), 40, (e) => `• \`${formatTime(e.at).slice(11, 19)}\` ${actorMention(e.actor)} ${mrkdwnText(truncateText(e.text, 150))}`, 'events');
   const blocks: Block[] = [
     header(`Incident document: ${incident.title}`),
     context([`Severity ${incident.severity.toUpperCase()} · commander <@${incident.commander}> · ${formatTime(incident.startedAt)} → ${incident.resolvedAt ? formatTime(incident.resolvedAt) : 'open'} (${incidentDuration(incident, now)})`]),

@@ -2,10 +2,11 @@
  * Short answers for mistakes and failures: one sentence and, for mistakes, the usage. The sentences
  * are plain text (a failure quotes the database's own words), escaped here.
  */
-import { message, mrkdwnText, section, type Message } from '../blocks.js';
+import { actions, message, mrkdwnText, section, type Block, type Message } from '../blocks.js';
+import { cancelButton } from './cancel-button.js';
 
-function sentence(icon: string, text: string): Message {
-  return message(text, [section(`${icon} ${mrkdwnText(text)}`)]);
+function sentence(icon: string, text: string, more: Block[] = []): Message {
+  return message(text, [section(`${icon} ${mrkdwnText(text)}`), ...more]);
 }
 
 export function usageView(problem: string, usage?: string): Message {
@@ -24,7 +25,7 @@ export function nothingToDoView(text: string): Message {
   return sentence(':information_source:', text);
 }
 
-/** The message that long work edits while it runs. */
-export function progressView(text: string): Message {
-  return sentence(':hourglass_flowing_sand:', text);
+/** The message that long work edits while it runs; a maintenance run also gets its Cancel button. */
+export function progressView(text: string, cancelRun?: string): Message {
+  return sentence(':hourglass_flowing_sand:', text, cancelRun ? [actions(`maintenance:${cancelRun}`, [cancelButton(cancelRun)])] : []);
 }

@@ -19,6 +19,8 @@ export interface PodLogRequest extends DeploymentTarget {
   sinceSeconds?: number;
   /** The previous (crashed) instance of the container. */
   previous?: boolean;
+  /** Each line starts with the kubelet's RFC 3339 time of it, as `kubectl logs --timestamps`. */
+  timestamps?: boolean;
   signal?: AbortSignal;
 }
 
@@ -51,7 +53,7 @@ export class UnknownContainerError extends Error {
 const MAX_BYTES_PER_POD = 4 * 1024 * 1024;
 
 export async function readPodLogs(kube: Kube, request: PodLogRequest): Promise<PodLogs> {
-  const { namespace, deployment, container, tailLines, sinceSeconds, signal, previous = false } = request;
+  const { namespace, deployment, container, tailLines, sinceSeconds, timestamps, signal, previous = false } = request;
   const where = `${namespace}/${deployment}`;
   const { pods } = await listDeploymentPods(kube, { namespace, deployment }, signal);
   if (pods.length === 0) throw new Error(`the deployment ${where} has no pods`);
@@ -65,7 +67,7 @@ export async function readPodLogs(kube: Kube, request: PodLogRequest): Promise<P
         // readNamespacedPodLog rather than the Log helper: it can be aborted, and it keeps the
         // API's own message (the Log helper reports any 400 as "Error occurred in log request").
         const text = await kube.core.readNamespacedPodLog(
-          { name, namespace, container, tailLines, sinceSeconds, previous, limitBytes: MAX_BYTES_PER_POD },
+          { name, namespace, container, tailLines, sinceSeconds, previous, timestamps, limitBytes: MAX_BYTES_PER_POD },
           abortable(kube, signal),
         );
         return { pod: name, lines: splitLines(text), error: null };

@@ -11,12 +11,13 @@
  * pids mean nothing on the operated one.
  *
  *   await trackBotSession(client);                     // a one-off pg.Client, forgotten when it ends
+ *   const forget = trackToolSession(url, psqlPid);     // a client tool's session (psql), by the pid it printed
  *   await pool.query('SELECT … WHERE pid <> ALL($1::int[])', [botSessionPids(pool)]);
  */
 import pg from 'pg';
 
-/** server ("host:port") → the bot's connected clients on it → their backend pids. */
-const sessions = new Map<string, Map<pg.ClientBase, number>>();
+/** server ("host:port") → the bot's connected clients (or tools' sessions) on it → their backend pids. */
+const sessions = new Map<string, Map<object, number>>();
 const poolServers = new WeakMap<pg.Pool, string>();
 
 function serverKey(target: { host?: string | null; port?: number | null }): string {
@@ -43,7 +44,7 @@ async function backendPid(client: pg.ClientBase): Promise<number> {
   return pid;
 }
 
-function register(server: string, client: pg.ClientBase, pid: number): void {
+function register(server: string, client: object, pid: number): void {
   let onServer = sessions.get(server);
   if (onServer === undefined) {
     onServer = new Map();
@@ -52,7 +53,7 @@ function register(server: string, client: pg.ClientBase, pid: number): void {
   onServer.set(client, pid);
 }
 
-function forget(server: string, client: pg.ClientBase): void {
+function forget(server: string, client: object): void {
   sessions.get(server)?.delete(client);
 }
 
@@ -61,6 +62,17 @@ export async function trackBotSession(client: pg.Client): Promise<void> {
   const server = serverKey(client);
   register(server, client, await backendPid(client));
   client.once('end', () => forget(server, client));
+}
+
+/**
+ * Registers the session a client tool opened on `databaseUrl`'s server (the restore's psql prints
+ * its pg_backend_pid() first) as one of the bot's, until the returned function is called.
+ */
+export function trackToolSession(databaseUrl: string, pid: number): () => void {
+  const server = serverKey(new pg.Client({ connectionString: databaseUrl }));
+  const token = {};
+  register(server, token, pid);
+  return () => forget(server, token);
 }
 
 /** createPool's onConnect: registers a new pool connection before anyone uses it. */

@@ -31,6 +31,11 @@ export interface ServerStatus {
   commits: number;
   rollbacks: number;
   deadlocks: number;
+  /** Cumulative, like commits: the history takes the cache hit of each interval from their increases. */
+  blocksHit: number;
+  blocksRead: number;
+  /** When this database's counters were last reset (null: never since the server started). */
+  statsResetAt: Date | null;
   databaseSizeBytes: number;
   longestTransaction: { pid: number; seconds: number; state: string; query: string } | null;
   blockedQueries: number;
@@ -67,8 +72,8 @@ export async function readServerStatus(db: Queryable): Promise<ServerStatus> {
     () => db.query<{ tables: number | null; indexes: number | null }>(`
       SELECT (SELECT sum(heap_blks_hit)::float8 / nullif(sum(heap_blks_hit) + sum(heap_blks_read), 0) FROM pg_statio_user_tables) AS tables,
              (SELECT sum(idx_blks_hit)::float8 / nullif(sum(idx_blks_hit) + sum(idx_blks_read), 0) FROM pg_statio_user_indexes) AS indexes`),
-    () => db.query<{ commits: string; rollbacks: string; deadlocks: string; size: string }>(`
-      SELECT xact_commit AS commits, xact_rollback AS rollbacks, deadlocks, pg_database_size(datname) AS size
+    () => db.query<{ commits: string; rollbacks: string; deadlocks: string; size: string; blks_hit: string; blks_read: string; stats_reset: Date | null }>(`
+      SELECT xact_commit AS commits, xact_rollback AS rollbacks, deadlocks, pg_database_size(datname) AS size, blks_hit, blks_read, stats_reset
         FROM pg_stat_database WHERE datname = current_database()`),
     () => db.query<{ pid: number; seconds: number; state: string; query: string }>(`
       SELECT pid, extract(epoch FROM now() - xact_start)::float8 AS seconds, coalesce(state, '') AS state, query
@@ -114,6 +119,9 @@ export async function readServerStatus(db: Queryable): Promise<ServerStatus> {
     commits: Number(d.commits),
     rollbacks: Number(d.rollbacks),
     deadlocks: Number(d.deadlocks),
+    blocksHit: Number(d.blks_hit),
+    blocksRead: Number(d.blks_read),
+    statsResetAt: d.stats_reset,
     databaseSizeBytes: Number(d.size),
     longestTransaction: longest.rows[0] ?? null,
     blockedQueries: l?.blocked ?? 0,

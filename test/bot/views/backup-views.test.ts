@@ -71,13 +71,30 @@ describe('backups view', () => {
     const message = backupsView({
       measuredAt: at, dir: DIR, retentionDays: 30,
       backups: [
-        { name: NAME, sizeBytes: 64_100, takenAt: at, verification: 'verified' },
-        { name: 'recipe-database-backup-2024-01-15_10-30-00.sql.gz', sizeBytes: 60_000, takenAt: new Date('2026-11-29T01:00:00Z'), verification: 'never' },
+        { name: NAME, sizeBytes: 64_100, takenAt: at, trust: 'bot', verification: 'verified' },
+        { name: 'recipe-database-backup-2024-01-15_10-30-00.sql.gz', sizeBytes: 60_000, takenAt: new Date('2026-11-29T01:00:00Z'), trust: 'imported', verification: 'never' },
       ],
     });
     expect(headerOf(message)).toBe('Backups (2)');
     const [list, where] = mrkdwnOf(message);
-    expect(list).toBe(`• \`${NAME}\` · 62.6 KiB · just now · :white_check_mark: verified\n• \`recipe-database-backup-2024-01-15_10-30-00.sql.gz\` · 58.6 KiB · 2d 2h ago · not verified`);
+    expect(list).toBe(`• \`${NAME}\` · 62.6 KiB · just now · :white_check_mark: verified\n• \`recipe-database-backup-2024-01-15_10-30-00.sql.gz\` · 58.6 KiB · 2d 2h ago · not verified · imported`);
     expect(where).toContain(`In ${DIR} · 121 KiB in all · kept 30 days`);
+    expect(where).toContain('`/recipedb backup verify &lt;name|latest&gt;` proves one restores');
+  });
+
+  it('marks the files the bot did not write, or that changed, with the import that makes them usable', () => {
+    const planted = 'recipe-database-backup-2099-01-01_00-00-00.sql.gz';
+    const message = backupsView({
+      measuredAt: at, dir: DIR, retentionDays: 30,
+      backups: [
+        { name: planted, sizeBytes: 1_000, takenAt: at, trust: 'outside', verification: 'never' },
+        { name: NAME, sizeBytes: 64_100, takenAt: at, trust: 'changed', verification: 'verified' },
+      ],
+    });
+    const [list] = mrkdwnOf(message);
+    expect(list).toBe(
+      `• \`${planted}\` · 1000 B · just now · :warning: not written by the bot — \`backup import ${planted}\` to use it\n` +
+        `• \`${NAME}\` · 62.6 KiB · just now · :warning: not the file the bot recorded under this name — \`backup import ${NAME}\` to use it`,
+    );
   });
 });

@@ -1,16 +1,20 @@
 /**
  * How `status` looks, from typed results (what the handler returns: test/handlers/status-*.test.ts),
- * asserted on the blocks Slack receives: the verdict, PostgreSQL's figures, the pods with their use
- * of requests and limits, the exporter, and one line for each source that did not answer.
+ * asserted on the blocks Slack receives: the verdict, PostgreSQL's figures and their trends, the pods
+ * with their use of requests and limits, images and last terminations, the Service's endpoints, the
+ * nodes' pressure, the recent warning events, the exporter, and one line for each source that did
+ * not answer.
  */
 import { describe, expect, it } from 'vitest';
 import { LIMITS } from '../../../src/bot/blocks.js';
 import { statusView } from '../../../src/bot/views/status-view.js';
 import type { StatusResult } from '../../../src/handlers/status.js';
 import type { ExporterMetrics } from '../../../src/ops/exporter/exporter-metrics.js';
-import type { DatabasePod, DatabasePods } from '../../../src/ops/kube/database-pods.js';
+import type { ContainerUse, DatabasePod, DatabasePods } from '../../../src/ops/kube/database-pods.js';
+import type { ServiceEndpoints } from '../../../src/ops/kube/service-endpoints.js';
+import type { WarningEvent } from '../../../src/ops/kube/warning-events.js';
 import type { ServerStatus } from '../../../src/ops/postgres/server-status.js';
-import { blocksJsonSize, headerOf, mrkdwnOf } from '../../support/blocks.js';
+import { allMrkdwn as allOf, blocksJsonSize, headerOf, mrkdwnOf } from '../../support/blocks.js';
 
 const measuredAt = new Date('2026-12-01T03:00:00Z');
 const MI = 2 ** 20;
@@ -18,18 +22,29 @@ const MI = 2 ** 20;
 const server: ServerStatus = {
   version: 'PostgreSQL 15.18', versionNum: 150018, database: 'recipe_database', startedAt: measuredAt, uptimeSeconds: 7_200, maxConnections: 200,
   connections: [{ state: 'idle', count: 8 }, { state: 'active', count: 2 }], totalConnections: 12, databaseConnections: 7, botConnections: 2,
-  idleInTransaction: 0, cacheHitRatio: { tables: 0.995, indexes: 0.999 }, commits: 12_345, rollbacks: 6, deadlocks: 0, databaseSizeBytes: 12 * MI,
+  idleInTransaction: 0, cacheHitRatio: { tables: 0.995, indexes: 0.999 }, commits: 12_345, rollbacks: 6, deadlocks: 0,
+  blocksHit: 99_500, blocksRead: 500, statsResetAt: null, databaseSizeBytes: 12 * MI,
   longestTransaction: null, blockedQueries: 0, locks: { granted: 4, waiting: 0 }, botLocks: 3, replication: [], isReplica: false,
 };
 
 const pod: DatabasePod = {
   name: 'recipe-database-7d9f8b-aaaaa', phase: 'Running', reason: null, readyContainers: 2, totalContainers: 2, restarts: 0,
-  startedAt: new Date(measuredAt.getTime() - 3 * 3_600_000), node: 'fake-node-1',
+  startedAt: new Date(measuredAt.getTime() - 3 * 3_600_000), createdAt: new Date(measuredAt.getTime() - 3 * 3_600_000), readyAt: new Date(measuredAt.getTime() - 3 * 3_600_000),
+  ip: '10.244.0.7', node: 'fake-node-1',
   containers: [
-    { name: 'recipe-database', ready: true, restarts: 0, cpu: { used: 0.12, request: 0.25, limit: 1 }, memory: { used: 300 * MI, request: 512 * MI, limit: 1024 * MI } },
-    { name: 'postgres-exporter', ready: true, restarts: 0, cpu: { used: 0.0015, request: null, limit: null }, memory: { used: 20 * MI, request: null, limit: null } },
+    {
+      name: 'recipe-database', ready: true, restarts: 0, cpu: { used: 0.12, request: 0.25, limit: 1 }, memory: { used: 300 * MI, request: 512 * MI, limit: 1024 * MI },
+      image: null, imageId: null, waiting: null, lastTermination: null,
+    },
+    {
+      name: 'postgres-exporter', ready: true, restarts: 0, cpu: { used: 0.0015, request: null, limit: null }, memory: { used: 20 * MI, request: null, limit: null },
+      image: null, imageId: null, waiting: null, lastTermination: null,
+    },
   ],
 };
+const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
+const withContainer = (over: Partial<ContainerUse>): DatabasePod => ({ ...pod, containers: [{ ...(pod.containers[0] as ContainerUse), ...over }, ...pod.containers.slice(1)] });
+const service: ServiceEndpoints = { namespace: 'recipe-database', service: 'recipe-database-service', ready: [{ ip: '10.244.0.7', pod: pod.name }], notReady: [], ports: ['5432/TCP', '9187/TCP'] };
 const pods: DatabasePods = { namespace: 'recipe-database', deployment: 'recipe-database', selector: 'app=recipe-database', pods: [pod], metricsUnavailable: null };
 
 const exporter: ExporterMetrics = {
@@ -44,7 +59,7 @@ const exporter: ExporterMetrics = {
 function status(over: Partial<StatusResult> = {}): StatusResult {
   return {
     measuredAt, verdict: 'OK', reasons: [], viaReservedSession: false,
-    postgres: { ok: true, data: server, ms: 4 }, kubernetes: { ok: true, data: pods, ms: 9 }, exporter: null, ...over,
+    postgres: { ok: true, data: server, ms: 4 }, kubernetes: { ok: true, data: pods, ms: 9 }, service: null, warnings: null, nodes: [], exporter: null, trend: null, ...over,
   };
 }
 
@@ -122,6 +137,62 @@ describe('status view', () => {
     expect(mrkdwnOf(statusView(status({ exporter: { ok: false, reason: 'the exporter refused the connection (is it running?)', ms: 1 } })))).toContain(
       'Exporter: unavailable — the exporter refused the connection (is it running?)',
     );
+  });
+
+  it("shows the connections' and the size's trend from the history", () => {
+    const texts = mrkdwnOf(statusView(status({ trend: { connections: { delta: 40, minutes: 15 }, size: { deltaBytes: 120 * MI, hours: 24 } } })));
+    expect(texts).toContain("*Connections*\n12 / 200 on the server · +40 in 15 min (idle 8, active 2) · 7 in recipe_database · the bot's own 2");
+    expect(texts).toContain('*Database size*\n12.0 MiB · +120 MiB in 24 h (recipe_database)');
+    const shrank = mrkdwnOf(statusView(status({ trend: { connections: { delta: -12, minutes: 15 }, size: null } })));
+    expect(shrank.find((t) => t.startsWith('*Connections*'))).toContain(' · −12 in 15 min');
+  });
+
+  it("shows each container's image and digest, and a restarted container's last termination", () => {
+    const finishedAt = new Date(measuredAt.getTime() - 4 * 60_000);
+    const oom = withContainer({
+      image: 'postgres:15.4', imageId: `docker.io/library/postgres@${DIGEST}`, restarts: 2,
+      lastTermination: { reason: 'OOMKilled', exitCode: 137, signal: null, startedAt: new Date(finishedAt.getTime() - 2 * 3_600_000), finishedAt },
+    });
+    const pods_ = mrkdwnOf(statusView(status({ kubernetes: { ok: true, ms: 9, data: { ...pods, pods: [{ ...oom, restarts: 2 }] } } }))).find((t) => t.startsWith('*Pods*')) ?? '';
+    expect(pods_).toContain('   ◦ recipe-database: CPU 120m (48% of 250m request, 12% of 1 core limit) · memory 300Mi (59% of 512Mi request, 29% of 1Gi limit) · image `postgres:15.4` (sha256:0123456789ab…)');
+    expect(pods_).toContain('      :red_circle: last terminated 4m ago: *OOMKilled* (exit code 137) after running 2h');
+    const waiting = mrkdwnOf(statusView(status({ kubernetes: { ok: true, ms: 9, data: { ...pods, pods: [withContainer({ waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "postgres:99"' } })] } } })));
+    expect(waiting.find((t) => t.startsWith('*Pods*'))).toContain('      :warning: waiting: *ImagePullBackOff* — Back-off pulling image "postgres:99"');
+  });
+
+  it("shows the Service's endpoints; none ready says the application cannot connect", () => {
+    expect(mrkdwnOf(statusView(status({ service: { ok: true, ms: 3, data: service } })))).toContain(
+      `*Service* recipe-database-service: ready 10.244.0.7 (${pod.name}) · port 5432/TCP, 9187/TCP`,
+    );
+    const none = { ...service, ready: [], notReady: [{ ip: '10.244.0.7', pod: pod.name }] };
+    const message = statusView(status({ verdict: 'DOWN', reasons: ['the Service recipe-database-service has no ready endpoints (1 not ready): the application cannot connect'], service: { ok: true, ms: 3, data: none } }));
+    const texts = mrkdwnOf(message);
+    expect(texts[0]).toBe(':red_circle: *DOWN* — the Service recipe-database-service has no ready endpoints (1 not ready): the application cannot connect');
+    expect(texts).toContain(`:red_circle: *Service* recipe-database-service: *no ready endpoints* — the application cannot connect · not ready: 10.244.0.7 (${pod.name}) · port 5432/TCP, 9187/TCP`);
+    expect(mrkdwnOf(statusView(status({ service: { ok: false, ms: 3, reason: 'the Service recipe-database/x does not exist (RECIPEDB_SERVICE)' } })))).toContain(
+      'Service endpoints: unavailable — the Service recipe-database/x does not exist (RECIPEDB_SERVICE)',
+    );
+  });
+
+  it("names the node's pressure conditions when the bot may read nodes", () => {
+    const texts = mrkdwnOf(statusView(status({ nodes: [{ ok: true, name: 'node-a', ready: true, notReadyReason: null, pressures: [{ type: 'MemoryPressure', message: 'kubelet has insufficient memory available' }] }] })));
+    expect(texts).toContain('Node node-a: :warning: MemoryPressure (kubelet has insufficient memory available)');
+    expect(mrkdwnOf(statusView(status({ nodes: [{ ok: true, name: 'node-a', ready: true, notReadyReason: null, pressures: [] }] })))).toContain('Node node-a: Ready, no memory, disk or PID pressure');
+    // Without the optional node read there are no nodes, and nothing is said about them.
+    expect(allOf(statusView(status()))).not.toMatch(/Node /);
+  });
+
+  it('shows the recent warning events when the verdict is not OK, and only then', () => {
+    const backOff: WarningEvent = {
+      kind: 'Pod', name: pod.name, reason: 'BackOff', message: `Back-off restarting failed container recipe-database in pod ${pod.name}`, count: 2,
+      firstSeen: null, lastSeen: new Date(measuredAt.getTime() - 3 * 60_000), source: 'kubelet',
+    };
+    const warnings = { ok: true as const, ms: 4, data: { namespace: 'recipe-database', events: [backOff], otherCount: 1 } };
+    const texts = mrkdwnOf(statusView(status({ verdict: 'WARN', reasons: [`pod ${pod.name} restarted 2 times`], warnings })));
+    expect(texts).toContain(
+      `*Recent warning events* (last hour; \`events\` lists them all)\n:warning: 3m ago · Pod \`${pod.name}\` · *BackOff* ×2 — Back-off restarting failed container recipe-database in pod ${pod.name}`,
+    );
+    expect(allOf(statusView(status({ warnings })))).not.toContain('Recent warning events');
   });
 
   it('fits Slack with many pods and findings', () => {

@@ -20,7 +20,7 @@ const S = 'recipe_manager';
 const KIB = 1024;
 
 const indexes = (over: Partial<IndexesResult> = {}): IndexesResult => ({
-  measuredAt, schema: null, schemaFound: true,
+  kind: 'usage', measuredAt, schema: null, schemaFound: true,
   usage: {
     indexes: [
       { schema: S, table: 'users', index: 'users_email_key', scans: 0, sizeBytes: 16 * KIB, unique: true },
@@ -39,11 +39,15 @@ describe('indexes view', () => {
     const message = indexesView(indexes());
     const texts = mrkdwnOf(message);
     expect(texts.find((t) => t.startsWith('*Invalid*'))).toBe('*Invalid* — queries ignore them, writes still pay for them\n• `pantry_items_code_key` on pantry_items · 8.0 KiB');
-    expect(texts).toContain('Usually a failed CREATE INDEX CONCURRENTLY: `DROP INDEX CONCURRENTLY` it, fix the cause (e.g. duplicate values), create it again.');
+    expect(texts).toContain('Usually a failed CREATE INDEX CONCURRENTLY: drop it (below), fix the cause (e.g. duplicate values), create it again with `/recipedb index create`.');
     expect(texts.find((t) => t.startsWith('*Duplicates*'))).toBe('*Duplicates* — a wider index serves the same queries\n• `recipes_user_id_idx` (16.0 KiB, 2 scans) — covered by `recipes_user_created_idx`');
     expect(texts.find((t) => t.startsWith('*Unused*'))).toBe('*Unused* — 0 scans since statistics began\n• `recipes_cuisine_idx` on recipes · 16.0 KiB');
     expect(texts.find((t) => t.startsWith('*Usage*'))).toBe('*Usage* — least used first, besides those above\n• `users_email_key` 0 scans · 16.0 KiB\n• `recipes_user_created_idx` 5 scans · 16.0 KiB');
     expect(message.text).toMatch(/unused.*1 duplicate.*1 invalid/);
+    // Each one comes with the bot's own command to drop it (concurrently, after approval): invalid, duplicate, unused.
+    expect(texts).toContain(
+      '*To drop one* (concurrently, after approval):\n```\n/recipedb index drop recipe_manager.pantry_items_code_key\n/recipedb index drop recipe_manager.recipes_user_id_idx\n/recipedb index drop recipe_manager.recipes_cuisine_idx\n```',
+    );
   });
 
   it('says when a schema does not exist or has no index', () => {
@@ -67,11 +71,10 @@ describe('indexes view', () => {
 const staging: TableBloat = {
   schema: S, table: 'import_staging', liveTuples: 2_000, deadTuples: 18_000, deadRatio: 0.9, lastVacuum: null, lastAutovacuum: null,
   lastAnalyze: measuredAt, lastAutoanalyze: null, vacuumThreshold: 450, dueForVacuum: true, autovacuumEnabled: false,
-  vacuumStatement: 'VACUUM (ANALYZE) recipe_manager.import_staging;',
 };
 
 describe('bloat view', () => {
-  it('lists the tables due for vacuum, with the statement to run', () => {
+  it('lists the tables due for vacuum, with the bot commands that vacuum them', () => {
     const message = bloatView({ measuredAt, schema: null, schemaFound: true, report: { tables: [staging], total: 9, due: 1, overRunbookLimit: 1 } });
     expect(headerOf(message)).toBe('Dead tuples and vacuum');
     const all = allMrkdwn(message);
@@ -80,7 +83,10 @@ describe('bloat view', () => {
     expect(due).toContain('`import_staging` 18,000 dead · 2,000 live (90.00%)');
     expect(due).toContain('vacuumed never');
     expect(due).toContain('autovacuum is off for this table');
-    expect(all).toContain('```\nVACUUM (ANALYZE) recipe_manager.import_staging;\n```');
+    // The bot's own commands, not SQL to paste: 90% dead also earns the rewrite that gives the space back.
+    expect(all).toContain('```\n/recipedb vacuum recipe_manager.import_staging\n/recipedb vacuum full recipe_manager.import_staging\n```');
+    const halfDead = bloatView({ measuredAt, schema: null, schemaFound: true, report: { tables: [{ ...staging, deadTuples: 400, liveTuples: 2_000, deadRatio: 0.2 }], total: 9, due: 1, overRunbookLimit: 0 } });
+    expect(allMrkdwn(halfDead)).toContain('```\n/recipedb vacuum recipe_manager.import_staging\n```');
     expect(message.text).toBe('Bloat: 1 table due for vacuum');
   });
 
