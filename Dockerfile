@@ -27,6 +27,8 @@ RUN apt-get update \
 ENV PATH=/usr/lib/postgresql/15/bin:$PATH
 WORKDIR /app
 COPY package.json package-lock.json ./
+# Charts need no system library or font: resvg's prebuilt binary for this platform is an optional
+# dependency inside the npm package (so never --omit=optional), the fonts come from dejavu-fonts-ttf.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # BACKUP_DIR defaults to /backups/recipe-database: mount the backups volume at /backups.

@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { readSidecar } from '../src/ops/backup/sidecar.js';
+import { checkBackupIntegrity } from '../src/ops/backup/integrity.js';
 import { restoreBackup } from '../src/ops/backup/restore-backup.js';
 import { withConnection } from '../src/ops/postgres/databases.js';
 import { quoteIdent } from '../src/ops/postgres/quote-ident.js';
@@ -40,8 +41,10 @@ export async function baselineRestore(binDir: string, databaseUrl: string, file:
 
 /** The bot's restore primitive, in this process: what `restore` runs once approved and the app is stopped. */
 export async function botRestore(databaseUrl: string, file: string): Promise<number> {
+  // The approved bytes, as the restore's integrity check (its step 1) has them before this runs.
+  const { fingerprint } = await checkBackupIntegrity(file);
   const started = performance.now();
-  await restoreBackup({ databaseUrl, file });
+  await restoreBackup({ databaseUrl, file, expected: fingerprint });
   return performance.now() - started;
 }
 

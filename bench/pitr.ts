@@ -92,7 +92,7 @@ export async function pitrSection({ harness, say }: BenchContext): Promise<Secti
     const base = await takePitrBackup(cluster.pgbackrest, { type: 'full' });
     say(`pitr: base backup ${base.backup.label} in ${(base.tookMs / 1000).toFixed(1)} s (${(base.backup.repoSizeBytes / MB).toFixed(0)} MB stored).`);
     say('pitr: dump backup (the bot\'s backup)…');
-    const dump = await takeBackup({ state: services.state, databaseUrl: big.url, dir: backupDir, retentionDays: 30, verifyTables: config.verifyTables, requestedBy: 'bench' });
+    const dump = await takeBackup({ state: services.state, databaseUrl: big.url, dir: backupDir, retentionDays: 30, verifyTables: config.verifyTables, requestedBy: 'bench', instance: services.instance });
     say(`pitr: dump ${dump.backup.name} in ${(dump.backup.durationMs / 1000).toFixed(1)} s (${(dump.backup.sizeBytes / MB).toFixed(0)} MB).`);
 
     say(`pitr: the application writes for ${WORK_MS / 1000} s after the dump…`);

@@ -9,7 +9,7 @@ export interface Ratio {
 
 export interface Figure {
   name: string;
-  unit: 'ms' | 'MB' | 'MB/s' | 'rows';
+  unit: 'ms' | 'MB' | 'MB/s' | 'rows' | '%';
   bot: number;
   /** Null for extra information without a baseline. */
   baseline: number | null;

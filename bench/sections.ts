@@ -4,13 +4,17 @@
  */
 import { ackSection } from './ack.js';
 import { backupSection } from './backup.js';
+import { chartSection } from './chart.js';
 import { pitrSection } from './pitr.js';
 import type { Section } from './section.js';
 import { statusSection } from './status.js';
+import { saturatedSection } from './saturated.js';
 
 export const SECTIONS: Readonly<Record<string, Section>> = {
   ack: ackSection,
   status: statusSection,
   backup: backupSection,
+  chart: chartSection,
+  saturated: saturatedSection,
   pitr: pitrSection,
 };

@@ -3,10 +3,12 @@
  *
  *   const config = loadConfig(process.env); // throws ConfigError('PORT: must be a port number …')
  */
+import { hkdfSync } from 'node:crypto';
 import { z } from 'zod';
 import { parseCronSchedule, ScheduleError } from './cron-schedule.js';
 import { parseDuration } from './duration.js';
 import { urlPassword } from './redact.js';
+import { parseManagedUsers, type ManagedUser } from './managed-users-config.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -71,8 +73,29 @@ const cronOrOff = (fallback: string) =>
       }
     });
 
+/** A duration within [min, max], or `off`: null. */
+const durationOrOff = (fallback: string, min: number, max: number, what: string) =>
+  z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      const text = s?.trim() || fallback;
+      if (text === 'off') return null;
+      const ms = parseDuration(text);
+      if (ms === undefined || ms < min || ms > max) {
+        ctx.addIssue({ code: 'custom', message: `must be ${what}, or off` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
 /** A Slack user group ID (S…), mentioned when an incident is escalated to that level. */
 const userGroup = optionalText.refine((s) => s === undefined || /^S[A-Z0-9_]+$/.test(s), 'must be a Slack user group ID (S…)');
+
+/** A Kubernetes object name (RFC 1123 subdomain), as the API server accepts it. */
+const kubeName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes object name (lowercase letters, digits, dashes and dots)');
 
 const percent = (fallback: number) => intInRange(fallback, 0, 100, 'a percentage');
 
@@ -90,6 +113,8 @@ const envSchema = z.object({
   RECIPEDB_NAMESPACE: optionalText.transform((s) => s ?? 'recipe-database'),
   RECIPEDB_DEPLOYMENT: optionalText.transform((s) => s ?? 'recipe-database'),
   RECIPEDB_CONTAINER: optionalText.transform((s) => s ?? 'recipe-database'),
+  RECIPEDB_SERVICE: optionalText.transform((s) => s ?? 'recipe-database-service').pipe(kubeName),
+  RECIPEDB_PVC: optionalText.transform((s) => s ?? 'recipe-database-pvc').pipe(kubeName),
   APP_NAMESPACE: optionalText.transform((s) => s ?? 'default'),
   APP_DEPLOYMENT: optionalText.transform((s) => s ?? 'recipe-app'),
   SCALABLE_DEPLOYMENTS: optionalText
@@ -122,12 +147,18 @@ const envSchema = z.object({
   STATUS_LONG_TRANSACTION: duration('5m'),
   STATUS_SOURCE_TIMEOUT: duration('2s'),
   RESTORE_LOCK_WAIT: duration('5m'),
+  // How long a rollout may take: resize, image and storage expand wait this long for the database's new pod to be
+  // ready (resize and image then put the old container back); a restart after a password rotation, before the
+  // report says it did not complete.
+  ROLLOUT_TIMEOUT: duration('5m'),
   DB_CONNECT_TIMEOUT: duration('3s'),
   DB_STATEMENT_TIMEOUT: duration('5s'),
   // Kubernetes' default terminationGracePeriodSeconds is 30: the drain and its cleanup fit inside it.
   SHUTDOWN_GRACE: duration('20s'),
   // A replica silent this long is presumed dead: its scheduled backup is taken over, its action reported as interrupted.
   REPLICA_TIMEOUT: duration('60s').refine((ms) => ms >= 2_000, 'must be at least 2s'),
+  // Keys the hash of every stored plan, so a plan edited in the state database is refused (README, Security).
+  PLAN_HMAC_KEY: optionalText.refine((s) => s === undefined || s.length >= 32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)'),
   // Alertmanager's webhook (SPEC section 10). The token is what Alertmanager's receiver sends as its bearer credentials.
   ALERTS_TOKEN: optionalText.refine(
     (s) => s === undefined || (s.length >= 16 && /^[\x21-\x7e]+$/.test(s)),
@@ -135,6 +166,20 @@ const envSchema = z.object({
   ),
   ALERTS_CHANNEL: optionalText.refine((s) => s === undefined || /^[CGD][A-Z0-9_]+$/.test(s), 'must be a Slack channel ID (C…)'),
   ALERTMANAGER_URL: optionalText.refine((s) => s === undefined || /^https?:\/\//.test(s) && URL.canParse(s), 'must be an http(s) URL'),
+  MANAGED_USERS: optionalText.transform((s, ctx) => {
+    const parsed = parseManagedUsers(s ?? 'recipe_api=recipe-database/recipe-database-secret/API_PASSWORD');
+    if (typeof parsed === 'string') {
+      ctx.addIssue({ code: 'custom', message: parsed });
+      return z.NEVER;
+    }
+    return parsed;
+  }),
+  // A maintenance statement waiting longer than this for a lock gives up and retries, so it never queues ahead of the application.
+  MAINTENANCE_LOCK_TIMEOUT: duration('5s').refine((ms) => ms >= 100, 'must be at least 100ms'),
+  MAINTENANCE_PROGRESS_INTERVAL: duration('3s').refine((ms) => ms >= 100, 'must be at least 100ms'),
+  // History (SPEC section 13): one sample per interval across replicas; `off` samples nothing.
+  HISTORY_INTERVAL: durationOrOff('1m', 10_000, 3_600_000, 'a duration from 10s to 1h'),
+  HISTORY_RETENTION: duration('30d').refine((ms) => ms >= 3_600_000, 'must be at least 1h'),
   // Point-in-time recovery with pgBackRest (SPEC section 12).
   PGBACKREST_STANZA: optionalText.refine((s) => s === undefined || /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(s), 'must be a pgBackRest stanza name (letters, digits, . _ -)'),
   PGBACKREST_CONFIG: optionalText.refine((s) => s === undefined || s.startsWith('/'), 'must be an absolute path to a pgbackrest.conf'),
@@ -155,7 +200,8 @@ export interface Config {
   databaseUrl?: string;
   stateDatabaseUrl?: string;
   kubeconfig?: string;
-  database: { namespace: string; deployment: string; container: string };
+  /** Where the database runs: its deployment and container, the Service the application connects to, its data volume claim. */
+  database: { namespace: string; deployment: string; container: string; service: string; pvc: string };
   app: { namespace: string; deployment: string };
   scalableDeployments: string[];
   verifyTables: string[];
@@ -173,8 +219,21 @@ export interface Config {
   shutdownGraceMs: number;
   /** A replica whose heartbeat is older than this is presumed dead. */
   replicaTimeoutMs: number;
+  /**
+   * The key of the plans' HMAC: PLAN_HMAC_KEY, else derived from the signing secret or bot token
+   * (never stored in the state database, which it protects).
+   */
+  planKey: Buffer;
   /** Alertmanager: the webhook's token (no token: no `/alerts`), where alert messages go, and its API for silences. */
   alerts: { token?: string; channel?: string; alertmanagerUrl?: string };
+  /** Roles whose password `user rotate-password` may change, and the Secret key that holds it. */
+  managedUsers: ManagedUser[];
+  /** How long a rollout may take (ROLLOUT_TIMEOUT): resize, image, storage expand, restarts after a rotation. */
+  rolloutTimeoutMs: number;
+  /** SPEC section 9: how long a maintenance statement may wait for a lock, and how often its progress is redrawn. */
+  maintenance: { lockTimeoutMs: number; progressIntervalMs: number };
+  /** How often the key figures are sampled into the state database (null: off), and for how long they are kept. */
+  history: { intervalMs: number | null; retentionMs: number };
   /**
    * pgBackRest (SPEC section 12), or null when PGBACKREST_STANZA is not set. Scheduled base backups
    * are incremental, full when the newest full one is older than `fullBackupIntervalMs`;
@@ -209,7 +268,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
   const secrets = [
     e.SLACK_BOT_TOKEN, e.SLACK_SIGNING_SECRET, e.SLACK_APP_TOKEN, urlPassword(e.DATABASE_URL), urlPassword(e.STATE_DATABASE_URL),
-    e.ALERTS_TOKEN, urlPassword(e.ALERTMANAGER_URL),
+    e.ALERTS_TOKEN, urlPassword(e.ALERTMANAGER_URL), e.PLAN_HMAC_KEY,
     // pgBackRest's own credentials (PGBACKREST_REPO1_S3_KEY_SECRET, …CIPHER_PASS…) reach it through the environment.
     ...Object.entries(env).filter(([name]) => /^PGBACKREST_.*(KEY|PASS|SECRET|TOKEN)/.test(name)).map(([, value]) => value),
   ].filter((s): s is string => Boolean(s));
@@ -223,7 +282,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     databaseUrl: e.DATABASE_URL,
     stateDatabaseUrl: e.STATE_DATABASE_URL,
     kubeconfig: e.KUBECONFIG,
-    database: { namespace: e.RECIPEDB_NAMESPACE, deployment: e.RECIPEDB_DEPLOYMENT, container: e.RECIPEDB_CONTAINER },
+    database: {
+      namespace: e.RECIPEDB_NAMESPACE,
+      deployment: e.RECIPEDB_DEPLOYMENT,
+      container: e.RECIPEDB_CONTAINER,
+      service: e.RECIPEDB_SERVICE,
+      pvc: e.RECIPEDB_PVC,
+    },
     app: { namespace: e.APP_NAMESPACE, deployment: e.APP_DEPLOYMENT },
     scalableDeployments: e.SCALABLE_DEPLOYMENTS,
     verifyTables: e.VERIFY_TABLES,
@@ -246,7 +311,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     timeouts: { sourceMs: e.STATUS_SOURCE_TIMEOUT, connectMs: e.DB_CONNECT_TIMEOUT, statementMs: e.DB_STATEMENT_TIMEOUT, restoreLockWaitMs: e.RESTORE_LOCK_WAIT },
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     replicaTimeoutMs: e.REPLICA_TIMEOUT,
+    planKey: planKey(e.PLAN_HMAC_KEY, e.SLACK_SIGNING_SECRET ?? e.SLACK_BOT_TOKEN),
     alerts: { token: e.ALERTS_TOKEN, channel: alertsChannel, alertmanagerUrl: e.ALERTMANAGER_URL },
+    managedUsers: e.MANAGED_USERS,
+    rolloutTimeoutMs: e.ROLLOUT_TIMEOUT,
+    maintenance: { lockTimeoutMs: e.MAINTENANCE_LOCK_TIMEOUT, progressIntervalMs: e.MAINTENANCE_PROGRESS_INTERVAL },
+    history: { intervalMs: e.HISTORY_INTERVAL, retentionMs: e.HISTORY_RETENTION },
     pitr: e.PGBACKREST_STANZA
       ? {
           stanza: e.PGBACKREST_STANZA,
@@ -258,6 +328,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       : null,
     secrets,
   };
+}
+
+/**
+ * PLAN_HMAC_KEY as given; without it, a key derived (HKDF) from a Slack secret every replica
+ * shares, so the deployment still has a key the state database does not hold. Rotating that
+ * secret then invalidates pending requests (they are refused at approval, nothing done). The
+ * console, whose state is a local database of its user, derives it from a constant.
+ */
+function planKey(configured: string | undefined, slackSecret: string | undefined): Buffer {
+  if (configured !== undefined) return Buffer.from(configured, 'utf8');
+  return Buffer.from(hkdfSync('sha256', slackSecret ?? 'recipedb-ops local console', 'recipedb-ops', 'approval plan hmac', 32));
 }
 
 function sameDatabase(a: string, b: string): boolean {

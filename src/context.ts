@@ -10,6 +10,7 @@ import type { Recorder } from './state/recorder.js';
 import type { Metrics } from './metrics.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Notices } from './jobs/notices.js';
+import type { ReservedSession } from './ops/postgres/reserved-session.js';
 import type { PitrServices } from './ops/pitr/pitr-services.js';
 
 export interface Services {
@@ -19,6 +20,8 @@ export interface Services {
   db: pg.Pool;
   /** Its URL, for the client tools (pg_dump, psql) that cannot share the pool. */
   databaseUrl: string;
+  /** A session to it kept open for when the pool cannot connect (every slot taken). */
+  reserved: ReservedSession;
   /** The bot's own state (STATE_DATABASE_URL). */
   state: pg.Pool;
   kube: Kube | null;

@@ -16,7 +16,7 @@ export interface Metrics {
 }
 
 export interface MetricsSources {
-  /** When the newest complete backup in BACKUP_DIR was taken; null when there is none (the gauge is then 0, so an age alert fires). */
+  /** When the newest backup the bot wrote (recorded in the state database, still in BACKUP_DIR) was taken; null when there is none (the gauge is then 0, so an age alert fires). */
   newestBackup?: () => Promise<Date | null>;
 }
 
@@ -25,11 +25,11 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
   collectDefaultMetrics({ register: registry, prefix: 'recipedb_ops_' });
   const newestBackup = sources.newestBackup;
   if (newestBackup !== undefined) {
-    // Read from the backup folder at every scrape, not remembered: it survives restarts, and every
-    // replica reports the same value for the shared folder, whichever of them took the backup.
+    // Read at every scrape (the state database's records, the folder), not remembered: it survives
+    // restarts, and every replica reports the same value, whichever of them took the backup.
     new Gauge({
       name: 'recipedb_ops_backup_last_success_timestamp_seconds',
-      help: 'When the newest complete backup in BACKUP_DIR was taken (Unix time); 0 when there is none',
+      help: 'When the newest backup the bot wrote (and still finds in BACKUP_DIR) was taken (Unix time); 0 when there is none',
       registers: [registry],
       async collect() {
         const newest = await newestBackup().catch(() => null);

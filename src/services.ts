@@ -14,11 +14,13 @@ import type { Config } from './config.js';
 import type { Services } from './context.js';
 import { createKube } from './ops/kube/kube-client.js';
 import { createPool } from './ops/postgres/pool.js';
+import { openReservedSession } from './ops/postgres/reserved-session.js';
 import { STATE_SCHEMA, migrate } from './state/migrate.js';
 import { createRecorder } from './state/recorder.js';
 import { createMetrics } from './metrics.js';
 import { createLifecycle } from './lifecycle.js';
-import { listBackups } from './ops/backup/list-backups.js';
+import { listBackups, newestBotBackup } from './ops/backup/list-backups.js';
+import { readBackupRecords } from './state/backup-records.js';
 import { createNotices } from './jobs/notices.js';
 import { startJobs } from './jobs/start-jobs.js';
 import { createPitrServices, type PitrServices } from './ops/pitr/pitr-services.js';
@@ -44,8 +46,13 @@ export async function openServices(
     max: 10,
     onError: (err) => log.warn({ err }, 'state database connection lost'),
   });
+  // Opened first, before the server may fill up; a database that is down at start-up does not stop
+  // the bot (its `status` says so), and the session keeps trying to open in the background.
+  const reserved = openReservedSession({ url: urls.databaseUrl, connectMs, statementMs, log });
   const instance = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const closePools = () => Promise.allSettled([reserved.close(), db.end(), state.end()]);
   const start = async (): Promise<Services> => {
+    await reserved.ready();
     const applied = await migrate(state);
     if (applied.length) log.info({ applied }, 'state database migrated');
     const kube = await createKube({ kubeconfig: config.kubeconfig });
@@ -54,10 +61,14 @@ export async function openServices(
       log,
       db,
       databaseUrl: urls.databaseUrl,
+      reserved,
       state,
       kube,
       recorder: createRecorder(state, log),
-      metrics: createMetrics({ newestBackup: async () => (await listBackups(path.resolve(config.backup.dir)))[0]?.takenAt ?? null }),
+      // The newest backup the bot wrote and recorded, whose file is still there: never a file's name.
+      metrics: createMetrics({
+        newestBackup: async () => newestBotBackup(await listBackups(path.resolve(config.backup.dir), await readBackupRecords(state)))?.takenAt ?? null,
+      }),
       now: () => new Date(),
       lifecycle: createLifecycle(),
       notices: createNotices(log),
@@ -66,12 +77,12 @@ export async function openServices(
     };
   };
   const opened = await start().catch(async (error: unknown) => {
-    await Promise.allSettled([db.end(), state.end()]);
+    await closePools();
     throw error;
   });
   // Last, so that a failed start leaves no replica behind.
   const jobs = await startJobs(opened).catch(async (error: unknown) => {
-    await Promise.allSettled([db.end(), state.end()]);
+    await closePools();
     throw error;
   });
   return {
@@ -79,7 +90,7 @@ export async function openServices(
     async close() {
       // Jobs first: a scheduled backup still running is stopped, then this replica leaves.
       await jobs.stop();
-      await Promise.allSettled([db.end(), state.end()]);
+      await closePools();
     },
   };
 }

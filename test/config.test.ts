@@ -23,7 +23,15 @@ describe('configuration', () => {
     const config = loadConfig({});
     expect(config.mode).toBe('console');
     expect(config.port).toBe(3000);
-    expect(config.database).toEqual({ namespace: 'recipe-database', deployment: 'recipe-database', container: 'recipe-database' });
+    expect(config.database).toEqual({
+      namespace: 'recipe-database',
+      deployment: 'recipe-database',
+      container: 'recipe-database',
+      service: 'recipe-database-service',
+      pvc: 'recipe-database-pvc',
+    });
+    expect(config.rolloutTimeoutMs).toBe(5 * 60_000);
+    expect(config.history).toEqual({ intervalMs: 60_000, retentionMs: 30 * 86_400_000 });
     expect(config.app).toEqual({ namespace: 'default', deployment: 'recipe-app' });
     expect(config.scalableDeployments).toEqual(['default/recipe-app']);
     expect(config.verifyTables).toEqual(['recipe_manager.recipes', 'recipe_manager.users', 'recipe_manager.ingredients']);
@@ -32,6 +40,24 @@ describe('configuration', () => {
     expect(config.approvalTtlMs).toBe(15 * 60_000);
     expect(config.slack.apiUrl).toBe('https://slack.com/api/');
     expect(config.logLevel).toBe('info');
+  });
+
+  it('keys plan hashes with PLAN_HMAC_KEY, else with a key derived from a Slack secret', () => {
+    const key = 'k'.repeat(40);
+    expect(loadConfig({ ...slackEnv, PLAN_HMAC_KEY: key }).planKey).toEqual(Buffer.from(key));
+    expect(loadConfig({ ...slackEnv, PLAN_HMAC_KEY: key }).secrets).toContain(key);
+    const derived = loadConfig(slackEnv).planKey;
+    expect(derived).toHaveLength(32);
+    // Not the secret itself, and the same on every replica with the same secret.
+    expect(derived.toString('utf8')).not.toContain(slackEnv.SLACK_SIGNING_SECRET);
+    expect(loadConfig(slackEnv).planKey).toEqual(derived);
+    expect(loadConfig({ ...slackEnv, SLACK_SIGNING_SECRET: 'another-secret' }).planKey).not.toEqual(derived);
+    expect(errorOf({ ...slackEnv, PLAN_HMAC_KEY: 'short' })).toBe('PLAN_HMAC_KEY: must be at least 32 characters (e.g. `openssl rand -hex 32`)');
+  });
+
+  it('reads HISTORY_INTERVAL (or off) and HISTORY_RETENTION', () => {
+    expect(loadConfig({ HISTORY_INTERVAL: '30s', HISTORY_RETENTION: '7d' }).history).toEqual({ intervalMs: 30_000, retentionMs: 7 * 86_400_000 });
+    expect(loadConfig({ HISTORY_INTERVAL: 'off' }).history.intervalMs).toBeNull();
   });
 
   it('picks HTTP mode with a bot token and Socket Mode with an app token too', () => {
@@ -54,6 +80,14 @@ describe('configuration', () => {
     [{ VERIFY_TABLES: 'recipes; DROP TABLE x' }, /^VERIFY_TABLES: must be a comma list of schema.table/],
     [{ BACKUP_SCHEDULE: 'daily' }, /^BACKUP_SCHEDULE: must be a 5-field cron/],
     [{ SLACK_BOT_TOKEN: 'xoxp-user-token-secret' }, /^SLACK_BOT_TOKEN: must be a bot token/],
+    [{ RECIPEDB_SERVICE: 'Recipe_DB' }, /^RECIPEDB_SERVICE: must be a Kubernetes object name/],
+    [{ RECIPEDB_PVC: 'data/pvc' }, /^RECIPEDB_PVC: must be a Kubernetes object name/],
+    [{ RECIPEDB_PVC: 'Data Volume' }, /^RECIPEDB_PVC: must be a Kubernetes object name/],
+    [{ ROLLOUT_TIMEOUT: 'forever' }, /^ROLLOUT_TIMEOUT: must be a duration/],
+    [{ HISTORY_INTERVAL: '1s' }, /^HISTORY_INTERVAL: must be a duration from 10s to 1h, or off/],
+    [{ HISTORY_INTERVAL: '2h' }, /^HISTORY_INTERVAL: must be a duration from 10s to 1h, or off/],
+    [{ HISTORY_RETENTION: 'forever' }, /^HISTORY_RETENTION: must be a duration/],
+    [{ HISTORY_RETENTION: '10m' }, /^HISTORY_RETENTION: must be at least 1h/],
   ])('refuses a bad value with one line naming the variable (%#)', (env, expected) => {
     const message = errorOf(env as NodeJS.ProcessEnv);
     expect(message).toMatch(expected);
@@ -103,5 +137,27 @@ describe('configuration', () => {
       expect(message).toMatch(expected);
       expect(message).not.toContain('a-random-alerts-token');
     });
+  });
+
+  it('reads MANAGED_USERS as role=namespace/secret/key, with the SPEC default, and none', () => {
+    expect(loadConfig({}).managedUsers).toEqual([{ role: 'recipe_api', namespace: 'recipe-database', secret: 'recipe-database-secret', key: 'API_PASSWORD' }]);
+    expect(loadConfig({ MANAGED_USERS: ' recipe_api=db/app-secret/API_PASSWORD , Reporting=db/report.creds/password ' }).managedUsers).toEqual([
+      { role: 'recipe_api', namespace: 'db', secret: 'app-secret', key: 'API_PASSWORD' },
+      { role: 'Reporting', namespace: 'db', secret: 'report.creds', key: 'password' },
+    ]);
+    expect(loadConfig({ MANAGED_USERS: 'none' }).managedUsers).toEqual([]);
+    expect(loadConfig({}).rolloutTimeoutMs).toBe(5 * 60_000);
+  });
+
+  it.each([
+    ['recipe_api', /^MANAGED_USERS: entry "recipe_api" must be role=namespace\/secret\/key$/],
+    ['recipe;api=db/s/k', /^MANAGED_USERS: "recipe;api" is not a role name/],
+    ['recipe_api=DB/s/k', /^MANAGED_USERS: "DB" is not a Kubernetes namespace name$/],
+    ['recipe_api=db/S_ecret/k', /^MANAGED_USERS: "S_ecret" is not a Kubernetes Secret name$/],
+    ['recipe_api=db/s/k y', /^MANAGED_USERS: "k y" is not a Secret key/],
+    ['recipe_api=db/s/API_PASSWORD_PREVIOUS', /^MANAGED_USERS: the key "API_PASSWORD_PREVIOUS" ends with _PREVIOUS/],
+    ['a=db/s/k,a=db/t/k', /^MANAGED_USERS: the role a is listed twice$/],
+  ])('refuses MANAGED_USERS=%s in one line', (value, expected) => {
+    expect(errorOf({ MANAGED_USERS: value })).toMatch(expected);
   });
 });

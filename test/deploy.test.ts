@@ -117,16 +117,88 @@ describe('deploy/ as files', () => {
     expect(listed).not.toContain('alerts.yaml');
     expect(listed.some((f) => f.startsWith('optional'))).toBe(false);
     expect(objects.map((o) => o.kind).sort()).toEqual(
-      ['ConfigMap', 'Deployment', 'Namespace', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+      [
+        'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Role', 'Role',
+        'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount',
+      ].sort(),
     );
   });
 
   it('puts every namespaced object of the bot in its namespace', () => {
     const namespace = only('Namespace').metadata?.name;
-    for (const object of objects.filter((o) => !['Namespace', 'Role', 'RoleBinding'].includes(o.kind))) {
+    for (const object of objects.filter((o) => !['Namespace', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind))) {
       expect(object.metadata?.namespace, `${object.kind} ${object.metadata?.name}`).toBe(namespace);
     }
     expect(secretTemplate?.metadata?.namespace).toBe(namespace);
+  });
+});
+
+describe('the Secret template', () => {
+  it('connects to the operated database as the least-privilege role README creates, never postgres', () => {
+    const url = new URL(secretData.DATABASE_URL ?? '');
+    expect(url.username).toBe('recipedb_ops');
+    const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain('CREATE ROLE recipedb_ops LOGIN');
+    expect(readme).toContain('GRANT pg_monitor, pg_signal_backend TO recipedb_ops');
+    expect(readme).not.toMatch(/CREATE ROLE recipedb_ops[^;]*SUPERUSER/);
+  });
+});
+
+interface PolicyPeer {
+  namespaceSelector?: { matchLabels?: Record<string, string> };
+  podSelector?: { matchLabels?: Record<string, string> };
+  ipBlock?: { cidr: string; except?: string[] };
+}
+interface PolicyRule {
+  to?: PolicyPeer[];
+  from?: PolicyPeer[];
+  ports?: { port: number | string; protocol?: string }[];
+}
+
+describe('the NetworkPolicy', () => {
+  const policy = only('NetworkPolicy');
+  const policySpec = policy.spec as { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: PolicyRule[]; egress: PolicyRule[] };
+  const ports = (rule: PolicyRule): string[] => (rule.ports ?? []).map((p) => `${p.protocol ?? 'TCP'}/${p.port}`).sort();
+  const namespaceOf = (peer: PolicyPeer): string | undefined => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'];
+
+  it("selects the bot's pods and isolates them both ways", () => {
+    expect(policySpec.podSelector.matchLabels).toEqual(spec.template.metadata.labels);
+    expect(policySpec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
+  });
+
+  it("lets in only the monitoring namespace (metrics, Alertmanager's webhook), to the http port", () => {
+    expect(policySpec.ingress).toHaveLength(1);
+    const [rule] = policySpec.ingress as [PolicyRule];
+    expect((rule.from ?? []).map(namespaceOf)).toEqual(['monitoring']);
+    expect(ports(rule)).toEqual(['TCP/http']);
+    expect(container.ports?.find((p) => p.name === 'http')?.containerPort).toBe(config.port);
+    expect(spec.template.metadata.annotations?.['prometheus.io/port']).toBe(String(config.port));
+  });
+
+  it("lets out only DNS, the databases, Alertmanager's API, the Kubernetes API and HTTPS to the internet", () => {
+    // Every rule names where and which ports: no rule without `to` or `ports`, which would allow all.
+    for (const rule of policySpec.egress) {
+      expect(rule.to?.length, JSON.stringify(rule)).toBeGreaterThan(0);
+      expect(rule.ports?.length, JSON.stringify(rule)).toBeGreaterThan(0);
+    }
+    const byPorts = new Map(policySpec.egress.map((rule) => [ports(rule).join(','), rule]));
+    expect([...byPorts.keys()].sort()).toEqual(['TCP/443', 'TCP/443,TCP/6443', 'TCP/5432', 'TCP/5432,TCP/9187', 'TCP/53,UDP/53', 'TCP/8432', 'TCP/9093'].sort());
+
+    const dns = byPorts.get('TCP/53,UDP/53')?.to?.[0];
+    expect(dns).toMatchObject({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } });
+    // The operated database's namespace is the configuration's, and its Service answers on 5432.
+    expect(byPorts.get('TCP/5432,TCP/9187')?.to?.map(namespaceOf)).toEqual([config.database.namespace]);
+    expect(new URL(config.databaseUrl ?? '').hostname).toContain(`.${config.database.namespace}.svc`);
+    expect(new URL(config.databaseUrl ?? '').port).toBe('5432');
+    expect(byPorts.get('TCP/5432')?.to?.map(namespaceOf)).toEqual([policy.metadata?.namespace]);
+    expect(new URL(config.stateDatabaseUrl ?? '').hostname).toContain(`.${policy.metadata?.namespace}.svc`);
+    // Alertmanager (ALERTMANAGER_URL) in the monitoring namespace, on its API port.
+    expect(byPorts.get('TCP/9093')?.to?.map(namespaceOf)).toEqual(['monitoring']);
+    // The API server by address; Slack as HTTPS anywhere but the private ranges.
+    expect(byPorts.get('TCP/443,TCP/6443')?.to?.[0]?.ipBlock?.cidr).toMatch(/^\d+\.\d+\.\d+\.\d+\/32$/);
+    const internet = byPorts.get('TCP/443')?.to?.[0]?.ipBlock;
+    expect(internet?.cidr).toBe('0.0.0.0/0');
+    expect(internet?.except).toEqual(expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']));
   });
 });
 
@@ -145,9 +217,9 @@ describe('the Deployment', () => {
     const sources = container.envFrom ?? [];
     expect(sources.map((s) => s.configMapRef?.name).filter(Boolean)).toEqual([only('ConfigMap').metadata?.name]);
     expect(sources.map((s) => s.secretRef?.name).filter(Boolean)).toEqual([secretTemplate?.metadata?.name]);
-    expect(Object.keys(secretData).sort()).toEqual(['DATABASE_URL', 'SLACK_APP_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'STATE_DATABASE_URL']);
+    expect(Object.keys(secretData).sort()).toEqual(['DATABASE_URL', 'PLAN_HMAC_KEY', 'SLACK_APP_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'STATE_DATABASE_URL']);
     // Nothing secret in the ConfigMap.
-    expect(Object.keys(configData).filter((key) => /TOKEN|SECRET|PASSWORD|DATABASE_URL/.test(key))).toEqual([]);
+    expect(Object.keys(configData).filter((key) => /TOKEN|SECRET|PASSWORD|DATABASE_URL|KEY/.test(key))).toEqual([]);
     expect(config.mode).toBe('slack-socket');
   });
 
@@ -244,20 +316,30 @@ describe('the RBAC', () => {
     .flatMap((file) => readYamlDocuments(file) as Manifest[])
     .filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole');
 
-  it('grants no exec, attach, port-forward, secrets, escalation or wildcards, in any file', () => {
+  it('grants no exec, attach, port-forward, escalation or wildcards, in any file; Secrets only by name, or create', () => {
     expect(allRoles.length).toBeGreaterThanOrEqual(3);
     for (const role of allRoles) {
       for (const rule of (role.rules ?? []) as Rule[]) {
         const where = `${role.kind} ${role.metadata?.name}`;
         for (const list of [rule.verbs, rule.resources ?? [], rule.apiGroups ?? []]) expect(list.filter((x) => x.includes('*')), where).toEqual([]);
-        expect(rule.resources ?? [], where).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(secrets|pods\/(exec|attach|portforward|proxy)|serviceaccounts\/token)$/)]));
-        expect(rule.verbs, where).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(escalate|bind|impersonate|delete|deletecollection|create)$/)]));
+        expect(rule.resources ?? [], where).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(pods\/(exec|attach|portforward|proxy)|serviceaccounts\/token)$/)]));
+        expect(rule.verbs, where).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(escalate|bind|impersonate|delete|deletecollection)$/)]));
+        // Secrets: read and change only the named ones; create (which RBAC cannot narrow by name); never list or watch.
+        if ((rule.resources ?? []).includes('secrets')) {
+          expect(rule.resources, where).toEqual(['secrets']);
+          if ((rule.resourceNames ?? []).length > 0) expect(rule.verbs.filter((v) => v !== 'get' && v !== 'patch'), where).toEqual([]);
+          else expect(rule.verbs, where).toEqual(['create']);
+        }
+        if (rule.verbs.includes('create')) expect(rule.resources, where).toEqual(['secrets']);
       }
     }
   });
 
-  it('installs no cluster-wide grant: that is the optional node read only', () => {
-    expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
+  it('installs one cluster-wide grant, reading storage classes; reading nodes stays optional', () => {
+    const clusterRoles = objects.filter((o) => o.kind === 'ClusterRole');
+    expect(clusterRoles.map((r) => r.rules)).toEqual([[{ apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] }]]);
+    const bindings = objects.filter((o) => o.kind === 'ClusterRoleBinding');
+    expect(bindings.map((b) => (b.roleRef as { name: string }).name)).toEqual([clusterRoles[0]?.metadata?.name]);
   });
 
   it('puts the Roles exactly in the database\'s and the application\'s namespaces of the ConfigMap', () => {
@@ -276,7 +358,26 @@ describe('the RBAC', () => {
       { verb: 'list', apiGroup: '', resource: 'pods', namespace },
       { verb: 'get', apiGroup: '', resource: 'pods', subresource: 'log', namespace, name: `${database}-7d9f8b-x2k4q` },
       { verb: 'list', apiGroup: 'metrics.k8s.io', resource: 'pods', namespace },
+      // resize and image patch the database deployment; events and status read the warnings and the Service's endpoints.
+      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', namespace, name: database },
+      { verb: 'list', apiGroup: '', resource: 'events', namespace },
+      { verb: 'get', apiGroup: '', resource: 'endpoints', namespace, name: config.database.service },
+      // storage, storage expand and growth: the one claim, and its class.
+      { verb: 'get', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: config.database.pvc },
+      { verb: 'patch', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: config.database.pvc },
+      { verb: 'get', apiGroup: 'storage.k8s.io', resource: 'storageclasses', name: 'standard' },
     ];
+    // user rotate-password: the Secrets of MANAGED_USERS, by name; user create: a new Secret next to the database.
+    for (const user of config.managedUsers) {
+      needed.push(
+        { verb: 'get', apiGroup: '', resource: 'secrets', namespace: user.namespace, name: user.secret },
+        { verb: 'patch', apiGroup: '', resource: 'secrets', namespace: user.namespace, name: user.secret },
+        { verb: 'list', apiGroup: '', resource: 'pods', namespace: user.namespace },
+      );
+    }
+    needed.push({ verb: 'create', apiGroup: '', resource: 'secrets', namespace });
+    // A rotation restarts APP_DEPLOYMENT.
+    needed.push({ verb: 'patch', apiGroup: 'apps', resource: 'deployments', namespace: config.app.namespace, name: config.app.deployment });
     // The restore's application and every deployment `scale` may touch.
     for (const entry of [`${config.app.namespace}/${config.app.deployment}`, ...config.scalableDeployments]) {
       const [ns = '', name = ''] = entry.split('/');
@@ -298,15 +399,36 @@ describe('the RBAC', () => {
       { verb: 'delete', apiGroup: '', resource: 'pods', namespace, name: `${database}-0` },
       { verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', namespace, name: `${database}-0` },
       { verb: 'get', apiGroup: '', resource: 'secrets', namespace, name: 'postgres' },
+      { verb: 'patch', apiGroup: '', resource: 'secrets', namespace, name: 'postgres' },
+      { verb: 'list', apiGroup: '', resource: 'secrets', namespace },
+      { verb: 'watch', apiGroup: '', resource: 'secrets', namespace },
+      { verb: 'delete', apiGroup: '', resource: 'secrets', namespace, name: 'recipe-database-secret' },
+      { verb: 'update', apiGroup: '', resource: 'secrets', namespace, name: 'recipe-database-secret' },
+      { verb: 'create', apiGroup: '', resource: 'secrets', namespace: app.namespace },
       { verb: 'list', apiGroup: '', resource: 'configmaps', namespace },
       { verb: 'list', apiGroup: 'apps', resource: 'deployments', namespace },
       { verb: 'patch', apiGroup: 'apps', resource: 'deployments', subresource: 'scale', namespace, name: database },
-      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', ...app },
+      { verb: 'update', apiGroup: 'apps', resource: 'deployments', ...app },
       { verb: 'update', apiGroup: 'apps', resource: 'deployments', subresource: 'scale', ...app },
       { verb: 'list', apiGroup: '', resource: 'pods', namespace: app.namespace },
       { verb: 'get', apiGroup: '', resource: 'secrets', namespace: 'recipedb-ops', name: 'recipedb-ops' },
       { verb: 'list', apiGroup: '', resource: 'nodes' },
       { verb: 'list', apiGroup: 'metrics.k8s.io', resource: 'nodes' },
+      { verb: 'get', apiGroup: '', resource: 'nodes', name: 'node-1' },
+      // Only the database's own deployment, claim and Service; never a delete or a list of claims.
+      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', namespace, name: 'pgbouncer' },
+      { verb: 'update', apiGroup: 'apps', resource: 'deployments', namespace, name: database },
+      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', subresource: 'status', namespace, name: database },
+      { verb: 'list', apiGroup: '', resource: 'persistentvolumeclaims', namespace },
+      { verb: 'get', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: 'other-pvc' },
+      { verb: 'delete', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: config.database.pvc },
+      { verb: 'patch', apiGroup: '', resource: 'persistentvolumeclaims', subresource: 'status', namespace, name: config.database.pvc },
+      { verb: 'get', apiGroup: '', resource: 'endpoints', namespace, name: 'other-service' },
+      { verb: 'list', apiGroup: 'discovery.k8s.io', resource: 'endpointslices', namespace },
+      { verb: 'list', apiGroup: '', resource: 'events', namespace: app.namespace },
+      { verb: 'list', apiGroup: 'storage.k8s.io', resource: 'storageclasses' },
+      { verb: 'patch', apiGroup: 'storage.k8s.io', resource: 'storageclasses', name: 'standard' },
+      { verb: 'get', apiGroup: '', resource: 'persistentvolumes', name: 'pvc-1234' },
     ];
     for (const request of refused) expect(rbac.authorize(request), JSON.stringify(request)).toBe(false);
   });
@@ -408,9 +530,9 @@ describe('deploy/database/: the database with pgBackRest, as point-in-time recov
   const envOf = (c: DbContainer | undefined, name: string) => c?.env?.find((e) => e.name === name);
   const stanza = envOf(init, 'PGBACKREST_STANZA')?.value ?? '';
   const pitrConfig = loadConfig({ ...configData, ...secretData, PGBACKREST_STANZA: stanza });
-  // SPEC section 2's RECIPEDB_SERVICE and RECIPEDB_PVC defaults.
-  const databaseService = 'recipe-database-service';
-  const databasePvc = 'recipe-database-pvc';
+  // RECIPEDB_SERVICE and RECIPEDB_PVC as the bot is configured in the cluster.
+  const databaseService = pitrConfig.database.service;
+  const databasePvc = pitrConfig.database.pvc;
 
   it('lists files that exist and leaves out the templates and the image build', () => {
     const listed = kustomizationFiles(databaseDir).map((f) => path.relative(databaseDir, f));
@@ -475,6 +597,12 @@ describe('deploy/database/: the database with pgBackRest, as point-in-time recov
     expect(mountFor((v) => v.secret?.secretName === 'recipedb-ops-pgbackrest-tls')).toBe(path.posix.dirname(botConf[stanza]?.['pg1-host-cert-file'] ?? ''));
     const policy = named('NetworkPolicy', 'recipe-database-pgbackrest').spec as { ingress: { ports: { port: number }[]; from?: unknown[] }[] };
     expect(policy.ingress.find((r) => r.ports.some((p) => p.port === port))?.from).toHaveLength(1);
+    // And the bot's own NetworkPolicy lets it out to that port of the database's pods (NetworkPolicy sees the pod's port, not the Service's).
+    const botEgress = (only('NetworkPolicy').spec as { egress: PolicyRule[] }).egress;
+    const toServer = botEgress.find((r) => r.ports?.some((p) => p.port === port));
+    expect(toServer?.to).toEqual([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': pitrConfig.database.namespace } }, podSelector: { matchLabels: (deploymentSpec.template as { metadata?: { labels?: Record<string, string> } }).metadata?.labels } },
+    ]);
   });
 
   it('grants the bot what the point-in-time restore calls in the database\'s namespace — only with deploy/database/ applied', () => {
@@ -492,7 +620,8 @@ describe('deploy/database/: the database with pgBackRest, as point-in-time recov
     }
     for (const refused of [
       { verb: 'patch', apiGroup: '', resource: 'configmaps', namespace, name: 'recipe-database-pgbackrest' },
-      { verb: 'patch', apiGroup: 'apps', resource: 'deployments', namespace, name: db },
+      // (`patch` of the deployment itself is deploy/rbac-database.yaml's, for `resize` and `image`.)
+      { verb: 'get', apiGroup: '', resource: 'configmaps', namespace, name: pitrRestoreConfigMap(db) },
       { verb: 'create', apiGroup: 'batch', resource: 'jobs', namespace },
       { verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', namespace, name: `${db}-0` },
     ] satisfies ResourceAttributes[]) {

@@ -89,6 +89,8 @@ describe('Dockerfile', () => {
 
   it('ships production dependencies only, and the compiled code from the build stage', () => {
     expect(finalRuns).toMatch(/\bnpm ci\b[^\n]*--omit=dev/);
+    // The charts' native renderer is an optional dependency: leaving optional ones out would break `chart`.
+    expect(finalRuns).not.toMatch(/--omit=optional|--no-optional/);
     expect(finalRuns).not.toMatch(/\bnpm (run build|install)\b/);
     expect(argsOf(final, 'COPY')).toContainEqual(expect.stringMatching(/^--from=\S+ \/app\/dist \.\/dist$/));
     expect(argsOf(build, 'RUN')).toContain('npm run build');

@@ -70,7 +70,13 @@ const manifestSchema = z.strictObject({
         .min(1)
         .max(10)
         .optional(),
-      app_home: other,
+      app_home: z
+        .strictObject({
+          home_tab_enabled: z.boolean().optional(),
+          messages_tab_enabled: z.boolean().optional(),
+          messages_tab_read_only_enabled: z.boolean().optional(),
+        })
+        .optional(),
       functions: other,
       workflow_steps: other,
       unfurl_domains: other,
@@ -258,6 +264,7 @@ describe('manifest.yml follows Slack’s manifest rules', () => {
     expect(broken((m) => void (m.features!.slash_commands![0]!.usage_hint = 'x'.repeat(1_001)))).toBe(false);
     expect(broken((m) => void (m.features!.shortcuts![0]!.name = 'x'.repeat(25)))).toBe(false);
     expect(broken((m) => void ((m.settings as Record<string, unknown>).socket_mode_enable = true))).toBe(false);
+    expect(broken((m) => void ((m.features!.app_home as Record<string, unknown>).home_tab = true))).toBe(false);
   });
 });
 
@@ -274,6 +281,11 @@ describe('manifest.yml declares what the code listens for, and the code listens 
   it('turns interactivity on, since the bot has buttons and a shortcut', () => {
     expect(LISTENERS.action.length + LISTENERS.shortcut.length).toBeGreaterThan(0);
     expect(manifest.settings?.interactivity?.is_enabled).toBe(true);
+  });
+
+  it('turns the Home tab on exactly when the bot listens for app_home_opened', () => {
+    const listens = (LISTENERS.event as readonly string[]).includes('app_home_opened');
+    expect(manifest.features?.app_home?.home_tab_enabled ?? false).toBe(listens);
   });
 
   it('registers only listeners slack-surface declares', () => {

@@ -15,7 +15,7 @@ import { formatTime } from '../format.js';
 import { describeFailure } from '../ops/failure.js';
 import { createScrubber } from '../redact.js';
 import type { AlertMessages } from './alert-messages.js';
-import { mrkdwnText, section, type Message } from './blocks.js';
+import { message, mrkdwnText, section, type Message } from './blocks.js';
 import { dispatchCommand, type Reply } from './dispatch.js';
 import type { IncidentThread } from './incident-thread.js';
 import {
@@ -60,7 +60,7 @@ export function registerAlertActions(app: App, services: Services, deps: { messa
     }
   };
 
-  const note = (click: Click, text: string) => post(click.actor.channelId, { text, blocks: [section(mrkdwnText(text))] }, click.messageTs);
+  const note = (click: Click, text: string) => post(click.actor.channelId, message(text, [section(mrkdwnText(text))]), click.messageTs);
 
   const listener = (handle: ClickHandler, what: string) =>
     async ({ ack, body, action }: { ack: () => Promise<void>; body: BlockAction; action: ButtonAction }) => {

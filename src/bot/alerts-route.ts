@@ -14,12 +14,12 @@ import type { Services } from '../context.js';
 import { receiveAlertNotification } from '../handlers/alert-notifications.js';
 import { parseAlertNotification } from '../ops/alertmanager/webhook-payload.js';
 import type { StoredNotification } from '../state/alert-groups.js';
-import { BodyTooLargeError, readBoundedBody } from './read-body.js';
+import { BodyTooLargeError, MAX_BODY_BYTES, readBoundedBody } from './read-body.js';
 
 export const ALERTS_PATH = '/alerts';
-// A notification of 50 alerts is about 40 kB; a receiver without max_alerts can send more, and
-// the README says to set it. Larger bodies are refused before they are buffered.
-export const ALERTS_BODY_LIMIT = 1024 * 1024;
+// A notification of 50 alerts is about 40 KiB; a receiver without max_alerts can send more, and
+// the README says to set it. Larger bodies are refused before they are buffered, as on every route.
+export const ALERTS_BODY_LIMIT = MAX_BODY_BYTES;
 
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 

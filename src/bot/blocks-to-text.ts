@@ -1,7 +1,7 @@
 // Renders the Block Kit the bot posts to Slack as terminal text, so the local console shows exactly
 // what Slack would: the console never builds its own answers, it renders these.
 import type { types as slack } from '@slack/bolt';
-import type { Block, Message } from './blocks.js';
+import type { Block, DraftMessage } from './blocks.js';
 
 export interface Choice {
   number: number;
@@ -218,7 +218,8 @@ function wrap(line: string, width: number): string[] {
   return out;
 }
 
-export function renderBlocks(message: Message, opts: RenderOptions = {}): RenderedMessage {
+/** Renders a message the bot built, or one as Slack received it (plain strings). */
+export function renderBlocks(message: DraftMessage, opts: RenderOptions = {}): RenderedMessage {
   const width = Math.max(20, opts.width ?? 100);
   const color = opts.color ?? false;
   const choices: Choice[] = [];

@@ -1,16 +1,35 @@
 // The one place that builds Block Kit. Every builder clamps its strings to Slack's limits, because
 // Slack rejects the whole message (`invalid_blocks`, `msg_blocks_too_long`) when a single field is
 // too long: a truncated line is always better than an operator seeing no answer at all.
+//
+// It is also the one place that escapes: code blocks escape what they hold, and a message's
+// notification text is built only by `message`/`fitMessage` from plain text, so a query text, an
+// application name or an incident note saying `<!channel>` never pings anyone.
 import { formatTime } from '../format.js';
 import type { types as slack } from '@slack/bolt';
 
 export type Block = slack.KnownBlock;
 export type ButtonElement = slack.Button;
 
+declare const escapedForSlack: unique symbol;
+/** Text escaped for Slack's mrkdwn; made only by `message` and `fitMessage` below. */
+export type SlackText = string & { readonly [escapedForSlack]: true };
+
 export interface Message {
   /** Notification and accessibility fallback; Slack shows it where blocks cannot be shown. */
+  text: SlackText;
+  blocks: Block[];
+}
+
+/** A message before it is made safe: its text is plain (what the handlers say), never markup. */
+export interface DraftMessage {
   text: string;
   blocks: Block[];
+}
+
+export interface MessageOptions {
+  /** A deliberate `@here` in the notification (a scheduled backup that failed). */
+  notifyHere?: boolean;
 }
 
 export const LIMITS = {
@@ -59,24 +78,52 @@ export function truncateText(text: string, max: number, ellipsis = '…'): strin
   return prefixWithin(text, max - mark.length).trimEnd() + mark;
 }
 
-/** Escapes the three characters Slack's mrkdwn treats as control characters. */
+/**
+ * Escapes the three characters Slack's mrkdwn treats as control characters, and breaks runs of
+ * three or more backticks with zero-width spaces, so text cannot open or close a code fence.
+ */
 export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/`{3,}/g, (run) => run.split('').join('\u200b'));
 }
 
 const FENCE = '```';
 
 /**
- * A fenced code block of at most `max` characters, fences included. Runs of three or more backticks
- * inside the text get zero-width spaces between them so they cannot close the fence early.
+ * A fenced code block of at most `max` characters, fences included, holding plain `text` (escaped
+ * here: `<!channel>` in a query text stays text). Runs of three or more backticks get zero-width
+ * spaces between them so they cannot close the fence early.
  */
 export function codeBlock(text: string, max: number = LIMITS.sectionText): string {
   const overhead = `${FENCE}\n\n${FENCE}`.length;
   if (max <= overhead) throw new RangeError(`codeBlock: max ${max} leaves no room for the text`);
-  const safe = text.replace(/`{3,}/g, (run) => run.split('').join('\u200b')).replace(/\n+$/, '');
-  const body = truncateText(safe, max - overhead, '\n…');
+  const safe = escapeMrkdwn(text.replace(/\n+$/, ''));
+  const body = truncateEscaped(safe, max - overhead, '\n…');
   // Slack shows "``````" literally for an empty block.
   return `${FENCE}\n${body === '' ? ' ' : body}\n${FENCE}`;
+}
+
+/**
+ * A code block of whole lines: as many as fit in `max`, then "+N more" for the rest, so a reader
+ * knows how many were left out (a cut line would hide it).
+ */
+export function codeLines(lines: readonly string[], max: number, more: (count: number) => string): string {
+  const overhead = `${FENCE}\n\n${FENCE}`.length;
+  let shown = lines.length;
+  const body = (count: number): string => [...lines.slice(0, count), ...(count < lines.length ? [more(lines.length - count)] : [])].join('\n');
+  while (shown > 0 && escapeMrkdwn(body(shown)).length > max - overhead) shown--;
+  return codeBlock(body(shown), max);
+}
+
+/** Cuts escaped text without leaving half an entity (`&am`) behind. */
+function truncateEscaped(text: string, max: number, ellipsis: string): string {
+  if (text.length <= max) return text;
+  const cut = truncateText(text, max, ellipsis);
+  const kept = cut.endsWith(ellipsis) ? cut.slice(0, cut.length - ellipsis.length) : cut;
+  return `${kept.replace(/&[a-z]*$/, '')}${ellipsis}`;
 }
 
 /**
@@ -203,9 +250,9 @@ function cutNotice(count: number): slack.ContextBlock {
  * from the end and replaced by a notice saying how many were cut. Actions blocks are dropped last,
  * because losing an approval's buttons would leave a request nobody can decide.
  */
-export function fitMessage(message: Message): Message {
-  const text = truncateText(message.text, LIMITS.fallbackText);
-  const { blocks } = message;
+export function fitMessage(draft: DraftMessage, options: MessageOptions = {}): Message {
+  const text = slackText(draft.text, options);
+  const { blocks } = draft;
   const sizes = blocks.map((b) => JSON.stringify(b).length);
   // JSON of an array: brackets plus one comma between elements.
   const jsonSize = (sum: number, count: number): number => 2 + sum + Math.max(0, count - 1);
@@ -240,6 +287,17 @@ export function fitMessage(message: Message): Message {
   return { text, blocks: fitted };
 }
 
+/** A message whose blocks are known to fit; its plain text is escaped for the notification. */
+export function message(text: string, blocks: Block[], options: MessageOptions = {}): Message {
+  return { text: slackText(text, options), blocks };
+}
+
+/** The notification text: plain text escaped (ids named `@U123` become mentions), then clamped. */
+function slackText(text: string, options: MessageOptions): SlackText {
+  const escaped = truncateMrkdwn(mrkdwnText(text), LIMITS.fallbackText - (options.notifyHere ? 8 : 0));
+  return (options.notifyHere ? `<!here> ${escaped}` : escaped) as SlackText;
+}
+
 /** "Measured at 2026-11-29 11:20:05 UTC": every figure in an answer is a snapshot. */
 export function measuredAt(date: Date): slack.ContextBlock {
   return context([`Measured at ${formatTime(date)}`]);
@@ -247,17 +305,18 @@ export function measuredAt(date: Date): slack.ContextBlock {
 
 /** A statement as a one-line code block: whitespace folded, cut safely, escaped for Slack. */
 export function sqlSnippet(query: string, max: number): string {
-  return codeBlock(escapeMrkdwn(truncateText(query.replace(/\s+/g, ' ').trim(), max)));
+  return codeBlock(truncateText(query.replace(/\s+/g, ' ').trim(), max));
 }
 
 /**
- * Plain text from the handlers (commands, notes, decisions) made safe for mrkdwn, with the user
- * and user-group ids they name (`@U123`, `@S456`) turned into Slack mentions.
+ * Plain text from the handlers (commands, notes, decisions) made safe for mrkdwn, with the user,
+ * user-group and channel ids they name (`@U123`, `@S456`, `#C789`) turned into Slack mentions.
  */
 export function mrkdwnText(text: string): string {
   return escapeMrkdwn(text)
     .replace(/(^|[\s(])@([UW][A-Z0-9_]+)/g, '$1<@$2>')
-    .replace(/(^|[\s(])@(S[A-Z0-9_]+)/g, '$1<!subteam^$2>');
+    .replace(/(^|[\s(])@(S[A-Z0-9_]+)/g, '$1<!subteam^$2>')
+    .replace(/(^|[\s(])#([CG][A-Z0-9_]+)\b/g, '$1<#$2>');
 }
 
 /**

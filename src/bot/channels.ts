@@ -4,5 +4,5 @@ export function channelAllowed(allowed: readonly string[], channelId: string): b
 }
 
 export function wrongChannel(allowed: readonly string[]): string {
-  return `recipedb-ops only answers in ${allowed.map((c) => `<#${c}>`).join(', ')}.`;
+  return `recipedb-ops only answers in ${allowed.map((c) => `#${c}`).join(', ')}.`;
 }

@@ -17,6 +17,14 @@ export interface FileUpload {
   content: string;
 }
 
+/** A picture that goes with the answer: on Slack one file share carrying the answer's blocks, in the console a file. */
+export interface ImageAnswer {
+  png: Buffer;
+  filename: string;
+  title: string;
+  altText: string;
+}
+
 export interface CommandAnswer {
   message: Message;
   /** Called with the posted message's ts, for answers that must remember where they are. */
@@ -27,4 +35,11 @@ export interface CommandAnswer {
   edits?: MessageEdit[];
   /** A file to attach next to the answer (in the same thread). */
   upload?: FileUpload;
+  /**
+   * The result in one plain line for the incident timeline; null when the answer records its own
+   * (an approval request, an incident change). Undefined: the message's text.
+   */
+  verdict?: string | null;
+  /** The answer's picture (a chart): the message is posted with it. */
+  image?: ImageAnswer;
 }

@@ -5,6 +5,8 @@
  *
  *   await runConsole({ input: process.stdin, output: process.stdout, services });
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import readline from 'node:readline';
 import type { Services } from '../context.js';
 import { renderBlocks, type Choice } from './blocks-to-text.js';
@@ -12,6 +14,7 @@ import type { Message } from './blocks.js';
 import { dispatchCommand } from './dispatch.js';
 import { decide } from '../handlers/approval-engine.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
+import { appRecoveryView } from './views/app-recovery-view.js';
 import { approvalView } from './views/approval-view.js';
 import { APPROVE_ACTION, REJECT_ACTION } from './slack-surface.js';
 import { refusalView } from './views/usage-view.js';
@@ -25,6 +28,8 @@ export interface ConsoleOptions {
   output: NodeJS.WritableStream;
   services: Services;
   userId?: string;
+  /** Where pictures (charts) are written; default .local/charts (git-ignored). */
+  filesDir?: string;
 }
 
 export async function runConsole(options: ConsoleOptions): Promise<void> {
@@ -41,6 +46,7 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
   // A request that expired (or whose action was interrupted) while the console waited.
   const stopListening = services.notices.listen(async (notice) => {
     if (notice.kind === 'approval-changed') print(`… ${renderBlocks(approvalView(notice.request, { approvers: services.config.approvers })).text.split('\n')[0]} — ${notice.request.status}`);
+    else if (notice.kind === 'app-scaled-back') print(`… ${renderBlocks(appRecoveryView(notice.recovery)).text}`);
   });
   const show = (message: Message) => {
     const rendered = renderBlocks(message, { color, width: Math.min((output as NodeJS.WriteStream).columns ?? 100, 120) });
@@ -72,11 +78,11 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
   async function pick(choice: Choice): Promise<Message> {
     const decision = choice.actionId === APPROVE_ACTION ? 'approve' : choice.actionId === REJECT_ACTION ? 'reject' : undefined;
     if (!decision) return refusalView(`The console cannot press "${choice.label}".`);
-    const result = await decide(services, GATED_ACTIONS, { id: choice.value, userId, decision }, async (_request, progress) => {
-      if (progress) print(`… ${progress}`);
+    const result = await decide(services, GATED_ACTIONS, { id: choice.value, userId, decision }, async (_request, update) => {
+      if (update?.progress) print(`… ${update.progress}`);
     });
     if (result.kind !== 'decided') return refusalView(`(only you see this) ${result.reason}`);
-    return approvalView(result.request, { approvers: services.config.approvers });
+    return approvalView(result.request, { approvers: services.config.approvers, unrecordedOutcome: result.unrecordedOutcome });
   }
 
   async function handleLine(line: string): Promise<void> {
@@ -106,5 +112,17 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
     // approvals behave as on Slack, and mentions what Slack would have shown elsewhere.
     await reply.posted?.(`console.${++postedCount}`);
     if (reply.upload) print(`(On Slack, ${reply.upload.filename} is attached here for the postmortem.)\n`);
+    if (reply.image) {
+      // The terminal cannot show the picture that Slack would: it goes to a file, named here.
+      const dir = path.resolve(options.filesDir ?? path.join('.local', 'charts'));
+      const file = path.join(dir, reply.image.filename);
+      try {
+        await mkdir(dir, { recursive: true });
+        await writeFile(file, reply.image.png);
+        print(`Chart written to ${file}\n`);
+      } catch (error) {
+        print(`The chart could not be written to ${file}: ${error instanceof Error ? error.message : String(error)}\n`);
+      }
+    }
   }
 }

@@ -12,6 +12,8 @@ import { COMMANDS, UsageError, findCommand } from './commands.js';
 import type { CommandAnswer } from './command-answer.js';
 import { failureView, refusalView, usageView } from './views/usage-view.js';
 import { Refusal } from '../handlers/refusal.js';
+import { plainSlackText } from './slack-text.js';
+import type { ProgressReporter } from '../handlers/handler.js';
 
 export type Outcome = 'ok' | 'usage' | 'refused' | 'failed';
 
@@ -23,7 +25,7 @@ export interface Reply extends CommandAnswer {
 }
 
 export interface DispatchOptions {
-  progress?: (text: string) => Promise<void>;
+  progress?: ProgressReporter;
 }
 
 /** Parses without running: lets the Slack listener answer mistakes in the ack itself. */
@@ -50,21 +52,26 @@ async function run(text: string, actor: Actor, services: Services, options: Disp
   const summary = `/recipedb ${text.trim() || 'help'}`;
   const scrub = createScrubber(services.config.secrets);
   try {
-    await services.recorder.record({ actor: actor.userId, channel: actor.channelId, kind: 'command', action: cmd.info.name, summary, timeline: !cmd.info.recordsOwnTimeline }).catch((error: unknown) => {
+    const recorded = await services.recorder.record({ actor: actor.userId, channel: actor.channelId, kind: 'command', action: cmd.info.name, summary, timeline: !cmd.info.recordsOwnTimeline }).catch((error: unknown) => {
       // A read-only answer is worth more than its audit line when the state database is down;
       // gated commands cannot proceed anyway, since their requests live in that database.
       if (cmd.info.gated) throw error;
       services.log.error({ err: error, command: cmd.info.name }, 'could not record the command; answering anyway');
+      return null;
     });
     const answer = await cmd.execute(line, {
       ...services,
       actor,
       commands: COMMANDS.map((c) => c.info),
       progress: options.progress ?? (async () => undefined),
+      commandRecordId: recorded?.audit?.id,
     });
+    const verdict = answer.verdict === undefined ? `${cmd.info.name}: ${plainSlackText(answer.message.text)}` : answer.verdict;
+    if (verdict !== null) await recordResult(services, actor, cmd.info.name, verdict);
     return { command: cmd.info.name, outcome: 'ok', ephemeral: false, ...answer };
   } catch (error) {
     if (error instanceof Refusal) {
+      if (!cmd.info.recordsOwnTimeline) await recordResult(services, actor, cmd.info.name, `${cmd.info.name}: refused — ${error.message}`);
       return { command: cmd.info.name, outcome: 'refused', ephemeral: false, message: refusalView(error.message) };
     }
     if (error instanceof UsageError) {
@@ -77,4 +84,14 @@ async function run(text: string, actor: Actor, services: Services, options: Disp
       .catch(() => undefined);
     return { command: cmd.info.name, outcome: 'failed', ephemeral: false, message: failureView(cmd.info.name, reason) };
   }
+}
+
+/**
+ * What the command answered, in one line, for the audit log and the open incident's timeline (so
+ * the postmortem shows what was seen when). The answer goes out even when this cannot be written.
+ */
+async function recordResult(services: Services, actor: Actor, command: string, verdict: string): Promise<void> {
+  await services.recorder
+    .record({ actor: actor.userId, channel: actor.channelId, kind: 'command.result', action: command, summary: verdict })
+    .catch((error: unknown) => services.log.error({ err: error, command }, 'could not record the result of a command'));
 }

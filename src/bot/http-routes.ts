@@ -2,7 +2,7 @@
  * Health, readiness and metrics, served by Bolt's receiver in HTTP mode and by the Socket Mode
  * receiver's side server, so both modes answer the same probes.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CustomRoute } from '@slack/bolt';
 import type pg from 'pg';
@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { withTimeout } from '../with-timeout.js';
 import { ping } from '../ops/postgres/ping.js';
+import { MAX_BODY_BYTES, refuseLargeBodies } from './read-body.js';
 
 export function httpRoutes(state: pg.Pool, metrics: Metrics, lifecycle: Pick<Lifecycle, 'draining'>): CustomRoute[] {
   return [
@@ -65,8 +66,8 @@ export function httpRoutes(state: pg.Pool, metrics: Metrics, lifecycle: Pick<Lif
  * Serves the routes on their own server (Socket Mode, where Bolt has no HTTP receiver). Unlike
  * Bolt's side server this reports a busy port as an error, knows the port it got, and closes.
  */
-export async function serveRoutes(routes: CustomRoute[], port: number): Promise<{ port: number; close(): Promise<void> }> {
-  const server: Server = createServer((req, res) => {
+export async function serveRoutes(routes: CustomRoute[], port: number, readsOwnBody: readonly string[] = []): Promise<{ port: number; close(): Promise<void> }> {
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];
     const route = routes.find((r) => r.path === path && (Array.isArray(r.method) ? r.method : [r.method]).includes(req.method ?? 'GET'));
     if (!route) {
@@ -75,7 +76,20 @@ export async function serveRoutes(routes: CustomRoute[], port: number): Promise<
       return;
     }
     void route.handler(Object.assign(req, { params: {} }), res);
-  });
+  };
+  // Bodies bounded as on Bolt's receiver (read-body.ts): no route may be made to buffer 300 MB.
+  // `readsOwnBody`: routes that read theirs with readBoundedBody after their own checks.
+  const server: Server = createServer(
+    refuseLargeBodies(
+      serve,
+      MAX_BODY_BYTES,
+      (_error, _req, res) => {
+        res.writeHead(500);
+        res.end();
+      },
+      { readsOwnBody },
+    ),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, () => {

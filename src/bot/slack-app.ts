@@ -6,7 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { App, LogLevel } from '@slack/bolt';
+import { App, HTTPModuleFunctions, HTTPReceiver, LogLevel } from '@slack/bolt';
 import type { Services } from '../context.js';
 import { boltLogger } from './bolt-logger.js';
 import { checkCommandLine, dispatchCommand } from './dispatch.js';
@@ -15,16 +15,23 @@ import { progressView, refusalView } from './views/usage-view.js';
 import { channelAllowed, wrongChannel } from './channels.js';
 import { plainSlackText } from './slack-text.js';
 import { registerApprovals } from './approval-actions.js';
+import { registerAppHome } from './app-home.js';
 import { drainingMiddleware } from './draining.js';
 import { SHUTDOWN_CLEANUP_MS } from '../lifecycle.js';
 import { incidentThread } from './incident-thread.js';
 import { registerIncidentListeners } from './incident-listeners.js';
+import { registerMaintenanceCancel } from './maintenance-actions.js';
 import { SLASH_COMMAND } from './slack-surface.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
-import type { Message } from './blocks.js';
+import { context, escapeMrkdwn, type Message } from './blocks.js';
+import { describeFailure } from '../ops/failure.js';
+import { createScrubber } from '../redact.js';
+import { appRecoveryView } from './views/app-recovery-view.js';
+import type { ProgressOptions } from '../handlers/handler.js';
 import { scheduledBackupView } from './views/scheduled-backup-view.js';
 import { scheduledPitrBackupView } from './views/scheduled-pitr-backup-view.js';
-import { alertsRoute } from './alerts-route.js';
+import { MAX_BODY_BYTES, refuseLargeBodies } from './read-body.js';
+import { ALERTS_PATH, alertsRoute } from './alerts-route.js';
 import { alertMessages, type AlertMessages } from './alert-messages.js';
 import { registerAlertActions } from './alert-actions.js';
 import { recordAlertTransitions } from '../handlers/alert-notifications.js';
@@ -43,6 +50,8 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
   const { config, log, metrics } = services;
   const socketMode = config.mode === 'slack-socket';
   const { lifecycle } = services;
+  const logger = boltLogger(log);
+  const scrub = createScrubber(config.secrets);
   // Alertmanager's webhook (only with ALERTS_TOKEN). Alertmanager has its answer once the
   // notification is stored; recording and drawing follow, as tracked work.
   // Set once the app (and its Web API client) exists; no notification arrives before it starts.
@@ -62,8 +71,9 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     // reports a busy port nor the port it got, and does not wait to close.
     customRoutes: socketMode ? [] : routes,
     port: config.port,
+    receiver: socketMode ? undefined : boundedHttpReceiver(config.slack.signingSecret ?? '', routes, logger),
     processBeforeResponse: false,
-    logger: boltLogger(log),
+    logger,
     logLevel: LogLevel.INFO,
     clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: process.env.NODE_ENV === 'test' ? 0 : 3 } },
   });
@@ -95,8 +105,8 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
 
     let progressTs: string | undefined;
     // Progress is a courtesy: a message that cannot be posted must not fail the work it reports on.
-    const progress = async (text: string) => {
-      progressTs = await postOrUpdate(actor.channelId, progressView(text), progressTs).catch((error: unknown) => {
+    const progress = async (text: string, options?: ProgressOptions) => {
+      progressTs = await postOrUpdate(actor.channelId, progressView(text, options?.cancelRun), progressTs).catch((error: unknown) => {
         log.warn({ err: error, channel: actor.channelId }, 'could not post progress');
         return progressTs;
       });
@@ -117,15 +127,31 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
       );
       return;
     }
+    let message = reply.message;
+    if (reply.image) {
+      // One file share that carries the answer's blocks: the picture shows under them in a single
+      // message. (An image block with slack_file would need the file processed first, and files:read to wait for it.)
+      const { png, filename, title, altText } = reply.image;
+      const file = { file: png, filename, title, alt_text: altText, blocks: message.blocks };
+      const shared = await client
+        .filesUploadV2(reply.threadTs ? { ...file, channel_id: actor.channelId, thread_ts: reply.threadTs } : { ...file, channel_id: actor.channelId })
+        .then(() => true)
+        .catch((error: unknown) => {
+          log.warn({ err: error, channel: actor.channelId, command: reply.command }, 'could not upload the picture; posting the answer without it');
+          message = { ...message, blocks: [...message.blocks, context([`:warning: The picture could not be uploaded (${escapeMrkdwn(scrub(describeFailure(error)))}).`])] };
+          return false;
+        });
+      if (shared) return;
+    }
     let ts: string | undefined;
     try {
       ts = reply.threadTs
-        ? (await client.chat.postMessage({ channel: actor.channelId, thread_ts: reply.threadTs, text: reply.message.text, blocks: reply.message.blocks })).ts
-        : await postOrUpdate(actor.channelId, reply.message, progressTs);
+        ? (await client.chat.postMessage({ channel: actor.channelId, thread_ts: reply.threadTs, text: message.text, blocks: message.blocks })).ts
+        : await postOrUpdate(actor.channelId, message, progressTs);
     } catch (error) {
       // Typically not_in_channel: answer through the response_url instead, visible to the channel.
       log.warn({ err: error, channel: actor.channelId }, 'could not post to the channel; answering through response_url');
-      await respond({ response_type: 'in_channel', text: reply.message.text, blocks: reply.message.blocks }).catch((e: unknown) =>
+      await respond({ response_type: 'in_channel', text: message.text, blocks: message.blocks }).catch((e: unknown) =>
         log.error({ err: e }, 'could not answer the command at all'),
       );
       return;
@@ -150,11 +176,13 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     }
   });
 
-  const redrawApproval = registerApprovals(app, services, GATED_ACTIONS);
+  const home = registerAppHome(app, services);
+  const redrawApproval = registerApprovals(app, services, GATED_ACTIONS, home);
   registerIncidentListeners(app, services);
   const drawAlerts = alertMessages(services, app.client);
   alertDrawing.messages = drawAlerts;
   registerAlertActions(app, services, { messages: drawAlerts, thread });
+  registerMaintenanceCancel(app, services);
   const opsChannel = config.opsChannel;
   // What the background jobs (src/jobs/) have to say, shown on Slack.
   const stopListening = services.notices.listen(async (notice) => {
@@ -162,6 +190,9 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     else if (notice.kind === 'alert-group-changed') await drawAlerts.sync(notice.groupId);
     else if (notice.kind === 'scheduled-backup' && opsChannel) {
       const message = scheduledBackupView(notice.report);
+      await app.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
+    } else if (notice.kind === 'app-scaled-back' && opsChannel) {
+      const message = appRecoveryView(notice.recovery);
       await app.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
     } else if (notice.kind === 'scheduled-pitr-backup' && opsChannel) {
       const message = scheduledPitrBackupView(notice.report);
@@ -174,7 +205,7 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
   });
 
   const sideServer = socketMode
-    ? await serveRoutes(routes, config.port).catch((error: unknown) => {
+    ? await serveRoutes(routes, config.port, OWN_BODY_PATHS).catch((error: unknown) => {
         stopListening();
         throw error;
       })
@@ -210,4 +241,25 @@ export async function startSlackApp(services: Services): Promise<SlackBot> {
     },
     stop,
   };
+}
+
+/** POST /alerts checks its bearer token before it reads its body (bounded, by readBoundedBody). */
+const OWN_BODY_PATHS = [ALERTS_PATH];
+
+/**
+ * Bolt's HTTP receiver, but every request's body is read with a limit before Bolt sees it: Bolt
+ * buffers bodies whole, before it checks the signature (read-body.ts).
+ */
+function boundedHttpReceiver(signingSecret: string, routes: ReturnType<typeof httpRoutes>, logger: ReturnType<typeof boltLogger>): HTTPReceiver {
+  const receiver = new HTTPReceiver({ signingSecret, customRoutes: routes, processBeforeResponse: false, logger, logLevel: LogLevel.INFO });
+  const listener = receiver.requestListener;
+  receiver.requestListener = refuseLargeBodies(
+    listener,
+    MAX_BODY_BYTES,
+    (error, request, response) =>
+      // What Bolt does with a listener's synchronous error: 404 for an unknown path, else 500.
+      HTTPModuleFunctions.defaultDispatchErrorHandler({ error: error as Error, logger, request, response }),
+    { readsOwnBody: OWN_BODY_PATHS },
+  );
+  return receiver;
 }

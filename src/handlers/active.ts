@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { listActiveQueries, type ActiveQuery } from '../ops/postgres/activity.js';
+import { withOperatedSession } from '../ops/postgres/reserved-session.js';
 import { defineHandler } from './handler.js';
 
 export interface ActiveResult {
@@ -9,6 +10,8 @@ export interface ActiveResult {
   /** null: every running query. */
   olderThanMs: number | null;
   queries: ActiveQuery[];
+  /** Read over the bot's reserved session: the pool could not connect (no free slot). */
+  viaReservedSession: boolean;
 }
 
 const activeArgs = z
@@ -39,7 +42,11 @@ export const activeHandler = defineHandler({
   summary: 'running queries: pid, user, duration, state, wait event, query text',
   args: activeArgs,
   async run({ olderThanMs }, ctx): Promise<ActiveResult> {
-    const queries = await listActiveQueries(ctx.db, { olderThanMs: olderThanMs ?? 0 });
-    return { measuredAt: ctx.now(), olderThanMs, queries };
+    return withOperatedSession(ctx.db, ctx.reserved, async ({ session, reserved }) => ({
+      measuredAt: ctx.now(),
+      olderThanMs,
+      queries: await listActiveQueries(session, { olderThanMs: olderThanMs ?? 0 }),
+      viaReservedSession: reserved,
+    }));
   },
 });

@@ -6,6 +6,8 @@
 import { describeFailure } from '../ops/failure.js';
 import { listAlertmanagerAlerts } from '../ops/alertmanager/alertmanager-api.js';
 import { listFiringAlertGroups } from '../state/alert-groups.js';
+import type { Services } from '../context.js';
+import { withTimeout } from '../with-timeout.js';
 import { defineHandler, noArgs } from './handler.js';
 
 export interface FiringAlert {
@@ -42,45 +44,63 @@ export const alertsHandler = defineHandler({
   usage: 'alerts',
   summary: 'the alerts firing now (from Alertmanager when ALERTMANAGER_URL is set, else those the bot received)',
   args: noArgs,
-  async run(_args, ctx): Promise<AlertsResult> {
-    const url = ctx.config.alerts.alertmanagerUrl;
-    let problem: string | null = url ? null : 'ALERTMANAGER_URL is not set';
-    if (url) {
-      try {
-        const alerts = (await listAlertmanagerAlerts(url))
-          .filter((a) => a.state !== 'unprocessed')
-          .map((a): FiringAlert => ({
-            fingerprint: a.fingerprint,
-            labels: a.labels,
-            annotations: a.annotations,
-            startsAt: new Date(a.startsAt),
-            generatorURL: a.generatorURL,
-            suppressed: a.state === 'suppressed',
-            heardAt: null,
-          }));
-        return { measuredAt: ctx.now(), source: 'alertmanager', alertmanagerProblem: null, alerts: alerts.sort(bySeverityThenAge), truncated: 0 };
-      } catch (error) {
-        problem = describeFailure(error);
-      }
-    }
-    const groups = await listFiringAlertGroups(ctx.state);
-    const seen = new Map<string, FiringAlert>();
-    let truncated = 0;
-    for (const group of groups) {
-      truncated += group.notification.truncatedAlerts;
-      for (const alert of group.notification.alerts) {
-        if (alert.status !== 'firing' || seen.has(alert.fingerprint)) continue;
-        seen.set(alert.fingerprint, {
-          fingerprint: alert.fingerprint,
-          labels: alert.labels,
-          annotations: alert.annotations,
-          startsAt: new Date(alert.startsAt),
-          generatorURL: alert.generatorURL,
-          suppressed: false,
-          heardAt: group.heardAt,
-        });
-      }
-    }
-    return { measuredAt: ctx.now(), source: 'received', alertmanagerProblem: problem, alerts: [...seen.values()].sort(bySeverityThenAge), truncated };
-  },
+  run: (_args, ctx) => readAlerts(ctx),
+  verdict: alertsVerdict,
 });
+
+/** The incident timeline's line: "alerts: 2 firing", "alerts: none firing". */
+export function alertsVerdict(result: AlertsResult): string {
+  const count = result.alerts.length + result.truncated;
+  const from = result.source === 'received' ? ' (as received; Alertmanager not asked or not answering)' : '';
+  return `alerts: ${count === 0 ? 'none' : count} firing${from}`;
+}
+
+/**
+ * The alerts firing now, as `alerts` and the App Home show them. `alertmanagerWithinMs` bounds the
+ * wait for Alertmanager (else its own 5 s), after which the received alerts are shown instead.
+ */
+export async function readAlerts(
+  services: Pick<Services, 'config' | 'state' | 'now'>,
+  options: { alertmanagerWithinMs?: number } = {},
+): Promise<AlertsResult> {
+  const url = services.config.alerts.alertmanagerUrl;
+  let problem: string | null = url ? null : 'ALERTMANAGER_URL is not set';
+  if (url) {
+    try {
+      const asked = listAlertmanagerAlerts(url);
+      const alerts = (options.alertmanagerWithinMs === undefined ? await asked : await withTimeout(asked, options.alertmanagerWithinMs, 'Alertmanager'))
+        .filter((a) => a.state !== 'unprocessed')
+        .map((a): FiringAlert => ({
+          fingerprint: a.fingerprint,
+          labels: a.labels,
+          annotations: a.annotations,
+          startsAt: new Date(a.startsAt),
+          generatorURL: a.generatorURL,
+          suppressed: a.state === 'suppressed',
+          heardAt: null,
+        }));
+      return { measuredAt: services.now(), source: 'alertmanager', alertmanagerProblem: null, alerts: alerts.sort(bySeverityThenAge), truncated: 0 };
+    } catch (error) {
+      problem = describeFailure(error);
+    }
+  }
+  const groups = await listFiringAlertGroups(services.state);
+  const seen = new Map<string, FiringAlert>();
+  let truncated = 0;
+  for (const group of groups) {
+    truncated += group.notification.truncatedAlerts;
+    for (const alert of group.notification.alerts) {
+      if (alert.status !== 'firing' || seen.has(alert.fingerprint)) continue;
+      seen.set(alert.fingerprint, {
+        fingerprint: alert.fingerprint,
+        labels: alert.labels,
+        annotations: alert.annotations,
+        startsAt: new Date(alert.startsAt),
+        generatorURL: alert.generatorURL,
+        suppressed: false,
+        heardAt: group.heardAt,
+      });
+    }
+  }
+  return { measuredAt: services.now(), source: 'received', alertmanagerProblem: problem, alerts: [...seen.values()].sort(bySeverityThenAge), truncated };
+}

@@ -8,7 +8,7 @@
  */
 import type { Actor, Services } from '../context.js';
 import {
-  decideApproval, expireDueApprovals, findApproval, insertApproval, markInterruptedApprovals, planHash, recordApprovalOutcome,
+  decideApproval, expireDueApprovals, findApproval, insertApproval, markInterruptedApprovals, planMatches, recordApprovalOutcome,
   setApprovalMessage, type ApprovalRequest,
 } from '../state/approvals.js';
 import { describeFailure } from '../ops/failure.js';
@@ -16,6 +16,7 @@ import { createScrubber } from '../redact.js';
 import type { ActionOutcome, GatedAction, PlannedAction } from './gated.js';
 import { Refusal } from './refusal.js';
 import type { ProcedureReport } from './procedure-runner.js';
+import type { ProgressReporter } from './handler.js';
 
 /** What is stored as the request's plan: the targets as shown, and the plan the executor receives. */
 export interface StoredPlan {
@@ -30,10 +31,24 @@ export type Decision = 'approve' | 'reject';
 export type DecisionResult =
   | { kind: 'denied'; reason: string; request: ApprovalRequest | null }
   | { kind: 'too-late'; reason: string; request: ApprovalRequest }
-  | { kind: 'decided'; request: ApprovalRequest };
+  | { kind: 'decided'; request: ApprovalRequest; unrecordedOutcome?: ActionOutcome };
+
+/** What the request's message shows besides the stored request. */
+export interface RequestUpdate {
+  /** While the approved action runs. */
+  progress?: string;
+  /** The action ran, but its outcome could not be written to the state database yet (it is retried). */
+  unrecordedOutcome?: ActionOutcome;
+  /** A **Cancel** button for the running maintenance (its run id). */
+  cancelRun?: string;
+}
 
 /** Re-renders the request's message; called after each change (decided, progress, outcome). */
-export type OnRequestChange = (request: ApprovalRequest, progress?: string) => Promise<void>;
+export type OnRequestChange = (request: ApprovalRequest, update?: RequestUpdate) => Promise<void>;
+
+/** First wait before writing an unrecorded outcome again; it doubles up to the maximum. */
+const OUTCOME_RETRY_FIRST_MS = 1_000;
+const OUTCOME_RETRY_MAX_MS = 30_000;
 
 export function storedPlanOf(request: ApprovalRequest): StoredPlan {
   return request.plan as StoredPlan;
@@ -57,6 +72,7 @@ export async function requestApproval(services: Services, actor: Actor, planned:
     action: planned.action,
     summary: planned.summary,
     plan: stored,
+    planKey: services.config.planKey,
     requester: actor.userId,
     channel: actor.channelId,
     ttlMs: services.config.approvalTtlMs,
@@ -86,8 +102,8 @@ export async function decide(
   redraw: OnRequestChange,
 ): Promise<DecisionResult> {
   // A message that cannot be redrawn must never stop a decided action from running (or report).
-  const onChange: OnRequestChange = (request, progress) =>
-    redraw(request, progress).catch((error: unknown) => services.log.warn({ err: error, requestId: request.id }, 'could not redraw the approval request'));
+  const onChange: OnRequestChange = (request, update) =>
+    redraw(request, update).catch((error: unknown) => services.log.warn({ err: error, requestId: request.id }, 'could not redraw the approval request'));
   const { state, config } = services;
   const current = await findApproval(state, input.id);
   if (!current) return { kind: 'denied', reason: 'This approval request does not exist.', request: null };
@@ -118,19 +134,63 @@ export async function decide(
   });
   await onChange(decided);
   if (status !== 'approved') return { kind: 'decided', request: decided };
-  return { kind: 'decided', request: await execute(services, registry, decided, onChange) };
+  return { kind: 'decided', ...(await execute(services, registry, decided, onChange)) };
 }
 
-async function execute(services: Services, registry: ActionRegistry, request: ApprovalRequest, onChange: OnRequestChange): Promise<ApprovalRequest> {
+async function execute(
+  services: Services,
+  registry: ActionRegistry,
+  request: ApprovalRequest,
+  onChange: OnRequestChange,
+): Promise<{ request: ApprovalRequest; unrecordedOutcome?: ActionOutcome }> {
   const scrub = createScrubber(services.config.secrets);
   // Outcomes quote tool output (psql, pg_dump, Kubernetes): nothing secret may reach the message.
-  const raw = await runExecutor(services, registry, request, (text) => onChange(request, scrub(text)));
+  const raw = await runExecutor(services, registry, request, (text, options) => onChange(request, { progress: scrub(text), cancelRun: options?.cancelRun }));
   const outcome: ActionOutcome = {
     ok: raw.ok,
     summary: scrub(raw.summary),
     lines: raw.lines.map(scrub),
     report: raw.report && scrubReport(raw.report, scrub),
   };
+  try {
+    const done = await recordOutcome(services, request, outcome);
+    await onChange(done);
+    return { request: done };
+  } catch (error) {
+    // The action ran: saying "nothing was changed, try again" would invite running it twice.
+    services.log.error({ err: error, requestId: request.id, outcome }, 'the action ran, but its outcome could not be written to the state database; retrying');
+    await onChange(request, { unrecordedOutcome: outcome });
+    void services.lifecycle.track(retryOutcome(services, request, outcome, onChange));
+    return { request, unrecordedOutcome: outcome };
+  }
+}
+
+/** Writes the outcome until the state database takes it (or the process is told to stop). */
+async function retryOutcome(services: Services, request: ApprovalRequest, outcome: ActionOutcome, onChange: OnRequestChange): Promise<void> {
+  const stop = services.lifecycle.stopSignal;
+  let waitMs = OUTCOME_RETRY_FIRST_MS;
+  for (let attempt = 2; !stop.aborted; attempt++) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      stop.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    });
+    if (stop.aborted) break;
+    try {
+      const done = await recordOutcome(services, request, outcome);
+      services.log.info({ requestId: request.id, attempt }, 'the outcome of the approved action is recorded now');
+      await onChange(done);
+      return;
+    } catch (error) {
+      services.log.warn({ err: error, requestId: request.id, attempt }, 'the outcome of the approved action still cannot be written; retrying');
+      waitMs = Math.min(waitMs * 2, OUTCOME_RETRY_MAX_MS);
+    }
+  }
+  // Another replica will report the action as interrupted; the log keeps what is known.
+  services.log.error({ requestId: request.id, outcome }, 'stopping before the outcome of the approved action could be written');
+}
+
+/** The request's stored outcome and its audit entry; safe to repeat (the outcome is the same). */
+async function recordOutcome(services: Services, request: ApprovalRequest, outcome: ActionOutcome): Promise<ApprovalRequest> {
   const done = await recordApprovalOutcome(services.state, request.id, outcome);
   await services.recorder.record({
     actor: request.decidedBy ?? 'unknown',
@@ -141,11 +201,11 @@ async function execute(services: Services, registry: ActionRegistry, request: Ap
     details: { lines: outcome.lines, steps: outcome.report?.steps, endState: outcome.report?.endState, requester: request.requester, approver: request.decidedBy },
     requestId: request.id,
   });
-  await onChange(done);
   return done;
 }
 
-function scrubReport(report: ProcedureReport, scrub: (text: string) => string): ProcedureReport {
+/** The report with every text passed through `scrub` (procedures also scrub the secrets only they know). */
+export function scrubReport(report: ProcedureReport, scrub: (text: string) => string): ProcedureReport {
   return {
     ...report,
     summary: scrub(report.summary),
@@ -159,13 +219,14 @@ async function runExecutor(
   services: Services,
   registry: ActionRegistry,
   request: ApprovalRequest,
-  progress: (text: string) => Promise<void>,
+  progress: ProgressReporter,
 ): Promise<ActionOutcome> {
   const executor = registry.get(request.action);
   if (!executor) return { ok: false, summary: `no executor for the action "${request.action}"; nothing was done`, lines: [] };
   const stored = storedPlanOf(request);
-  // The stored plan is what was approved: refuse anything that no longer matches its hash.
-  if (planHash(request.action, stored) !== request.planHash) {
+  // The stored plan is what was approved: refuse anything that no longer matches its keyed hash.
+  if (!planMatches(services.config.planKey, request)) {
+    services.log.error({ requestId: request.id }, 'the stored plan does not match its HMAC: it was changed in the state database, or the plan key changed');
     return { ok: false, summary: 'the stored plan does not match what was approved; nothing was done', lines: [] };
   }
   const parsed = executor.plan.safeParse(stored.plan);

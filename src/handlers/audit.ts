@@ -1,10 +1,14 @@
-/** `audit [N]`: the last N entries of the append-only audit log (default 20, at most 100). */
+/**
+ * `audit [N]`: the last N entries of the append-only audit log (default 20, at most 100), newest
+ * first; the `audit` line itself is left out, so `audit 1` is the latest thing that happened.
+ */
 import { z } from 'zod';
 import { readAudit, type AuditRecord } from '../state/audit-log.js';
 import { defineHandler } from './handler.js';
 
 export interface AuditResult {
   measuredAt: Date;
+  /** Newest first. */
   entries: AuditRecord[];
 }
 
@@ -29,6 +33,7 @@ export const auditHandler = defineHandler({
   summary: 'the last N entries of the audit log: commands, approvals, decisions and outcomes (default 20)',
   args: auditArgs,
   async run(args, ctx): Promise<AuditResult> {
-    return { measuredAt: ctx.now(), entries: await readAudit(ctx.state, args.limit) };
+    const entries = await readAudit(ctx.state, args.limit, undefined, ctx.commandRecordId);
+    return { measuredAt: ctx.now(), entries: entries.reverse() };
   },
 });

@@ -1,16 +1,18 @@
 /**
  * `backup`: a backup now (SPEC section 5), reporting progress while pg_dump runs, then retention.
- * `backup verify <name|latest>`: proves a stored backup restores, in a scratch database.
+ * `backup verify <name|latest>`: proves a stored backup restores, in a scratch database (verify-now.ts).
+ * (`backup import <name>` is a gated command of its own: backup-import.ts.)
  */
 import path from 'node:path';
 import { z } from 'zod';
 import { formatBytes } from '../format.js';
 import { markBackupInUse } from '../ops/backup/backups-in-use.js';
-import { resolveBackupName } from '../ops/backup/list-backups.js';
 import type { RowCounts } from '../ops/backup/count-rows.js';
-import { takeBackup } from '../ops/backup/take-backup.js';
-import { verifyBackup, type BackupVerification } from '../ops/backup/verify-backup.js';
+import type { BackupVerification } from '../ops/backup/verify-backup.js';
+import { backUpNow } from './back-up-now.js';
 import { defineHandler, type HandlerContext } from './handler.js';
+import { chooseTrustedBackup } from './stored-backups.js';
+import { verifyNow } from './verify-now.js';
 
 type BackupArgs = { action: 'backup' } | { action: 'verify'; name: string };
 
@@ -40,7 +42,7 @@ export interface BackupVerified {
 
 export type BackupCommandResult = BackupTaken | BackupVerified;
 
-const USAGE_PROBLEM = 'takes no arguments to back up now, or `verify <name|latest>`';
+const USAGE_PROBLEM = 'takes no arguments to back up now, or `verify <name|latest>`, or `import <name>`';
 
 const backupArgs = z
   .object({ positional: z.array(z.string()), flags: z.record(z.string(), z.unknown()) })
@@ -64,7 +66,7 @@ const backupArgs = z
 
 export const backupHandler = defineHandler({
   name: 'backup',
-  usage: 'backup · backup verify <name|latest>',
+  usage: 'backup · backup verify <name|latest> · backup import <name>',
   summary: 'a backup now (gzip of pg_dump --clean --if-exists, then retention); `verify` restores one into a scratch database to prove it',
   args: backupArgs,
   async run(args, ctx): Promise<BackupCommandResult> {
@@ -75,35 +77,19 @@ export const backupHandler = defineHandler({
 async function backUp(ctx: HandlerContext): Promise<BackupTaken> {
   const dir = path.resolve(ctx.config.backup.dir);
   await ctx.progress('Backing up the database…');
-  const taken = await takeBackup({
-    state: ctx.state,
-    databaseUrl: ctx.databaseUrl,
-    dir,
-    retentionDays: ctx.config.backup.retentionDays,
-    verifyTables: ctx.config.verifyTables,
+  const taken = await backUpNow(ctx, {
+    trigger: 'manual',
     requestedBy: ctx.actor.userId,
-    now: ctx.now,
-    connectTimeoutMs: ctx.config.timeouts.connectMs,
-    signal: ctx.lifecycle.stopSignal,
+    actor: ctx.actor.userId,
+    channel: ctx.actor.channelId,
     onProgress: (bytes) => ctx.progress(`Backing up… ${formatBytes(bytes)} dumped so far`),
   }).catch((error: unknown) => {
-    ctx.metrics.backupFailures.inc({ trigger: 'manual' });
     if (ctx.lifecycle.stopSignal.aborted) throw new Error('the bot was restarting and stopped the backup before it finished; no file was kept — run `backup` again');
     throw error;
   });
   const { backup } = taken;
-  ctx.metrics.backupDuration.observe({ trigger: 'manual' }, backup.durationMs / 1000);
-  ctx.metrics.backupSize.observe({ trigger: 'manual' }, backup.sizeBytes);
   const warnings = [...backup.warnings];
   if (taken.retentionProblem) warnings.push(`retention did not run: ${taken.retentionProblem}`);
-  await ctx.recorder.record({
-    actor: ctx.actor.userId,
-    channel: ctx.actor.channelId,
-    kind: 'backup',
-    action: 'backup.completed',
-    summary: `Backup ${backup.name} written (${formatBytes(backup.sizeBytes)})${taken.deleted.length ? `; retention deleted ${taken.deleted.length}` : ''}`,
-    details: { name: backup.name, sha256: backup.sha256, sizeBytes: backup.sizeBytes, durationMs: Math.round(backup.durationMs), deleted: taken.deleted },
-  });
   return {
     kind: 'backup',
     measuredAt: backup.finishedAt,
@@ -123,18 +109,11 @@ async function backUp(ctx: HandlerContext): Promise<BackupTaken> {
 }
 
 async function verify(nameOrLatest: string, ctx: HandlerContext): Promise<BackupVerified> {
-  const backup = await resolveBackupName(path.resolve(ctx.config.backup.dir), nameOrLatest);
+  const backup = await chooseTrustedBackup(ctx, nameOrLatest, 'verify');
   const done = markBackupInUse(backup.name);
   let verification: BackupVerification;
   try {
-    verification = await verifyBackup({
-      databaseUrl: ctx.databaseUrl,
-      backup,
-      verifyTables: ctx.config.verifyTables,
-      now: ctx.now,
-      connectTimeoutMs: ctx.config.timeouts.connectMs,
-      onProgress: (stage) => ctx.progress(stage),
-    });
+    verification = await verifyNow(ctx, backup, { requestedBy: ctx.actor.userId, onProgress: (stage) => ctx.progress(stage) });
   } finally {
     done();
   }

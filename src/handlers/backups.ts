@@ -1,15 +1,20 @@
-/** `backups`: the stored backups, newest first: name, size, age, verified or not. */
-import path from 'node:path';
-import { listBackups, type Verification } from '../ops/backup/list-backups.js';
+/**
+ * `backups`: the stored backups, newest first: name, size, age, verified or not, and whether the
+ * bot may use it (a file it did not write needs `backup import <name>` first); with pgBackRest
+ * configured, its base backups too.
+ */
+import type { BackupTrust, Verification } from '../ops/backup/list-backups.js';
 import { describeFailure } from '../ops/failure.js';
 import { readStanzaInfo } from '../ops/pitr/pgbackrest-info.js';
 import { defineHandler, noArgs } from './handler.js';
 import { listing, type PitrBackupListing } from './pitr.js';
+import { backupDir, storedBackups } from './stored-backups.js';
 
 export interface BackupListing {
   name: string;
   sizeBytes: number;
   takenAt: Date;
+  trust: BackupTrust;
   verification: Verification;
   verifiedAt?: Date;
   sha256?: string;
@@ -27,12 +32,11 @@ export interface BackupsResult {
 export const backupsHandler = defineHandler({
   name: 'backups',
   usage: 'backups',
-  summary: 'the stored backups: name, size, age, verified or not',
+  summary: 'the stored backups: name, size, age, verified or not, written by the bot or not',
   args: noArgs,
   async run(_args, ctx): Promise<BackupsResult> {
-    const dir = path.resolve(ctx.config.backup.dir);
     const [backups, pitr] = await Promise.all([
-      listBackups(dir),
+      storedBackups(ctx),
       ctx.pitr &&
         readStanzaInfo(ctx.pitr.pgbackrest).then(
           (info) => ({ stanza: info.name, backups: info.backups.map((b) => listing(b, null)) }),
@@ -41,15 +45,16 @@ export const backupsHandler = defineHandler({
     ]);
     return {
       measuredAt: ctx.now(),
-      dir,
+      dir: backupDir(ctx),
       retentionDays: ctx.config.backup.retentionDays,
       backups: backups.map((b) => ({
         name: b.name,
         sizeBytes: b.sizeBytes,
         takenAt: b.takenAt,
+        trust: b.trust,
         verification: b.verification,
         verifiedAt: b.verifiedAt,
-        sha256: b.sha256,
+        sha256: b.record?.fingerprint.sha256,
       })),
       ...(pitr ? { pitr } : {}),
     };

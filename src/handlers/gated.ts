@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { Services } from '../context.js';
 import type { ProcedureReport } from './procedure-runner.js';
+import type { ProgressReporter } from './handler.js';
 
 export interface PlannedAction<Plan> {
   kind: 'planned';
@@ -40,7 +41,7 @@ export function procedureOutcome(report: ProcedureReport): ActionOutcome {
 
 export interface ExecutionContext extends Services {
   /** Progress while the action runs (edits the request's message). */
-  progress: (text: string) => Promise<void>;
+  progress: ProgressReporter;
   /** The request being carried out, and who asked and who approved (Slack user IDs). */
   requestId: string;
   requester: string;

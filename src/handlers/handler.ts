@@ -23,12 +23,22 @@ export interface CommandInfo {
   recordsOwnTimeline?: boolean;
 }
 
+/** What a progress message shows besides its text. */
+export interface ProgressOptions {
+  /** A **Cancel** button for this maintenance run (its id in the state database). */
+  cancelRun?: string;
+}
+
+export type ProgressReporter = (text: string, options?: ProgressOptions) => Promise<void>;
+
 export interface HandlerContext extends Services {
   actor: Actor;
   /** Every command, for `help`. */
   commands: readonly CommandInfo[];
   /** Long work reports progress here (the bot turns it into message edits). */
-  progress: (text: string) => Promise<void>;
+  progress: ProgressReporter;
+  /** The audit log entry of this very command line, when it was written. */
+  commandRecordId?: number;
 }
 
 export interface Handler<Args, Result> {
@@ -38,6 +48,11 @@ export interface Handler<Args, Result> {
   gated?: boolean;
   /** The handler records its own, more telling timeline event; its command line stays in the audit log only. */
   recordsOwnTimeline?: boolean;
+  /**
+   * The result in one plain line for the incident timeline ("status: WARN, connections 195/200").
+   * Without it, the timeline gets the answer's notification text.
+   */
+  verdict?: (result: Result) => string;
   /** Parses a RawArgs; a failure's message is shown to the user with the usage. */
   args: z.ZodType<Args>;
   run(args: Args, ctx: HandlerContext): Promise<Result>;

@@ -1,7 +1,7 @@
 /**
- * `logs [--since D] [--grep WORD] [--container NAME] [--lines N]`: the runbook's log review
- * (`kubectl logs … --tail=100`, `--since=1h | grep -i error`) across the database deployment's pods,
- * with error lines marked.
+ * `logs [--previous] [--since D] [--grep WORD] [--container NAME] [--lines N]`: the runbook's log
+ * review (`kubectl logs … --tail=100`, `--since=1h | grep -i error`) across the database
+ * deployment's pods, with error lines marked; `--previous` reads the crashed container's log.
  */
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
@@ -35,12 +35,14 @@ export type LogsResult =
       lines: number;
       since: string | null;
       grep: string | null;
+      /** The previous (crashed) instance of each pod's container. */
+      previous: boolean;
       /** With --grep: the lines searched per pod (the matches among them are shown). */
       scanLines: number | null;
       pods: PodLogLines[];
     };
 
-const FLAGS = ['since', 'grep', 'container', 'lines'] as const;
+const FLAGS = ['since', 'grep', 'container', 'lines', 'previous'] as const;
 const DEFAULT_LINES = 100;
 const MAX_LINES = 1_000;
 // --grep searches this many of the newest lines of each pod, like `--tail=5000 | grep -i WORD`.
@@ -59,8 +61,9 @@ const logsArgs = z
     };
     if (raw.positional.length > 0) return fail(`takes no words, only options: to search for "${raw.positional.join(' ')}" use --grep`);
     const unknown = Object.keys(raw.flags).find((f) => !(FLAGS as readonly string[]).includes(f));
-    if (unknown !== undefined) return fail(`does not take --${unknown} (it takes --since, --grep, --container and --lines)`);
-    const { since, grep, container, lines } = raw.flags;
+    if (unknown !== undefined) return fail(`does not take --${unknown} (it takes --previous, --since, --grep, --container and --lines)`);
+    const { since, grep, container, lines, previous } = raw.flags;
+    if (previous !== undefined && previous !== true) return fail('--previous takes no value');
 
     let sinceMs: number | undefined;
     if (since !== undefined) {
@@ -83,13 +86,14 @@ const logsArgs = z
       grep: typeof grep === 'string' ? grep : null,
       container: typeof container === 'string' ? container : undefined,
       lines: lineCount,
+      previous: previous === true,
     };
   });
 
 export const logsHandler = defineHandler({
   name: 'logs',
-  usage: 'logs [--since D] [--grep WORD] [--container NAME] [--lines N]',
-  summary: `pod logs of the database deployment (last ${DEFAULT_LINES} lines, errors marked); --grep keeps lines containing WORD (any case)`,
+  usage: 'logs [--previous] [--since D] [--grep WORD] [--container NAME] [--lines N]',
+  summary: `pod logs of the database deployment (last ${DEFAULT_LINES} lines, errors marked); --previous: the crashed container's; --grep keeps lines containing WORD (any case)`,
   args: logsArgs,
   async run(args, ctx): Promise<LogsResult> {
     const { kube } = ctx;
@@ -104,6 +108,7 @@ export const logsHandler = defineHandler({
         container,
         tailLines: scanLines ?? args.lines,
         sinceSeconds: args.sinceSeconds,
+        previous: args.previous,
         signal: AbortSignal.timeout(LOGS_TIMEOUT_MS + 250),
       }),
       LOGS_TIMEOUT_MS,
@@ -119,6 +124,7 @@ export const logsHandler = defineHandler({
       lines: args.lines,
       since: args.since,
       grep: args.grep,
+      previous: args.previous,
       scanLines,
       pods: logs.pods.map((pod) => ({
         pod: pod.pod,

@@ -3,13 +3,14 @@
  * operation lock (kind `pitr-restore`):
  *
  *   1. check the plan still holds (the base backup is there, the database on the planned timeline, archiving works)
- *   2. scale the application to 0, remembering its replicas
+ *   2. scale the application to 0 (app-scale-steps.ts: its replicas written in app_scale_downs
+ *      first, so that a surviving replica scales it back if this one dies mid-procedure)
  *   3. record the safety point: time, LSN, timeline, restore point, a commit after it, its WAL archived
  *   4. stop the database (its deployment to 0) and wait until it no longer answers
  *   5. restore the data directory to the target (pgbackrest restore --delta --type=time …), through DataDirectory
  *   6. start the database (always, once stopped) and wait until recovery has ended on a new timeline
  *   7. row counts of VERIFY_TABLES, against those at the safety point
- *   8. scale the application back (always, once stopped)
+ *   8. scale the application back (always, once stopped; app-scale-steps.ts)
  *
  * The wording of the verdict and end state comes from `conclude`, a function of the state alone.
  */
@@ -17,7 +18,7 @@ import { formatDuration } from '../duration.js';
 import { formatCount } from '../format.js';
 import { countRows, type RowCounts } from '../ops/backup/count-rows.js';
 import { describeFailure, failure } from '../ops/failure.js';
-import { KUBE_CALL_TIMEOUT_MS, readDeploymentReplicas, readReplicas, setReplicas, waitForReplicas } from '../ops/kube/deployments.js';
+import { KUBE_CALL_TIMEOUT_MS, readReplicas, setReplicas, waitForReplicas } from '../ops/kube/deployments.js';
 import type { Kube } from '../ops/kube/kube-client.js';
 import { kubeFailure } from '../ops/kube/kube-failure.js';
 import { acquireOperationLock, OperationRunningError, type OperationLock } from '../ops/operation-lock.js';
@@ -30,12 +31,21 @@ import { recordSafetyPoint, type SafetyPoint } from '../ops/pitr/safety-point.js
 import { withConnection } from '../ops/postgres/databases.js';
 import { createScrubber } from '../redact.js';
 import { withTimeout } from '../with-timeout.js';
+import {
+  applicationInTrouble,
+  applicationLine,
+  applicationNext,
+  applicationScaling,
+  scaleApplicationBackStep,
+  shortApplication,
+  stopApplicationStep,
+  STOP_TIMEOUT_MS,
+  type AppScaling,
+} from './app-scale-steps.js';
 import { procedureOutcome, type ActionOutcome, type ExecutionContext } from './gated.js';
-import { runProcedure, type Procedure, type RunRecord, type StepDone } from './procedure-runner.js';
+import { runProcedure, type Conclusion, type Procedure, type RunRecord, type StepDone } from './procedure-runner.js';
 import type { PitrRestorePlan } from './pitr-restore-plan.js';
 
-const STOP_TIMEOUT_MS = 2 * 60_000;
-const APP_START_TIMEOUT_MS = 5 * 60_000;
 const ARCHIVE_TIMEOUT_MS = 2 * 60_000;
 const COUNT_STATEMENT_TIMEOUT = '10min';
 const SERVER_LOG_LINES = 30;
@@ -47,9 +57,8 @@ export interface PitrRestoreState {
   pitr: PitrServices;
   dataDirectory: DataDirectory;
   restoreTimeoutMs: number;
-  appReplicas?: number;
-  appStopped: boolean;
-  appEnd?: { kind: 'back'; ready: number } | { kind: 'not-ready'; ready: number } | { kind: 'failed'; reason: string; now: number | undefined };
+  /** The application around the restore, as the dump restore stops and scales it back. */
+  app: AppScaling;
   safety?: SafetyPoint;
   countsBefore?: RowCounts;
   databaseReplicas?: number;
@@ -84,13 +93,13 @@ export async function runPitrRestoreProcedure(plan: PitrRestorePlan, ctx: Execut
     pitr,
     dataDirectory: pitr.dataDirectory,
     restoreTimeoutMs: ctx.config.pitr.restoreTimeoutMs,
-    appStopped: false,
+    app: applicationScaling(plan.app, { kubeConfigured: true, scalableDeployments: ctx.config.scalableDeployments }),
     databaseStopped: false,
     restored: false,
   };
   const scrub = createScrubber(ctx.config.secrets);
   try {
-    const report = await runProcedure(pitrRestoreProcedure, state, {
+    const report = await runProcedure(pitrRestoreProcedure(ctx), state, {
       progress: ctx.progress,
       log: ctx.log,
       stop: AbortSignal.any([lock.lost, ctx.lifecycle.stopSignal]),
@@ -103,160 +112,127 @@ export async function runPitrRestoreProcedure(plan: PitrRestorePlan, ctx: Execut
 }
 
 const at = (s: PitrRestoreState): string => s.plan.target.pg.replace(/\+00$/, ' UTC');
-const appName = (s: PitrRestoreState): string => `${s.plan.app.namespace}/${s.plan.app.deployment}`;
 const databaseName = (s: PitrRestoreState): string => `${s.plan.database.namespace}/${s.plan.database.deployment}`;
 
-export const pitrRestoreProcedure: Procedure<PitrRestoreState> = {
-  name: 'pitr-restore',
-  steps: [
-    {
-      title: 'check the plan still holds',
-      async run(s): Promise<StepDone> {
-        const { plan, ctx } = s;
-        const state = await readPitrState({ pitr: s.pitr, db: ctx.db, now: ctx.now(), timeline: plan.timeline });
-        if (state.archiver === null) throw failure(`the database does not answer (${state.archiverProblem ?? '?'}); nothing was touched`);
-        if (state.currentTimeline !== plan.fromTimeline) {
-          throw failure(`the database is on timeline ${state.currentTimeline ?? '?'} now, not ${plan.fromTimeline} as planned (another restore ran meanwhile): request the restore again`);
-        }
-        if (!state.archiver.healthy) throw failure(`${state.archiver.problem ?? 'WAL archiving is not working'}; nothing was touched`);
-        const backup = state.stanza.backups.find((b) => b.label === plan.backup.label);
-        if (!backup) throw failure(`the base backup ${plan.backup.label} is no longer in the repository (expired by retention?): request the restore again`);
-        if (state.lineage && !onLineage(state.lineage, backup)) throw failure(`the base backup ${plan.backup.label} is not on timeline ${plan.timeline}'s history`);
-        return { note: `base backup ${plan.backup.label} is there, the database is on timeline ${plan.fromTimeline}, archiving works` };
-      },
-    },
-    {
-      title: 'stop the application',
-      async run(s): Promise<StepDone> {
-        const { namespace, deployment } = s.plan.app;
-        const replicas = await kubeCall(readReplicas(s.kube, namespace, deployment), `read the deployment ${appName(s)}`);
-        s.appReplicas = replicas;
-        const title = `scale ${appName(s)} ${replicas} → 0`;
-        if (replicas === 0) return { title, note: 'it was already at 0 replicas' };
-        s.appStopped = true;
-        await kubeCall(setReplicas(s.kube, namespace, deployment, 0), `scale the deployment ${appName(s)}`);
-        const { done, state } = await follow(s.kube, namespace, deployment, 0, STOP_TIMEOUT_MS);
-        if (!done) throw failure(`${appName(s)} still had ${state.ready} ready pods after ${formatDuration(STOP_TIMEOUT_MS)}; nothing was restored`);
-        return { title };
-      },
-    },
-    {
-      title: 'record a safety point',
-      async run(s, step): Promise<StepDone> {
-        const { ctx } = s;
-        s.countsBefore = await readCounts(s).catch(() => undefined);
-        const point = await recordSafetyPoint(ctx.db, { name: `recipedb-ops before ${ctx.requestId}`, timeoutMs: ARCHIVE_TIMEOUT_MS, signal: step.signal, onProgress: step.progress });
-        s.safety = point;
-        return {
-          title: `safety point ${point.at.replace(/\+00$/, ' UTC')} (LSN ${point.lsn}, timeline ${point.timeline})`,
-          note: `${point.wal} archived in ${formatDuration(point.archivedMs)}`,
-        };
-      },
-    },
-    {
-      title: 'stop the database',
-      async run(s): Promise<StepDone> {
-        const { namespace, deployment } = s.plan.database;
-        const replicas = await kubeCall(readReplicas(s.kube, namespace, deployment), `read the deployment ${databaseName(s)}`);
-        s.databaseReplicas = replicas;
-        s.databaseStopped = true;
-        await kubeCall(setReplicas(s.kube, namespace, deployment, 0), `scale the deployment ${databaseName(s)}`);
-        const { done, state } = await follow(s.kube, namespace, deployment, 0, STOP_TIMEOUT_MS);
-        if (!done) throw failure(`${databaseName(s)} still had ${state.ready} ready pods after ${formatDuration(STOP_TIMEOUT_MS)}`);
-        await waitUntilDown(s.ctx.databaseUrl, { timeoutMs: STOP_TIMEOUT_MS });
-        return { title: `scale ${databaseName(s)} ${replicas} → 0`, note: 'the database no longer answers' };
-      },
-    },
-    {
-      title: 'restore the data directory',
-      async run(s, step): Promise<StepDone> {
-        const request: PitrRestoreRequest = { id: s.ctx.requestId, target: s.plan.target.pg, set: s.plan.backup.label, timeline: s.plan.timeline };
-        const done = await s.dataDirectory.restore(request, { signal: step.signal, progress: step.progress });
-        s.restored = true;
-        const telling = done.output.filter((l) => /restore backup set|restore size|restore command end/.test(l)).map((l) => `   ${l.replace(/^.*?(INFO|P\d\d)\s*:?\s*/, '').trim()}`);
-        return { title: `restore the data directory to ${at(s)} from ${s.plan.backup.label}`, note: done.note, details: telling.slice(-3) };
-      },
-    },
-    {
-      title: 'start the database',
-      always: true,
-      async run(s, step): Promise<StepDone> {
-        if (!s.databaseStopped) return { status: 'skipped', note: 'it was not stopped' };
-        const { namespace, deployment } = s.plan.database;
-        const replicas = s.databaseReplicas ?? 1;
-        const title = `scale ${databaseName(s)} 0 → ${replicas}`;
-        await kubeCall(setReplicas(s.kube, namespace, deployment, replicas), `scale the deployment ${databaseName(s)}`);
-        try {
-          // Recovery may replay a lot of WAL: it is bounded like the restore, not like a rollout.
-          s.started = await waitForPromotion(s.ctx.databaseUrl, {
-            previousTimeline: s.restored ? s.plan.fromTimeline : 0,
-            timeoutMs: s.restoreTimeoutMs,
-            connectTimeoutMs: s.ctx.config.timeouts.connectMs,
-            onProgress: step.progress,
-          });
-        } catch (error) {
-          const log = await s.dataDirectory.serverLog(SERVER_LOG_LINES).catch(() => []);
-          const fatal = log.filter((l) => /\b(FATAL|PANIC)\b/.test(l)).pop();
-          s.startProblem = `${describeFailure(error)}${fatal ? ` — the server log says: ${fatal.replace(/^.*?(FATAL|PANIC)/, '$1')}` : ''}`;
-          throw failure(s.startProblem, error);
-        }
-        if (!s.restored) return { title, note: `it answers again, on timeline ${s.started.timeline}` };
-        const last = s.started.lastReplayedAt ? `the last transaction replayed committed at ${s.started.lastReplayedAt.toISOString().replace('T', ' ').replace('Z', ' UTC')}` : 'no transaction to replay';
-        return { title: `${title}: recovered to ${at(s)}, promoted on timeline ${s.started.timeline}`, note: last };
-      },
-    },
-    {
-      title: 'row counts',
-      async run(s): Promise<StepDone> {
-        const counts = await readCounts(s);
-        const before = s.countsBefore;
-        const details = Object.entries(counts).map(([table, rows]) => {
-          const now = rows === null ? 'missing' : formatCount(rows);
-          const then = before?.[table];
-          if (then === undefined) return `   ${table}: ${now}`;
-          return then === rows ? `   ${table}: ${now} (as before the restore)` : `   ${table}: ${now} (${then === null ? 'missing' : formatCount(then)} before the restore)`;
-        });
-        return { details };
-      },
-    },
-    {
-      title: 'start the application',
-      always: true,
-      async run(s): Promise<StepDone> {
-        const replicas = s.appReplicas;
-        if (replicas === undefined) return { status: 'skipped', note: 'it was not touched' };
-        if (!s.appStopped) return { title: `scale ${appName(s)} back`, status: 'skipped', note: `left at ${replicas} replicas, as it was` };
-        const { namespace, deployment } = s.plan.app;
-        try {
-          await kubeCall(setReplicas(s.kube, namespace, deployment, replicas), `scale the deployment ${appName(s)}`);
-          const { done, state } = await follow(s.kube, namespace, deployment, replicas, APP_START_TIMEOUT_MS);
-          s.appEnd = done ? { kind: 'back', ready: state.ready } : { kind: 'not-ready', ready: state.ready };
-          if (!done) throw failure(`only ${state.ready} of ${replicas} replicas were ready after ${formatDuration(APP_START_TIMEOUT_MS)}`);
-          return { title: `scale ${appName(s)} 0 → ${replicas}`, note: `${state.ready} ready` };
-        } catch (error) {
-          if (s.appEnd === undefined) {
-            const now = await kubeCall(readDeploymentReplicas(s.kube, namespace, deployment), `read the deployment ${appName(s)}`).then((d) => d.desired, () => undefined);
-            s.appEnd = { kind: 'failed', reason: describeFailure(error), now };
+export function pitrRestoreProcedure(ctx: ExecutionContext): Procedure<PitrRestoreState> {
+  const app = { kube: ctx.kube, state: ctx.state, instance: ctx.instance, operation: 'pitr-restore', requestId: ctx.requestId, approvedBy: ctx.approver, notStopped: 'nothing was restored' };
+  return {
+    name: 'pitr-restore',
+    steps: [
+      {
+        title: 'check the plan still holds',
+        async run(s): Promise<StepDone> {
+          const { plan, ctx } = s;
+          const state = await readPitrState({ pitr: s.pitr, db: ctx.db, now: ctx.now(), timeline: plan.timeline });
+          if (state.archiver === null) throw failure(`the database does not answer (${state.archiverProblem ?? '?'}); nothing was touched`);
+          if (state.currentTimeline !== plan.fromTimeline) {
+            throw failure(`the database is on timeline ${state.currentTimeline ?? '?'} now, not ${plan.fromTimeline} as planned (another restore ran meanwhile): request the restore again`);
           }
-          throw error;
-        }
+          if (!state.archiver.healthy) throw failure(`${state.archiver.problem ?? 'WAL archiving is not working'}; nothing was touched`);
+          const backup = state.stanza.backups.find((b) => b.label === plan.backup.label);
+          if (!backup) throw failure(`the base backup ${plan.backup.label} is no longer in the repository (expired by retention?): request the restore again`);
+          if (state.lineage && !onLineage(state.lineage, backup)) throw failure(`the base backup ${plan.backup.label} is not on timeline ${plan.timeline}'s history`);
+          return { note: `base backup ${plan.backup.label} is there, the database is on timeline ${plan.fromTimeline}, archiving works` };
+        },
       },
-    },
-  ],
-  conclude: concludePitrRestore,
-};
+      stopApplicationStep((s: PitrRestoreState) => s.app, app),
+      {
+        title: 'record a safety point',
+        async run(s, step): Promise<StepDone> {
+          const { ctx } = s;
+          s.countsBefore = await readCounts(s).catch(() => undefined);
+          const point = await recordSafetyPoint(ctx.db, { name: `recipedb-ops before ${ctx.requestId}`, timeoutMs: ARCHIVE_TIMEOUT_MS, signal: step.signal, onProgress: step.progress });
+          s.safety = point;
+          return {
+            title: `safety point ${point.at.replace(/\+00$/, ' UTC')} (LSN ${point.lsn}, timeline ${point.timeline})`,
+            note: `${point.wal} archived in ${formatDuration(point.archivedMs)}`,
+          };
+        },
+      },
+      {
+        title: 'stop the database',
+        async run(s): Promise<StepDone> {
+          const { namespace, deployment } = s.plan.database;
+          const replicas = await kubeCall(readReplicas(s.kube, namespace, deployment), `read the deployment ${databaseName(s)}`);
+          s.databaseReplicas = replicas;
+          s.databaseStopped = true;
+          await kubeCall(setReplicas(s.kube, namespace, deployment, 0), `scale the deployment ${databaseName(s)}`);
+          const { done, state } = await follow(s.kube, namespace, deployment, 0, STOP_TIMEOUT_MS);
+          if (!done) throw failure(`${databaseName(s)} still had ${state.ready} ready pods after ${formatDuration(STOP_TIMEOUT_MS)}`);
+          await waitUntilDown(s.ctx.databaseUrl, { timeoutMs: STOP_TIMEOUT_MS });
+          return { title: `scale ${databaseName(s)} ${replicas} → 0`, note: 'the database no longer answers' };
+        },
+      },
+      {
+        title: 'restore the data directory',
+        async run(s, step): Promise<StepDone> {
+          const request: PitrRestoreRequest = { id: s.ctx.requestId, target: s.plan.target.pg, set: s.plan.backup.label, timeline: s.plan.timeline };
+          const done = await s.dataDirectory.restore(request, { signal: step.signal, progress: step.progress });
+          s.restored = true;
+          const telling = done.output.filter((l) => /restore backup set|restore size|restore command end/.test(l)).map((l) => `   ${l.replace(/^.*?(INFO|P\d\d)\s*:?\s*/, '').trim()}`);
+          return { title: `restore the data directory to ${at(s)} from ${s.plan.backup.label}`, note: done.note, details: telling.slice(-3) };
+        },
+      },
+      {
+        title: 'start the database',
+        always: true,
+        async run(s, step): Promise<StepDone> {
+          if (!s.databaseStopped) return { status: 'skipped', note: 'it was not stopped' };
+          const { namespace, deployment } = s.plan.database;
+          const replicas = s.databaseReplicas ?? 1;
+          const title = `scale ${databaseName(s)} 0 → ${replicas}`;
+          await kubeCall(setReplicas(s.kube, namespace, deployment, replicas), `scale the deployment ${databaseName(s)}`);
+          try {
+            // Recovery may replay a lot of WAL: it is bounded like the restore, not like a rollout.
+            s.started = await waitForPromotion(s.ctx.databaseUrl, {
+              previousTimeline: s.restored ? s.plan.fromTimeline : 0,
+              timeoutMs: s.restoreTimeoutMs,
+              connectTimeoutMs: s.ctx.config.timeouts.connectMs,
+              onProgress: step.progress,
+            });
+          } catch (error) {
+            const log = await s.dataDirectory.serverLog(SERVER_LOG_LINES).catch(() => []);
+            const fatal = log.filter((l) => /\b(FATAL|PANIC)\b/.test(l)).pop();
+            s.startProblem = `${describeFailure(error)}${fatal ? ` — the server log says: ${fatal.replace(/^.*?(FATAL|PANIC)/, '$1')}` : ''}`;
+            throw failure(s.startProblem, error);
+          }
+          if (!s.restored) return { title, note: `it answers again, on timeline ${s.started.timeline}` };
+          const last = s.started.lastReplayedAt ? `the last transaction replayed committed at ${s.started.lastReplayedAt.toISOString().replace('T', ' ').replace('Z', ' UTC')}` : 'no transaction to replay';
+          return { title: `${title}: recovered to ${at(s)}, promoted on timeline ${s.started.timeline}`, note: last };
+        },
+      },
+      {
+        title: 'row counts',
+        async run(s): Promise<StepDone> {
+          const counts = await readCounts(s);
+          const before = s.countsBefore;
+          const details = Object.entries(counts).map(([table, rows]) => {
+            const now = rows === null ? 'missing' : formatCount(rows);
+            const then = before?.[table];
+            if (then === undefined) return `   ${table}: ${now}`;
+            return then === rows ? `   ${table}: ${now} (as before the restore)` : `   ${table}: ${now} (${then === null ? 'missing' : formatCount(then)} before the restore)`;
+          });
+          return { details };
+        },
+      },
+      scaleApplicationBackStep((s: PitrRestoreState) => s.app, app),
+    ],
+    conclude: concludePitrRestore,
+  };
+}
 
-export function concludePitrRestore(s: PitrRestoreState, record: RunRecord): { ok: boolean; summary: string; endState: string[]; next?: string[] } {
+export function concludePitrRestore(s: PitrRestoreState, record: RunRecord): Conclusion {
   const database = databaseLine(s);
-  const application = applicationLine(s);
+  const application = { line: applicationLine(s.app), short: shortApplication(s.app) };
   const safety = safetyLine(s);
   const endState = [database.line, application.line, safety];
-  const next: string[] = [];
+  const next: string[] = [...applicationNext(s.app)];
   if (s.started && s.restored) next.push('`/recipedb pitr backup` takes a base backup on the new timeline, so that the next restore replays less WAL');
   if (record.failed) {
     return { ok: false, summary: `FAILED at step ${record.failed.number} (${record.failed.title}): ${record.failed.reason} — ${database.short}; ${application.short}`, endState, next };
   }
   if (record.stopped) return { ok: false, summary: `stopped before it finished (${record.stopped}) — ${database.short}; ${application.short}`, endState, next };
+  if (applicationInTrouble(s.app)) return { ok: false, summary: `restored the database server to ${at(s)}, but ${application.short}`, endState, next };
   return {
     ok: true,
     summary: `restored the database server to ${at(s)} in ${formatDuration(record.tookMs)}; it is on timeline ${s.started?.timeline ?? '?'}, ${application.short}`,
@@ -285,22 +261,6 @@ function databaseLine(s: PitrRestoreState): { line: string; short: string } {
     line: `Database: DOWN — ${s.restored ? 'restored, but it did not finish recovering' : 'the restore did not finish, and it did not start again'}${why}. Look at ${fix}`,
     short: 'the database is DOWN',
   };
-}
-
-function applicationLine(s: PitrRestoreState): { line: string; short: string } {
-  const replicas = s.appReplicas;
-  const { namespace, deployment } = s.plan.app;
-  if (replicas === undefined) return { line: 'Application: not touched', short: 'the application was not touched' };
-  if (!s.appStopped) return { line: `Application: left at ${replicas} replicas, as it was`, short: `the application was left at ${replicas} replicas` };
-  const end = s.appEnd;
-  if (end === undefined || end.kind === 'back') return { line: `Application: scaled back to ${replicas} replicas${end ? ` (${end.ready} ready)` : ''}`, short: `the application is back at ${replicas} replicas` };
-  if (end.kind === 'not-ready') return { line: `Application: scaled back to ${replicas} replicas, but only ${end.ready} were ready — check its pods`, short: `the application is scaled back to ${replicas} but only ${end.ready} are ready` };
-  const fix = s.ctx.config.scalableDeployments.includes(`${namespace}/${deployment}`)
-    ? `/recipedb scale ${deployment} ${replicas}`
-    : `kubectl -n ${namespace} scale deployment/${deployment} --replicas=${replicas}`;
-  if (end.now === undefined) return { line: `Application: MAY STILL BE AT 0 REPLICAS (${end.reason}) — scale it back: ${fix}`, short: 'the application MAY STILL BE AT 0 REPLICAS' };
-  if (end.now === replicas) return { line: `Application: at ${replicas} replicas again, though scaling it back reported: ${end.reason}`, short: `the application is back at ${replicas} replicas` };
-  return { line: `Application: STILL AT ${end.now} REPLICAS — scale it back: ${fix}`, short: `the application is STILL AT ${end.now} REPLICAS` };
 }
 
 function safetyLine(s: PitrRestoreState): string {

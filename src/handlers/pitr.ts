@@ -69,30 +69,43 @@ export interface PitrNotConfigured {
 
 export type PitrResult = PitrOverview | PitrBackupTaken | PitrNotConfigured;
 
-type PitrArgs = { action: 'overview' } | { action: 'backup'; full: boolean };
+const pitrArgs = z.object({ positional: z.array(z.string()), flags: z.record(z.string(), z.unknown()) }).refine(
+  (raw) => raw.positional.length === 0 && Object.keys(raw.flags).length === 0,
+  { message: 'takes nothing (the recoverable window), or `backup [--full]`' },
+);
 
-const pitrArgs = z
+const pitrBackupArgs = z
   .object({ positional: z.array(z.string()), flags: z.record(z.string(), z.unknown()) })
-  .transform((raw, ctx): PitrArgs => {
-    const [first, ...rest] = raw.positional;
-    const flags = Object.keys(raw.flags);
-    if (first === undefined && flags.length === 0) return { action: 'overview' };
-    if (first?.toLowerCase() !== 'backup' || rest.length > 0 || flags.some((f) => f !== 'full') || (raw.flags.full !== undefined && raw.flags.full !== true)) {
-      ctx.addIssue({ code: 'custom', message: 'takes nothing (the recoverable window), or `backup [--full]`' });
+  .transform((raw, ctx): { full: boolean } => {
+    if (raw.positional.length > 0 || Object.keys(raw.flags).some((f) => f !== 'full') || (raw.flags.full !== undefined && raw.flags.full !== true)) {
+      ctx.addIssue({ code: 'custom', message: 'takes only `--full` (a full base backup; incremental without it)' });
       return z.NEVER;
     }
-    return { action: 'backup', full: raw.flags.full === true };
+    return { full: raw.flags.full === true };
   });
 
 export const pitrHandler = defineHandler({
   name: 'pitr',
-  usage: 'pitr · pitr backup [--full]',
-  summary: 'point-in-time recovery: the recoverable window, base backups and WAL archiving; `backup` takes a base backup (incremental unless --full)',
+  usage: 'pitr',
+  summary: 'point-in-time recovery: the recoverable window, base backups and WAL archiving',
   args: pitrArgs,
+  async run(_args, ctx): Promise<PitrResult> {
+    const pitr = ctx.pitr;
+    if (!pitr) return { kind: 'not-configured', message: PITR_NOT_CONFIGURED };
+    return overview(pitr, ctx);
+  },
+});
+
+export const pitrBackupHandler = defineHandler({
+  // Named like the command so that a failure reads "`pitr` failed" whichever word followed.
+  name: 'pitr',
+  usage: 'pitr backup [--full]',
+  summary: 'a pgBackRest base backup now (incremental unless --full), with progress',
+  args: pitrBackupArgs,
   async run(args, ctx): Promise<PitrResult> {
     const pitr = ctx.pitr;
     if (!pitr) return { kind: 'not-configured', message: PITR_NOT_CONFIGURED };
-    return args.action === 'backup' ? backUp(pitr, args.full, ctx) : overview(pitr, ctx);
+    return backUp(pitr, args.full, ctx);
   },
 });
 

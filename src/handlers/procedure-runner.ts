@@ -61,10 +61,13 @@ export interface StepContext {
   progress(text: string): Promise<void>;
   /** The procedure's stop signal (lock lost, shutting down): long steps may stop early on it. */
   signal: AbortSignal;
+  /** The sentence the runner would write for this error (scrubbed), for what a step keeps in its state. */
+  reason(error: unknown): string;
 }
 
 export interface ProcedureStep<State> {
-  title: string;
+  /** Read when the step starts (or is passed over): a title may name what the state knows by then. */
+  title: string | ((state: State) => string);
   /** Runs even after an earlier step failed or the procedure was stopped. */
   always?: boolean;
   run(state: State, ctx: StepContext): Promise<StepDone | void>;
@@ -100,6 +103,8 @@ export interface RunOptions {
   stop?: AbortSignal;
   /** Turns a step's error into its note; default describeFailure. Secrets are the caller's to scrub here. */
   reason?: (error: unknown) => string;
+  /** Called with each step's record as soon as it is known (the audit log records them one by one). */
+  onStep?: (record: StepRecord, total: number) => Promise<void>;
 }
 
 const MAX_REASON = 400;
@@ -113,6 +118,14 @@ export async function runProcedure<State>(procedure: Procedure<State>, state: St
   const say = (text: string): Promise<void> =>
     options.progress(text).catch((error: unknown) => options.log.warn({ err: error, procedure: procedure.name }, 'could not show progress'));
   const records: StepRecord[] = [];
+  const recorded = new Set<StepRecord>();
+  // A record that cannot be written must never fail the procedure.
+  const note = async (): Promise<void> => {
+    for (const record of records.filter((r) => !recorded.has(r))) {
+      recorded.add(record);
+      await options.onStep?.(record, total).catch((error: unknown) => options.log.warn({ err: error, procedure: procedure.name }, 'could not record a step'));
+    }
+  };
   const done: { number: number; step: ProcedureStep<State> }[] = [];
   let failed: RunRecord['failed'];
   let stopped: string | undefined;
@@ -124,7 +137,7 @@ export async function runProcedure<State>(procedure: Procedure<State>, state: St
   ): Promise<{ record: Omit<StepRecord, 'number' | 'undoes'>; error?: unknown }> => {
     await say(`${label}: ${title}…`);
     const at = performance.now();
-    const ctx: StepContext = { progress: (text) => say(`${label}: ${text}`), signal: stop };
+    const ctx: StepContext = { progress: (text) => say(`${label}: ${text}`), signal: stop, reason };
     try {
       const result = (await work(ctx)) ?? {};
       return { record: { title: result.title ?? title, status: result.status ?? 'ok', ms: performance.now() - at, note: result.note, details: result.details } };
@@ -136,27 +149,32 @@ export async function runProcedure<State>(procedure: Procedure<State>, state: St
 
   for (const [index, step] of procedure.steps.entries()) {
     const number = index + 1;
+    const title = typeof step.title === 'function' ? step.title(state) : step.title;
     if (failed === undefined && stopped === undefined && stop.aborted) stopped = reason(stop.reason ?? 'the procedure was stopped');
     if ((failed !== undefined || stopped !== undefined) && !step.always) {
-      records.push({ number, title: step.title, status: 'not-run', ms: 0 });
+      records.push({ number, title, status: 'not-run', ms: 0 });
+      await note();
       continue;
     }
-    const { record, error } = await attempt(`Step ${number}/${total}`, step.title, (ctx) => step.run(state, ctx));
+    const { record, error } = await attempt(`Step ${number}/${total}`, title, (ctx) => step.run(state, ctx));
     records.push({ number, ...record });
+    await note();
     if (error === undefined) {
       if (record.status === 'ok' || record.status === 'differs') done.push({ number, step });
       continue;
     }
     if (failed !== undefined) continue; // a later `always` step failing too: the first failure stands, nothing more is undone
-    failed = { number, title: step.title, reason: record.note ?? 'failed' };
+    failed = { number, title, reason: record.note ?? 'failed' };
     // Compensations of what already went fine, newest first, right after the failure.
     for (const previous of done.splice(0).reverse()) {
       const undo = previous.step.undo;
       if (!undo) continue;
       const undone = await attempt(`Undoing step ${previous.number}`, undo.title, (ctx) => undo.run(state, ctx));
       records.push({ undoes: previous.number, ...undone.record });
+      await note();
     }
   }
+  await note();
   const tookMs = performance.now() - started;
   const conclusion = procedure.conclude(state, { steps: records, failed, stopped, tookMs });
   return {

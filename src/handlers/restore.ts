@@ -1,15 +1,16 @@
 /**
  * `restore <name|latest>` (SPEC section 5): the plan names the backup exactly as BACKUP_DIR lists
  * it, with the checksum of the file that was checked whole, and the application that will be
- * stopped around the restore. An unknown or corrupt file is refused here, before any approval
- * is requested; the executor (restore-procedure.ts) checks the file again after approval.
+ * stopped around the restore. An unknown or corrupt file, or one the bot did not write (and
+ * nobody imported), is refused here, before any approval is requested; the executor
+ * (restore-procedure.ts) checks the file again after approval, and every byte as psql reads it.
  */
-import path from 'node:path';
 import { z } from 'zod';
 import { formatBytes, formatTime } from '../format.js';
 import { markBackupInUse } from '../ops/backup/backups-in-use.js';
 import { BackupIntegrityError, checkBackupIntegrity, type BackupIntegrity } from '../ops/backup/integrity.js';
-import { resolveBackupName, UnknownBackupError, type StoredBackup } from '../ops/backup/list-backups.js';
+import type { BackupRecord } from '../ops/backup/backup-record.js';
+import type { StoredBackup } from '../ops/backup/list-backups.js';
 import { KUBE_CALL_TIMEOUT_MS, readReplicas } from '../ops/kube/deployments.js';
 import { kubeFailure } from '../ops/kube/kube-failure.js';
 import { withTimeout } from '../with-timeout.js';
@@ -20,6 +21,7 @@ import { isPitrRestore, planPitrRestore, PITR_RESTORE_USAGE, routeToTime } from 
 import type { PitrRestorePlan } from './pitr-restore-plan.js';
 import { runRestoreProcedure } from './restore-procedure.js';
 import { restorePlan, type RestorePlan } from './restore-plan.js';
+import { backupDir, chooseTrustedBackup } from './stored-backups.js';
 
 const restoreArgs = z
   .object({
@@ -36,8 +38,8 @@ export const restoreHandler = defineHandler({
   args: routeToTime(restoreArgs),
   async run(args, ctx): Promise<GatedResult<RestorePlan | PitrRestorePlan>> {
     if (isPitrRestore(args)) return planPitrRestore(args, ctx);
-    const dir = path.resolve(ctx.config.backup.dir);
-    const backup = await chooseBackup(dir, args.name);
+    const dir = backupDir(ctx);
+    const backup = await chooseTrustedBackup(ctx, args.name, 'restore');
     await ctx.progress(`Checking the integrity of ${backup.name} (${formatBytes(backup.sizeBytes)})…`);
     const integrity = await checkWhole(backup);
 
@@ -55,17 +57,19 @@ export const restoreHandler = defineHandler({
           ? `application ${namespace}/${deployment}: already at 0 replicas, left at 0`
           : `application ${namespace}/${deployment}: ${replicas} → 0 replicas during the restore, then back to ${replicas}`;
     } else {
-      appTarget = `application ${namespace}/${deployment}: NOT stopped — Kubernetes is not configured (stop it by hand first)`;
+      appTarget = `application ${namespace}/${deployment}: will NOT be stopped — Kubernetes is not configured, so it keeps running while its database is replaced (stop it by hand first)`;
     }
 
     const database = databaseName(ctx.databaseUrl);
     const takenAt = formatTime(backup.takenAt);
     const verified = backup.verification === 'verified' ? 'verified' : backup.verification === 'failed' ? 'FAILED its last verification' : 'not verified';
+    const origin = backup.record.origin === 'bot' ? 'written by the bot' : `imported (not written by the bot), approved by ${backup.record.approvedBy ?? '?'}`;
+    const unstopped = ctx.kube ? '' : ' — the application will NOT be stopped (Kubernetes is not configured)';
     return planned(
       'restore',
-      `replace the database ${database} with the backup ${backup.name}`,
+      `replace the database ${database} with the backup ${backup.name}${unstopped}`,
       [
-        `database ${database} ← ${backup.name} (taken ${takenAt}, ${formatBytes(integrity.fileBytes)}, ${verified}, SHA-256 ${integrity.sha256.slice(0, 12)}…)`,
+        `database ${database} ← ${backup.name} (${origin}, taken ${takenAt}, ${formatBytes(integrity.fileBytes)}, ${verified}, SHA-256 ${integrity.sha256.slice(0, 12)}…)`,
         appTarget,
         `a safety backup of the current database is taken first, into ${dir}`,
       ],
@@ -80,20 +84,11 @@ export const restoreAction: GatedAction<RestorePlan> = {
   execute: (plan, ctx) => runRestoreProcedure(plan, ctx),
 };
 
-async function chooseBackup(dir: string, nameOrLatest: string): Promise<StoredBackup> {
-  try {
-    return await resolveBackupName(dir, nameOrLatest);
-  } catch (error) {
-    if (error instanceof UnknownBackupError) throw new Refusal(`Cannot restore: ${error.message}. Nothing was touched.`);
-    throw error;
-  }
-}
-
-/** Checked against the sidecar's checksum when there is one (a runbook file has none). */
-async function checkWhole(backup: StoredBackup): Promise<BackupIntegrity> {
+/** Whole, and the bytes the state database recorded. */
+async function checkWhole(backup: StoredBackup & { record: BackupRecord }): Promise<BackupIntegrity> {
   const done = markBackupInUse(backup.name);
   try {
-    return await checkBackupIntegrity(backup.path, { expectedSha256: backup.sha256 });
+    return await checkBackupIntegrity(backup.path, { expectedSha256: backup.record.fingerprint.sha256 });
   } catch (error) {
     if (error instanceof BackupIntegrityError) {
       throw new Refusal(`Cannot restore: ${error.message}. Nothing was touched and no approval was requested.`);

@@ -1,11 +1,15 @@
 /**
  * `scale <deployment> <replicas>`: only deployments in SCALABLE_DEPLOYMENTS, 0–50 replicas. The
  * plan captures current → new; on approval the scale subresource is patched and the rollout
- * followed until the new replicas are ready or the timeout.
+ * followed until the new replicas are ready or the timeout. While a restore runs (on any
+ * replica) it refuses: the restore scales the application itself.
  */
 import { z } from 'zod';
 import { readReplicas, setReplicas, waitForReplicas } from '../ops/kube/deployments.js';
 import { formatDuration } from '../duration.js';
+import type { Services } from '../context.js';
+import { OperationRunningError, runningOperation } from '../ops/operation-lock.js';
+import { forgetScaleDown } from '../state/app-scale-downs.js';
 import { planned, type ActionOutcome, type GatedAction, type GatedResult } from './gated.js';
 import { defineHandler } from './handler.js';
 import { Refusal } from './refusal.js';
@@ -56,6 +60,8 @@ export const scaleHandler = defineHandler({
       );
     }
     if (!ctx.kube) throw new Refusal('Kubernetes is not configured (set KUBECONFIG, or run the bot in the cluster): cannot scale.');
+    const restoring = await restoreRunning(ctx);
+    if (restoring) throw new Refusal(`Cannot scale now: ${restoring}, and it scales the application itself (to 0, then back). Try again when it is done.`);
     const [namespace, name] = (match[0] as string).split('/') as [string, string];
     const from = await readReplicas(ctx.kube, namespace, name);
     if (from === args.replicas) return { kind: 'nothing', message: `${namespace}/${name} already has ${from} replicas; nothing to do.` };
@@ -68,14 +74,25 @@ export const scaleHandler = defineHandler({
   },
 });
 
+/** "a restore is running (started by @U_BOB)" while a procedure that scales the application runs, on any replica. */
+async function restoreRunning(ctx: Services): Promise<string | undefined> {
+  const operation = await runningOperation(ctx.state);
+  if (!operation || (operation.kind !== 'restore' && operation.kind !== 'pitr-restore')) return undefined;
+  return new OperationRunningError(operation).message;
+}
+
 export const scaleAction: GatedAction<ScalePlan> = {
   action: 'scale',
   plan: scalePlan,
   async execute(plan, ctx): Promise<ActionOutcome> {
     if (!ctx.kube) return { ok: false, summary: 'Kubernetes is not configured; nothing was done', lines: [] };
+    const restoring = await restoreRunning(ctx);
+    if (restoring) return { ok: false, summary: `${restoring}, which scales the application itself; nothing was done — scale again when it is done`, lines: [] };
     const started = Date.now();
     const before = await readReplicas(ctx.kube, plan.namespace, plan.name);
     await setReplicas(ctx.kube, plan.namespace, plan.name, plan.to);
+    // An operator's scale supersedes what an interrupted restore left to be scaled back.
+    await forgetScaleDown(ctx.state, { namespace: plan.namespace, deployment: plan.name }).catch(() => undefined);
     const lines = [`${plan.namespace}/${plan.name}: ${before} → ${plan.to} replicas${before !== plan.from ? ` (it had ${before}, not ${plan.from} as planned)` : ''}`];
     const { done, state } = await waitForReplicas(ctx.kube, plan.namespace, plan.name, plan.to, {
       timeoutMs: ROLLOUT_TIMEOUT_MS,

@@ -16,15 +16,18 @@ export interface SchemaArgs {
   schema: string | null;
 }
 
+/** The `--schema NAME` flag's value, for commands with more options than this one. */
+export const schemaFlag = z
+  .string({ error: 'needs a schema name after --schema' })
+  .regex(SCHEMA_NAME, '--schema takes a schema name: letters, digits and _, at most 63 characters')
+  .optional();
+
 export const schemaArgs: z.ZodType<SchemaArgs> = z
   .object({
     positional: z.array(z.string()).max(0, 'takes no arguments, only --schema NAME'),
     flags: z.strictObject(
       {
-        schema: z
-          .string({ error: 'needs a schema name after --schema' })
-          .regex(SCHEMA_NAME, '--schema takes a schema name: letters, digits and _, at most 63 characters')
-          .optional(),
+        schema: schemaFlag,
       },
       { error: (issue) => (issue.code === 'unrecognized_keys' ? `has no option --${issue.keys[0]} (only --schema NAME)` : undefined) },
     ),

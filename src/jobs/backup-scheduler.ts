@@ -9,7 +9,6 @@
  *   await scheduler.tick(new Date('2026-01-15T02:00:05Z')); // what the timer does; tests call it with a fake clock
  *   await scheduler.stop();
  */
-import path from 'node:path';
 import type { Services } from '../context.js';
 import { formatDuration } from '../duration.js';
 import { describeFailure } from '../ops/failure.js';
@@ -17,10 +16,10 @@ import { BackupRunningError } from '../ops/backup/backup-lock.js';
 import { describeOperation, runningOperation } from '../ops/operation-lock.js';
 import { DEFAULT_GRACE_MS, dueSlot, type CronSchedule } from '../cron-schedule.js';
 import type { ScheduledBackupReport } from './scheduled-backup-report.js';
-import { takeBackup } from '../ops/backup/take-backup.js';
+import { backUpNow } from '../handlers/back-up-now.js';
 import { createScrubber } from '../redact.js';
 import { claimBackupSlot, finishBackupSlot, releaseBackupSlot, takeOverBackupSlot } from '../state/backup-slots.js';
-import { formatBytes, formatTime } from '../format.js';
+import { formatTime } from '../format.js';
 
 export const DEFAULT_TICK_MS = 30_000;
 
@@ -123,9 +122,9 @@ export function createBackupScheduler(services: Services, options: BackupSchedul
   }
 
   /** A failed slot, said everywhere it must be: the log, the metric, the slot, the audit log (and open incident), OPS_CHANNEL. */
-  async function failed(slot: Date, now: Date, reason: string, error?: unknown): Promise<TickResult> {
-    log.error({ err: error, slot }, `scheduled backup failed: ${reason}`);
-    services.metrics.backupFailures.inc({ trigger: 'schedule' });
+  async function failed(slot: Date, now: Date, reason: string, how: { error?: unknown; counted?: boolean } = {}): Promise<TickResult> {
+    log.error({ err: how.error, slot }, `scheduled backup failed: ${reason}`);
+    if (!how.counted) services.metrics.backupFailures.inc({ trigger: 'schedule' });
     await finishBackupSlot(state, slot, 'failed', { reason }).catch((e: unknown) => log.warn({ err: e, slot }, 'could not mark the backup slot failed'));
     await services.recorder
       .record({ actor: 'recipedb-ops', channel: config.opsChannel, kind: 'backup', action: 'backup.scheduled-failed', summary: `Scheduled backup of ${formatTime(slot)} FAILED: ${reason}`, details: { slot: slot.toISOString(), reason } })
@@ -139,34 +138,19 @@ export function createBackupScheduler(services: Services, options: BackupSchedul
     // A shutdown lets a running backup finish within its grace period; only then is it stopped.
     const signal = AbortSignal.any([abort.signal, services.lifecycle.stopSignal]);
     try {
-      const taken = await takeBackup({
-        state,
-        databaseUrl: services.databaseUrl,
-        dir: path.resolve(config.backup.dir),
-        retentionDays: config.backup.retentionDays,
-        verifyTables: config.verifyTables,
+      const taken = await backUpNow(services, {
+        trigger: 'schedule',
         requestedBy: 'schedule',
-        now: services.now,
-        connectTimeoutMs: config.timeouts.connectMs,
+        actor: 'recipedb-ops',
+        channel: config.opsChannel,
+        details: { slot: slot.toISOString() },
         signal,
       });
       const { backup } = taken;
-      services.metrics.backupDuration.observe({ trigger: 'schedule' }, backup.durationMs / 1000);
-      services.metrics.backupSize.observe({ trigger: 'schedule' }, backup.sizeBytes);
       const warnings = [...backup.warnings, ...(taken.retentionProblem ? [`retention did not run: ${taken.retentionProblem}`] : [])];
       await finishBackupSlot(state, slot, 'ok', { name: backup.name, sizeBytes: backup.sizeBytes, durationMs: Math.round(backup.durationMs), deleted: taken.deleted }).catch(
         (error: unknown) => log.warn({ err: error, slot }, 'could not mark the backup slot finished'),
       );
-      await services.recorder
-        .record({
-          actor: 'recipedb-ops',
-          channel: config.opsChannel,
-          kind: 'backup',
-          action: 'backup.scheduled',
-          summary: `Scheduled backup ${backup.name} written (${formatBytes(backup.sizeBytes)})${taken.deleted.length ? `; retention deleted ${taken.deleted.length}` : ''}`,
-          details: { slot: slot.toISOString(), name: backup.name, sha256: backup.sha256, sizeBytes: backup.sizeBytes, durationMs: Math.round(backup.durationMs), deleted: taken.deleted },
-        })
-        .catch((error: unknown) => log.error({ err: error }, 'could not record the scheduled backup'));
       await post({
         kind: 'ok',
         slot,
@@ -190,7 +174,8 @@ export function createBackupScheduler(services: Services, options: BackupSchedul
         return { kind: 'deferred', slot, reason: error.message };
       }
       const reason = scrub(signal.aborted ? 'the bot was shutting down and stopped the backup before it finished; no file was kept' : describeFailure(error));
-      return failed(slot, now, reason, error);
+      // backUpNow counted it already.
+      return failed(slot, now, reason, { error, counted: true });
     }
   }
 

@@ -12,6 +12,7 @@
 import type { Logger } from 'pino';
 import type { ApprovalRequest } from '../state/approvals.js';
 import type { ScheduledBackupReport } from './scheduled-backup-report.js';
+import type { AppRecovery } from './app-scale-recovery.js';
 import type { ScheduledPitrBackupReport } from './scheduled-pitr-backup-report.js';
 
 export type Notice =
@@ -21,6 +22,8 @@ export type Notice =
   | { kind: 'approval-changed'; request: ApprovalRequest }
   /** An alert group's message is behind what the state database holds (a failed draw, a dead replica). */
   | { kind: 'alert-group-changed'; groupId: number }
+  /** For OPS_CHANNEL: an application a dead replica's restore left at 0 was scaled back. */
+  | { kind: 'app-scaled-back'; recovery: AppRecovery }
   /** For OPS_CHANNEL: a scheduled pgBackRest base backup (PITR_BACKUP_SCHEDULE) finished or failed. */
   | { kind: 'scheduled-pitr-backup'; report: ScheduledPitrBackupReport };
 

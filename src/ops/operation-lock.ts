@@ -14,7 +14,7 @@ import type pg from 'pg';
 import { BOT_APPLICATION_NAME } from './postgres/pool.js';
 import { BOT_LOCKS, sessionLockHolders, trySessionLock, type SessionLock } from './postgres/session-lock.js';
 
-export const OPERATION_KINDS = ['restore', 'pitr-restore', 'maintenance', 'resize', 'storage-expand', 'image'] as const;
+export const OPERATION_KINDS = ['restore', 'pitr-restore', 'maintenance', 'resize', 'storage-expand', 'image', 'password-rotation'] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 
 /** What the operator reads: "a restore is running". */
@@ -25,6 +25,8 @@ const DESCRIPTION: Record<OperationKind, string> = {
   resize: 'a resize of the database',
   'storage-expand': "an expansion of the database's volume",
   image: "an image update of the database",
+  // It restarts the application, which a restore also stops and starts.
+  'password-rotation': 'a password rotation',
 };
 
 export interface RunningOperation {

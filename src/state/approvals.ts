@@ -6,7 +6,7 @@
  *   const request = await insertApproval(pool, { action: 'kill', … });
  *   const won = await decideApproval(pool, request.id, 'approved', 'U_BOB'); // null when someone else decided first
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
 import { replicaGone } from './replicas.js';
 
@@ -42,9 +42,20 @@ const fromRow = (r: Row): ApprovalRequest => ({
   decidedBy: r.decided_by, decidedAt: r.decided_at, executedAt: r.executed_at, outcome: r.outcome,
 });
 
-/** A stable hash of what will be done: key order does not matter, any change of target does. */
-export function planHash(action: string, plan: unknown): string {
-  return createHash('sha256').update(canonicalJson({ action, plan })).digest('hex');
+/**
+ * A stable keyed hash (HMAC-SHA256) of what will be done: key order does not matter, any change of
+ * target does, and without the key (config.planKey, kept out of the state database) nobody who
+ * can write the state database can make an edited plan match.
+ */
+export function planHash(key: Buffer, action: string, plan: unknown): string {
+  return createHmac('sha256', key).update(canonicalJson({ action, plan })).digest('hex');
+}
+
+/** Whether the stored plan is still the one that was hashed when it was requested. */
+export function planMatches(key: Buffer, request: Pick<ApprovalRequest, 'action' | 'plan' | 'planHash'>): boolean {
+  const expected = Buffer.from(planHash(key, request.action, request.plan), 'hex');
+  const stored = Buffer.from(request.planHash, 'hex');
+  return stored.length === expected.length && timingSafeEqual(stored, expected);
 }
 
 function canonicalJson(value: unknown): string {
@@ -62,6 +73,7 @@ export interface NewApproval {
   action: string;
   summary: string;
   plan: unknown;
+  planKey: Buffer;
   requester: string;
   channel: string;
   ttlMs: number;
@@ -73,7 +85,7 @@ export async function insertApproval(pool: pg.Pool, request: NewApproval): Promi
     `INSERT INTO approval_requests (id, action, summary, plan, plan_hash, requester, channel, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8 * interval '1 millisecond')
      RETURNING *`,
-    [id, request.action, request.summary, JSON.stringify(request.plan), planHash(request.action, request.plan), request.requester, request.channel, request.ttlMs],
+    [id, request.action, request.summary, JSON.stringify(request.plan), planHash(request.planKey, request.action, request.plan), request.requester, request.channel, request.ttlMs],
   );
   return fromRow(rows[0] as Row);
 }
@@ -145,4 +157,13 @@ export async function recordApprovalOutcome(pool: pg.Pool, id: string, outcome: 
     [id, JSON.stringify(outcome)],
   );
   return fromRow(rows[0] as Row);
+}
+
+/** Requests still waiting for a decision (not yet expired), oldest first: the App Home lists them. */
+export async function listPendingApprovals(pool: pg.Pool, limit = 20): Promise<ApprovalRequest[]> {
+  const { rows } = await pool.query<Row>(
+    `SELECT * FROM approval_requests WHERE status = 'pending' AND expires_at > now() ORDER BY created_at LIMIT $1`,
+    [limit],
+  );
+  return rows.map(fromRow);
 }

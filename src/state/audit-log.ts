@@ -9,6 +9,7 @@ import type pg from 'pg';
 export type AuditKind =
   | 'command'
   | 'command.failed'
+  | 'command.result'
   | 'approval.requested'
   | 'approval.approved'
   | 'approval.rejected'
@@ -17,7 +18,11 @@ export type AuditKind =
   | 'action.executed'
   | 'action.failed'
   | 'action.interrupted'
+  | 'procedure.step'
+  /** What a dead replica's action left undone, finished by another (an application scaled back). */
+  | 'action.recovered'
   | 'backup'
+  | 'maintenance'
   | 'incident'
   | 'note'
   | 'alert.firing'
@@ -51,8 +56,8 @@ export async function appendAudit(pool: pg.Pool, entry: AuditEntry): Promise<Aud
   return { ...entry, id: Number(row.id), at: row.at };
 }
 
-/** The newest `limit` entries, oldest first (so they read as a timeline). */
-export async function readAudit(pool: pg.Pool, limit: number, requestId?: string): Promise<AuditRecord[]> {
+/** The newest `limit` entries (but `excludeId`), oldest first (so they read as a timeline). */
+export async function readAudit(pool: pg.Pool, limit: number, requestId?: string, excludeId?: number): Promise<AuditRecord[]> {
   const { rows } = await pool.query<{
     id: string; at: Date; actor: string; channel: string | null; kind: AuditKind; action: string; summary: string;
     details: Record<string, unknown>; request_id: string | null;
@@ -60,10 +65,10 @@ export async function readAudit(pool: pg.Pool, limit: number, requestId?: string
     `SELECT * FROM (
        SELECT id, at, actor, channel, kind, action, summary, details, request_id
          FROM audit_log
-        WHERE $2::text IS NULL OR request_id = $2
+        WHERE ($2::text IS NULL OR request_id = $2) AND ($3::bigint IS NULL OR id <> $3)
         ORDER BY id DESC LIMIT $1
      ) newest ORDER BY id`,
-    [limit, requestId ?? null],
+    [limit, requestId ?? null, excludeId ?? null],
   );
   return rows.map((r) => ({
     id: Number(r.id),

@@ -156,3 +156,9 @@ export async function claimUnpostedEvents(pool: pg.Pool, incidentId: number, cla
 export async function setEventThreadTs(pool: pg.Pool, eventId: number, threadTs: string | null): Promise<void> {
   await pool.query('UPDATE incident_events SET thread_ts = $2 WHERE id = $1', [eventId, threadTs]);
 }
+
+/** Every open incident, across channels, newest first. */
+export async function listOpenIncidents(pool: pg.Pool): Promise<Incident[]> {
+  const { rows } = await pool.query<IncidentRow>(`SELECT * FROM incidents WHERE status = 'open' ORDER BY started_at DESC`);
+  return rows.map(incidentFrom);
+}

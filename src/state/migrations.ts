@@ -127,6 +127,56 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 4,
+    name: 'backups the bot wrote or imported; scratch databases; applications scaled down',
+    sql: `
+      -- The only backup files the bot verifies or restores: those it wrote, and those accepted by a
+      -- gated \`backup import\`. The checksum of the whole file and of each chunk of it, so that
+      -- every byte fed to psql is checked before psql reads it. Freshness and \`latest\` come from
+      -- here (the time the bot took it), never from a file name.
+      CREATE TABLE backup_files (
+        name              text PRIMARY KEY,
+        origin            text NOT NULL CHECK (origin IN ('bot', 'imported')),
+        sha256            text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+        size_bytes        bigint NOT NULL CHECK (size_bytes >= 0),
+        chunk_bytes       integer NOT NULL CHECK (chunk_bytes > 0),
+        chunk_sha256      bytea NOT NULL,
+        taken_at          timestamptz NOT NULL,
+        recorded_at       timestamptz NOT NULL DEFAULT now(),
+        recorded_by       text NOT NULL,
+        requested_by      text,
+        approved_by       text,
+        row_counts        jsonb,
+        row_counts_taken  text CHECK (row_counts_taken IN ('same-snapshot', 'separately')),
+        verification      jsonb
+      );
+      CREATE INDEX backup_files_newest_bot ON backup_files (taken_at DESC) WHERE origin = 'bot';
+
+      -- Scratch databases of \`backup verify\` while they exist: what a crash leaves is dropped later.
+      CREATE TABLE verify_databases (
+        name        text PRIMARY KEY,
+        created_by  text NOT NULL,
+        created_at  timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- "The application had N replicas", written before a procedure scales it to 0 and removed when
+      -- it is scaled back. A row whose replica died is scaled back by a surviving (or the next) one.
+      CREATE TABLE app_scale_downs (
+        namespace     text NOT NULL,
+        deployment    text NOT NULL,
+        replicas      integer NOT NULL CHECK (replicas > 0),
+        operation     text NOT NULL,
+        request_id    text,
+        approved_by   text,
+        instance      text NOT NULL,
+        scaled_at     timestamptz NOT NULL DEFAULT now(),
+        recovery_by   text,
+        recovery_at   timestamptz,
+        PRIMARY KEY (namespace, deployment)
+      );
+    `,
+  },
+  {
     version: 6,
     name: 'alert groups from Alertmanager',
     sql: `
@@ -166,6 +216,51 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 7,
+    name: 'maintenance runs',
+    sql: `
+      -- The maintenance operation running now (VACUUM, REINDEX, an index build, check…) and the
+      -- session on the operated database that runs its statement, so that a Cancel click reaching
+      -- any replica can find that session and cancel it. cancel_requested_* also tells the replica
+      -- running it to start no further statement.
+      CREATE TABLE maintenance_runs (
+        id                   text PRIMARY KEY,
+        operation            text NOT NULL,
+        summary              text NOT NULL,
+        requester            text NOT NULL,
+        channel              text NOT NULL,
+        request_id           text,
+        instance             text NOT NULL,
+        session_pid          integer,
+        session_started      text,
+        started_at           timestamptz NOT NULL DEFAULT now(),
+        cancel_requested_by  text,
+        cancel_requested_at  timestamptz,
+        finished_at          timestamptz
+      );
+    `,
+  },
+  {
+    version: 9,
+    name: 'users the bot created',
+    sql: `
+      -- The login roles \`user create\` made, and the Secret that holds each one's password, so that
+      -- \`user rotate-password\` accepts them as it accepts MANAGED_USERS. Never the password itself.
+      CREATE TABLE created_users (
+        role          text PRIMARY KEY,
+        namespace     text NOT NULL,
+        secret        text NOT NULL,
+        secret_key    text NOT NULL,
+        read_only     boolean NOT NULL,
+        created_by    text NOT NULL,
+        approved_by   text NOT NULL,
+        request_id    text,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        rotated_at    timestamptz
+      );
+    `,
+  },
+  {
     version: 10,
     name: 'slots of PITR_BACKUP_SCHEDULE',
     sql: `
@@ -178,6 +273,47 @@ export const MIGRATIONS: readonly Migration[] = [
         finished_at   timestamptz,
         outcome       text CHECK (outcome IN ('ok', 'failed', 'skipped')),
         detail        jsonb
+      );
+    `,
+  },
+  {
+    version: 11,
+    name: 'history of the key figures',
+    sql: `
+      -- One row per HISTORY_INTERVAL slot: the replica whose INSERT wins samples it, so a slot is
+      -- sampled once across replicas. Rows older than a day are folded into 5-minute rows, those
+      -- older than a week into hourly ones (bucket_s says which), and rows past HISTORY_RETENTION
+      -- are deleted (state/history-downsample.ts), so the table stays a few thousand rows.
+      CREATE TABLE history_samples (
+        at                     timestamptz PRIMARY KEY,
+        bucket_s               integer NOT NULL CHECK (bucket_s > 0),
+        claimed_by             text NOT NULL,
+        claimed_at             timestamptz NOT NULL DEFAULT now(),
+        -- Successful samples in the row: 0 while the slot is being sampled, or when it failed.
+        samples                integer NOT NULL DEFAULT 0,
+        error                  text,
+        max_connections        integer,
+        -- Client connections: the mean over the row (one sample: the count), and the most seen.
+        connections            real,
+        connections_peak       integer,
+        active                 real,
+        idle                   real,
+        idle_in_transaction    real,
+        -- Counter increases over counted_s seconds (rates and the cache hit of the interval).
+        commits                bigint,
+        rollbacks              bigint,
+        blocks_hit             bigint,
+        blocks_read            bigint,
+        counted_s              real,
+        -- The last size seen in the row; the ten largest tables as [{schema, table, bytes}].
+        database_bytes         bigint,
+        largest_tables         jsonb,
+        -- The worst seen in the row.
+        longest_transaction_s  real,
+        locks_waiting          integer,
+        replication_lag_bytes  bigint,
+        -- Raw rows only: the cumulative counters, from which the next sample's increases are taken.
+        counters               jsonb
       );
     `,
   },

@@ -68,7 +68,7 @@ describe('database insight commands over Slack', () => {
     const post = await bot.slack.waitForResponsePost((p) => p.id === 'queries-abc');
     expect(post.body.response_type).toBe('ephemeral');
     expect(textOf(post)).toContain('`queries` N must be a whole number between 1 and 50.');
-    expect(textOf(post)).toContain('Usage: `/recipedb queries [N]`');
+    expect(textOf(post)).toContain('Usage: `/recipedb queries [N] [--by total|mean|calls]`');
     expect(bot.slack.callsTo('chat.postMessage')).toHaveLength(0);
   });
 
@@ -84,8 +84,8 @@ describe('database insight commands over Slack', () => {
     bot.slack.reset();
     await bot.client.command('queries 3');
     const seen = textOf(await bot.slack.waitFor('chat.postMessage'));
-    expect(seen).toContain('Slowest queries by mean time');
-    expect(seen).toMatch(/^1\. mean \d+ms · 3 calls/m);
+    expect(seen).toContain('Top queries by total time');
+    expect(seen).toMatch(/^1\. total \d+ms · mean \d+ms ± [\d.]+ms · 3 calls/m);
     expect(seen).toContain('SELECT pg_sleep($1), count(*) FROM recipe_manager.users');
   });
 });

@@ -1,5 +1,6 @@
 /** `backup` through Slack: a signed slash command in, progress and the result posted to the channel. */
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderBlocks } from '../../src/bot/blocks-to-text.js';
@@ -27,9 +28,17 @@ describe('backup over Slack', () => {
     await backups.cleanup();
   });
 
-  it('reports the last successful backup as 0 (never) while BACKUP_DIR holds none', async () => {
-    const metrics = await (await fetch(`${bot.baseUrl}/metrics`)).text();
-    expect(metrics).toMatch(/^recipedb_ops_backup_last_success_timestamp_seconds 0$/m);
+  it('reports the last successful backup as 0 (never) while BACKUP_DIR holds none the bot wrote, whatever files are planted there', async () => {
+    // A file named for 2099 (or a runbook copy) is not a backup the bot took: the backup-missing alert must still fire.
+    const planted = 'recipe-database-backup-2099-01-01_00-00-00.sql.gz';
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, planted), gzipSync('-- PostgreSQL database dump complete\n'));
+    try {
+      const metrics = await (await fetch(`${bot.baseUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^recipedb_ops_backup_last_success_timestamp_seconds 0$/m);
+    } finally {
+      await rm(path.join(dir, planted));
+    }
   });
 
   it('acks at once, shows progress, then turns the progress message into the result', async () => {
@@ -56,15 +65,25 @@ describe('backup over Slack', () => {
 
     const metrics = await (await fetch(`${bot.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/recipedb_ops_backup_duration_seconds_count\{trigger="manual"\} 1/);
-    // Read from BACKUP_DIR: the alert on a missing backup sees the file, whichever replica wrote it.
+    // From the state database's record (and the file still there): the alert on a missing backup sees it, whichever replica wrote it.
     const last = Number(/^recipedb_ops_backup_last_success_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]);
     expect(Math.abs(last * 1000 - Date.now())).toBeLessThan(60_000);
+
+    // A planted file named for the future changes nothing: the newest is still the one the bot took.
+    const planted = 'recipe-database-backup-2099-01-01_00-00-00.sql.gz';
+    await writeFile(path.join(dir, planted), gzipSync('-- PostgreSQL database dump complete\n'));
+    try {
+      const again = await (await fetch(`${bot.baseUrl}/metrics`)).text();
+      expect(Number(/^recipedb_ops_backup_last_success_timestamp_seconds (\S+)$/m.exec(again)?.[1])).toBe(last);
+    } finally {
+      await rm(path.join(dir, planted));
+    }
   });
 
   it('`backups` then lists it', async () => {
     bot.slack.reset();
     await bot.client.command('backups');
     const posted = await bot.slack.waitFor('chat.postMessage');
-    expect(textOf(posted)).toMatch(/• `recipe-database-backup-[\d_-]+\.sql\.gz` · [\d.]+ kB · just now · not verified/);
+    expect(textOf(posted)).toMatch(/• `recipe-database-backup-[\d_-]+\.sql\.gz` · [\d.]+ (KiB|MiB) · just now · not verified/);
   });
 });

@@ -5,19 +5,18 @@ import {
   codeBlock,
   context,
   divider,
-  escapeMrkdwn,
   header,
   measuredAt,
   section,
   sectionFields,
   type Block,
-  type Message,
+  type DraftMessage,
 } from '../../src/bot/blocks.js';
 import { displayWidth, renderBlocks } from '../../src/bot/blocks-to-text.js';
 
 const render = (blocks: Block[], width?: number): string => renderBlocks({ text: 'fallback', blocks }, { width }).text;
 
-function approvalMessage(): Message {
+function approvalMessage(): DraftMessage {
   return {
     text: 'Approval needed: kill 2 backends',
     blocks: [
@@ -28,7 +27,7 @@ function approvalMessage(): Message {
         '*Expires*\n2026-11-29 11:35 UTC',
         '*Request*\n`apr_42`',
       ]),
-      section(`*Targets*\n${codeBlock(escapeMrkdwn('4211  SELECT * FROM recipes WHERE rating < 3\n4212  idle in transaction'))}`),
+      section(`*Targets*\n${codeBlock('4211  SELECT * FROM recipes WHERE rating < 3\n4212  idle in transaction')}`),
       actions('approval', [
         button({
           text: 'Approve',
@@ -100,7 +99,7 @@ describe('renderBlocks', () => {
   });
 
   it('uses ANSI bold for headers and *bold* only when asked', () => {
-    const message: Message = { text: '', blocks: [header('Status'), section('db is *up*')] };
+    const message: DraftMessage = { text: '', blocks: [header('Status'), section('db is *up*')] };
     const colored = renderBlocks(message, { color: true }).text;
     expect(colored).toContain('\x1b[1mStatus\x1b[22m');
     expect(colored).toContain('db is \x1b[1mup\x1b[22m');

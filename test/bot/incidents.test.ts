@@ -57,12 +57,16 @@ describe('incident timeline threads', () => {
   it('records every command run in the channel, in order, in the thread', async () => {
     await bot.client.command('status', { userId: 'U_CAROL' });
     await waitForReply((t) => t.includes('@U_CAROL /recipedb status'));
+    await waitForReply((t) => t.includes('@U_CAROL status: '));
     await bot.client.command('incident note restarted pgbouncer on node 3', { userId: 'U_CAROL' });
     await waitForReply((t) => t.includes('restarted pgbouncer on node 3'));
     await bot.client.command('locks');
     await waitForReply((t) => t.includes('/recipedb locks'));
+    // Each command's result follows it, in one line: what was seen, when.
+    await waitForReply((t) => /locks: No blocked queries\./.test(t));
     const texts = threadReplies().map(textOf);
-    const order = ['/recipedb status', 'restarted pgbouncer', '/recipedb locks'].map((s) => texts.findIndex((t) => t.includes(s)));
+    const order = ['/recipedb status', 'status: ', 'restarted pgbouncer', '/recipedb locks', 'locks: No blocked queries.'].map((s) => texts.findIndex((t) => t.includes(s)));
+    expect(texts.find((t) => t.includes('status: '))).toMatch(/@U_CAROL status: (OK|WARN), connections \d+\/200/);
     expect(order.every((i) => i >= 0)).toBe(true);
     expect(order).toEqual([...order].sort((a, b) => a - b));
   });

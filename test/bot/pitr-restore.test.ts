@@ -42,7 +42,8 @@ describe('point-in-time recovery over Slack', () => {
       databaseUrl: url,
       kube,
       pitr: cluster.services,
-      env: { APPROVERS: 'U_BOB', PGBACKREST_STANZA: cluster.stanza, PGBACKREST_CONFIG: cluster.configFile, PITR_RESTORE_TIMEOUT: '2m' },
+      // STATUS_SOURCE_TIMEOUT: the App Home's pgBackRest part runs `info` and reads the timeline history on a shared CPU.
+      env: { APPROVERS: 'U_BOB', PGBACKREST_STANZA: cluster.stanza, PGBACKREST_CONFIG: cluster.configFile, PITR_RESTORE_TIMEOUT: '2m', STATUS_SOURCE_TIMEOUT: '20s' },
     });
   }, 120_000);
   afterAll(async () => {
@@ -109,7 +110,7 @@ describe('point-in-time recovery over Slack', () => {
   it('pitr backup --full and pitr backup take base backups; pitr and backups list them with the window', async () => {
     const full = await answer('pitr backup --full', (t) => /Base backup taken|`pitr` failed/.test(t), 120_000);
     expect(full).toMatch(/`\d{8}-\d{6}F` · full/);
-    expect(full).toMatch(/Copied: [\d.]+ MB of [\d.]+ MB/);
+    expect(full).toMatch(/Copied: [\d.]+ MiB of [\d.]+ MiB/);
     const incr = await answer('pitr backup', (t) => /Base backup taken|`pitr` failed/.test(t), 120_000);
     expect(incr).toMatch(/`\d{8}-\d{6}F_\d{8}-\d{6}I` · incr/);
 
@@ -123,6 +124,12 @@ describe('point-in-time recovery over Slack', () => {
 
     const backups = await answer('backups', (t) => t.includes('Base backups (pgBackRest'));
     expect(backups).toMatch(/Base backups \(pgBackRest, recipe-database, 2\)/);
+
+    // The App Home, next to the last dump: the window and the newest base backup.
+    await bot.client.event({ type: 'app_home_opened', user: 'U_BOB', channel: 'D_BOB', tab: 'home', event_ts: `${Date.now() / 1000}` });
+    await bot.slack.waitFor('views.publish', (c) => c.body.user_id === 'U_BOB', 30_000);
+    const home = renderBlocks({ text: '', blocks: (bot.slack.homeView('U_BOB')?.blocks ?? []) as never[] }, { width: 1_000 }).text;
+    expect(home).toMatch(/Point-in-time recovery\nrecoverable from \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC to now \(timeline 1\)\nnewest base backup `\d{8}-\d{6}F_\d{8}-\d{6}I` \(incr\) · /);
   }, 240_000);
 
   it('refuses a time without an offset in one sentence, and a time outside the window, before any approval', async () => {
@@ -153,6 +160,11 @@ describe('point-in-time recovery over Slack', () => {
     await sql(url, `INSERT INTO recipe_manager.users (username, email, display_name) SELECT 'pitr-late-' || g, 'late' || g || '@example.com', 'Late' FROM generate_series(1, 7) g`);
     expect([await keptRows(), await lateRows(), await timeline()]).toEqual([0, 7, 1]);
 
+    // What the state database holds when the application reaches 0: a dead replica's restore is scaled back from it (jobs/app-scale-recovery.ts).
+    let atScaleDown: Promise<unknown[]> | undefined;
+    kube.onScale('default', 'recipe-app', (replicas) => {
+      if (replicas === 0 && atScaleDown === undefined) atScaleDown = bot.services.state.query('SELECT namespace, deployment, replicas, operation FROM app_scale_downs').then((r) => r.rows);
+    });
     const { request, outcome } = await requestAndApprove(`restore --to-time ${moment}`);
     const shown = moment.replace('T', ' ').replace(/0*Z$/, ' UTC').replace('. UTC', ' UTC');
     expect(request).toContain('Approval needed: pitr-restore');
@@ -183,6 +195,10 @@ describe('point-in-time recovery over Slack', () => {
     expect(dbScalePatches()).toEqual([0, 1]);
     expect(kube.forbidden).toEqual([]);
     expect(cluster.kubeletErrors).toEqual([]);
+    // The application's replicas were written down before the scale to 0 (app-scale-steps.ts) and forgotten once it was back.
+    expect(await atScaleDown).toEqual([{ namespace: 'default', deployment: 'recipe-app', replicas: 3, operation: 'pitr-restore' }]);
+    const downs = await bot.services.state.query<{ n: number }>('SELECT count(*)::int AS n FROM app_scale_downs');
+    expect(downs.rows[0]?.n).toBe(0);
     const go = /--to-time (\S+Z) --timeline (\d+)/.exec(outcome);
     safetyPoint = { time: go?.[1] ?? '', timeline: Number(go?.[2]) };
   }, 240_000);

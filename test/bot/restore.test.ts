@@ -3,6 +3,7 @@
  * application scaled 3 → 0 → 3 on the (fake) Kubernetes API, a safety backup, the restore, the
  * row counts — and what the operator is told when something is wrong.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -10,15 +11,17 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderBlocks } from '../../src/bot/blocks-to-text.js';
 import { readSidecar } from '../../src/ops/backup/sidecar.js';
+import { acquireOperationLock } from '../../src/ops/operation-lock.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { startFakeKube, type FakeKube } from '../support/fake-kube.js';
 import type { SlackCall } from '../support/fake-slack.js';
 import { messageOf } from '../support/slack-messages.js';
-import { runbookBackup, sql, tableCounts, tempBackupDir, waitUntil } from '../ops/backup/backup-fixtures.js';
+import { backupIsWaiting, hostileFiles, lockRecipes, plantedDump, runbookBackup, sql, tableCounts, tempBackupDir, waitUntil } from '../ops/backup/backup-fixtures.js';
+import { createTestDatabase } from '../support/postgres.js';
 
 const wide = (call: SlackCall) => renderBlocks(messageOf(call), { width: 1_000 });
 const textOf = (call: SlackCall) => wide(call).text;
-const isAnswer = (c: SlackCall) => (c.method === 'chat.postMessage' || c.method === 'chat.update') && !textOf(c).includes('Checking the integrity');
+const isAnswer = (c: SlackCall) => (c.method === 'chat.postMessage' || c.method === 'chat.update') && !textOf(c).includes('Checking ');
 
 describe('restore over Slack, with the application on Kubernetes', () => {
   let kube: FakeKube;
@@ -60,6 +63,14 @@ describe('restore over Slack, with the application on Kubernetes', () => {
     return textOf(await bot.slack.waitFor('chat.update', (c) => c.body.ts === r.ts && textOf(c).includes('Outcome:'), 60_000));
   }
 
+  /** `backup import <name>`, approved by the second person: the file is then accepted for verify and restore. */
+  async function importBackup(name: string): Promise<string> {
+    const r = await requestRestore(`backup import ${name}`);
+    const outcome = await approve(r);
+    expect(outcome).toContain(`Outcome: imported ${name}`);
+    return textOf(r.call);
+  }
+
   async function takeBackupNow(): Promise<string> {
     // Backups are named to the second: one taken in the same second as the last would be refused.
     await new Promise((resolve) => setTimeout(resolve, 1_020 - (Date.now() % 1_000)));
@@ -75,6 +86,21 @@ describe('restore over Slack, with the application on Kubernetes', () => {
     kube.requests
       .filter((q) => q.method === 'PATCH' && q.path === '/apis/apps/v1/namespaces/default/deployments/recipe-app/scale')
       .map((q) => (q.body as { spec: { replicas: number } }).spec.replicas);
+
+  /** Runs `work` with a bot started with `env` added, on the same databases, Kubernetes and backups; then the usual bot again. */
+  async function withBot(env: Record<string, string>, work: () => Promise<void>): Promise<void> {
+    const usual = bot;
+    await usual.stop();
+    bot = await startTestBot({ env: { BACKUP_DIR: dir, APPROVERS: 'U_BOB', ...env }, kube, databaseUrl: usual.databaseUrl, stateDatabaseUrl: usual.stateDatabaseUrl });
+    try {
+      await work();
+    } finally {
+      await bot.stop().catch(() => undefined);
+      bot = await startTestBot({ env: { BACKUP_DIR: dir, APPROVERS: 'U_BOB' }, kube, databaseUrl: usual.databaseUrl, stateDatabaseUrl: usual.stateDatabaseUrl });
+    }
+  }
+
+  const outcomeOf = async (ts: string, ms = 60_000) => textOf(await bot.slack.waitFor('chat.update', (c) => c.body.ts === ts && textOf(c).includes('Outcome:'), ms));
 
   const requestCount = async () => (await bot.services.state.query<{ n: number }>('SELECT count(*)::int AS n FROM approval_requests')).rows[0]?.n;
 
@@ -102,7 +128,7 @@ describe('restore over Slack, with the application on Kubernetes', () => {
     expect(outcome).toContain('the application is back at 3 replicas');
     expect(outcome).toMatch(/1\. integrity check — ok \((?:\d+ms|\d+\.\ds)\)/);
     expect(outcome).toMatch(/2\. scale default\/recipe-app 3 → 0 — ok \((?:\d+ms|\d+\.\ds)\)/);
-    expect(outcome).toMatch(/3\. safety backup recipe-database-backup-[\d_-]+\.sql\.gz \([\d.]+ kB\) — ok \((?:\d+ms|\d+\.\ds)\)/);
+    expect(outcome).toMatch(/3\. safety backup recipe-database-backup-[\d_-]+\.sql\.gz \([\d.]+ KiB\) — ok \((?:\d+ms|\d+\.\ds)\)/);
     expect(outcome).toMatch(new RegExp(`4\\. restore ${name.replaceAll('.', '\\.')} — ok \\((?:\\d+ms|\\d+\\.\\ds)\\)`));
     expect(outcome).toMatch(/5\. row counts — ok/);
     expect(outcome).toContain(`recipe_manager.users: ${(before.users as number).toLocaleString('en-US')} (as at backup time)`);
@@ -132,7 +158,7 @@ describe('restore over Slack, with the application on Kubernetes', () => {
     expect(progress.some((t) => t.includes('Step 3/6: safety backup'))).toBe(true);
   }, 90_000);
 
-  it('a corrupt file, an unknown name, a path or a pattern are refused: no request, nothing touched', async () => {
+  it('a corrupt file, a file the bot did not write, an unknown name, a path or a pattern are refused: no request, nothing touched', async () => {
     const name = await takeBackupNow();
     const corrupt = 'recipe-database-backup-2024-02-01_00-00-00.sql.gz';
     await writeFile(path.join(dir, corrupt), await readFile(path.join(dir, name)));
@@ -141,8 +167,19 @@ describe('restore over Slack, with the application on Kubernetes', () => {
     const requestsBefore = await requestCount();
 
     const refused = textOf(await answerTo(`restore ${corrupt}`));
-    expect(refused).toContain(`Cannot restore: ${corrupt} is corrupt: the gzip data is truncated. Nothing was touched and no approval was requested.`);
+    expect(refused).toContain(`Cannot restore: ${corrupt} was not written by the bot: \`backup import ${corrupt}\` to use it. Nothing was touched.`);
     expect(refused).not.toContain('Approve');
+    // Nor is it accepted for import: it is not whole.
+    expect(textOf(await answerTo(`backup import ${corrupt}`))).toContain(`Cannot import: ${corrupt} is corrupt: the gzip data is truncated. Nothing was touched and no approval was requested.`);
+    // A file the bot wrote, damaged in place (same size): its integrity check refuses it.
+    const damaged = await takeBackupNow();
+    const bytes = await readFile(path.join(dir, damaged));
+    const middle = Math.floor(bytes.length / 2);
+    bytes[middle] = (bytes[middle] ?? 0) ^ 0xff;
+    await writeFile(path.join(dir, damaged), bytes);
+    expect(textOf(await answerTo(`restore ${damaged}`))).toMatch(
+      new RegExp(`Cannot restore: ${damaged.replaceAll('.', '\\.')} (is corrupt|is not the file that was written)[^\n]*Nothing was touched and no approval was requested\\.`),
+    );
 
     for (const [text, expected] of [
       ['restore recipe-database-backup-1999-01-01_00-00-00.sql.gz', 'there is no backup named "recipe-database-backup-1999-01-01_00-00-00.sql.gz"'],
@@ -160,7 +197,9 @@ describe('restore over Slack, with the application on Kubernetes', () => {
     expect(await requestCount()).toBe(requestsBefore);
     expect(scalePatches()).toHaveLength(patchesBefore);
     expect(kube.deployment('default', 'recipe-app')?.spec.replicas).toBe(3);
-    await rm(path.join(dir, corrupt));
+    // (The last backup's retention may have removed the 2024 file already.)
+    await rm(path.join(dir, corrupt), { force: true });
+    await rm(path.join(dir, damaged));
   }, 60_000);
 
   it('a restore that fails halfway is rolled back, and the application is scaled back and says so', async () => {
@@ -185,6 +224,7 @@ describe('restore over Slack, with the application on Kubernetes', () => {
       ),
     );
     const before = await tableCounts(bot.databaseUrl);
+    await importBackup(failing);
     const patchesBefore = scalePatches().length;
 
     const r = await requestRestore(`restore ${failing}`);
@@ -217,8 +257,8 @@ describe('restore over Slack, with the application on Kubernetes', () => {
 
     const outcome = await approve(r);
     expect(outcome).toContain('Outcome: FAILED at step 1 (integrity check)');
-    expect(outcome).toContain('its SHA-256 differs');
-    expect(outcome).toContain('2. stop the application — not run');
+    expect(outcome).toMatch(/its SHA-256 differs|is not the file the bot recorded under that name/);
+    expect(outcome).toContain('2. stop the application default/recipe-app — not run');
     expect(outcome).toContain('Database: unchanged (nothing was restored)');
     expect(outcome).toContain('Application: not touched');
     expect(outcome).toContain('Safety backup: none (not reached)');
@@ -233,8 +273,19 @@ describe('restore over Slack, with the application on Kubernetes', () => {
     await sql(bot.databaseUrl, 'DELETE FROM recipe_manager.ingredients WHERE id % 2 = 0');
     expect((await tableCounts(bot.databaseUrl)).ingredients).toBeLessThan(before.ingredients as number);
 
+    // Not written by the bot: listed as such, refused until imported, and the import request says what it is.
+    expect(textOf(await answerTo('backups'))).toContain(`${runbookName}\` · `);
+    expect(textOf(await answerTo('backups'))).toContain(`not written by the bot — \`backup import ${runbookName}\` to use it`);
+    expect(textOf(await answerTo(`restore ${runbookName}`))).toContain(`Cannot restore: ${runbookName} was not written by the bot`);
+    const request = await importBackup(runbookName);
+    expect(request).toContain(`Accept ${runbookName}, a backup file the bot did NOT write, for verify and restore`);
+    expect(request).toMatch(new RegExp(`${runbookName.replaceAll('.', '\\.')}: [\\d.]+ \\w+ \\(\\d+ bytes\\), SHA-256 [0-9a-f]{64}`));
+    expect(request).toContain("NOT written by the bot: the state database has no record of it (made outside the bot, e.g. by the runbook's script)");
+    expect(textOf(await answerTo('backups'))).toMatch(new RegExp(`${runbookName.replaceAll('.', '\\.')}\` · [^\n]* · not verified · imported`));
+
     const r = await requestRestore(`restore ${runbookName}`);
     expect(textOf(r.call)).toContain('not verified');
+    expect(textOf(r.call)).toContain('imported (not written by the bot), approved by U_BOB');
     const outcome = await approve(r);
     expect(outcome).toContain(`Outcome: restored ${runbookName}`);
     expect(outcome).toContain(`recipe_manager.ingredients: ${(before.ingredients as number).toLocaleString('en-US')}`);
@@ -336,12 +387,188 @@ describe('restore over Slack, with the application on Kubernetes', () => {
     }
   }, 60_000);
 
+  it('a restore whose operation lock is lost stops at the next safe point: nothing restored, the application scaled back', async () => {
+    const name = await takeBackupNow();
+    await sql(bot.databaseUrl, `UPDATE recipe_manager.recipes SET title = 'changed before the lost lock' WHERE id = 1`);
+    const before = await tableCounts(bot.databaseUrl);
+    const patchesBefore = scalePatches().length;
+    const r = await requestRestore(`restore ${name}`);
+    // The safety backup waits behind this lock, with the operation lock held.
+    const held = await lockRecipes(bot.databaseUrl);
+    try {
+      await bot.client.blockAction({ actionId: 'approval_approve', value: r.id, userId: 'U_BOB', messageTs: r.ts });
+      await backupIsWaiting(bot.databaseUrl);
+      const stateDatabase = new URL(bot.stateDatabaseUrl).pathname.slice(1);
+      // The state database ends the session that holds the lock (a restart, a network cut).
+      const ended = await sql<{ pid: number }>(
+        bot.stateDatabaseUrl,
+        `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'recipedb-ops operation restore%' AND pg_terminate_backend(pid)`,
+        [stateDatabase],
+      );
+      expect(ended).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    } finally {
+      await held.release();
+    }
+    const outcome = textOf(await bot.slack.waitFor('chat.update', (c) => c.body.ts === r.ts && textOf(c).includes('Outcome:'), 60_000));
+    expect(outcome).toContain(`Outcome: STOPPED before step 4 (restore ${name}): the connection holding the lock in the state database was`);
+    expect(outcome).toContain('database unchanged; the application is back at 3 replicas');
+    expect(outcome).toMatch(/3\. safety backup recipe-database-backup-[\d_-]+\.sql\.gz .* — ok/);
+    expect(outcome).toContain(`4. restore ${name} — not run`);
+    expect(outcome).toMatch(/6\. scale default\/recipe-app 0 → 3 — ok/);
+    expect(outcome).toContain('Database: unchanged (nothing was restored)');
+    expect(await tableCounts(bot.databaseUrl)).toEqual(before);
+    const [recipe] = await sql<{ title: string }>(bot.databaseUrl, 'SELECT title FROM recipe_manager.recipes WHERE id = 1');
+    expect(recipe?.title).toBe('changed before the lost lock');
+    expect(scalePatches().slice(patchesBefore)).toEqual([0, 3]);
+  }, 60_000);
+
+  it('a file swapped while the safety backup waits is not restored: psql never reads it, the restore is rolled back and says so', async () => {
+    const approvedName = await takeBackupNow();
+    await sql(bot.databaseUrl, `UPDATE recipe_manager.recipes SET title = 'in the other backup' WHERE id = 1`);
+    const otherName = await takeBackupNow();
+    await sql(bot.databaseUrl, `UPDATE recipe_manager.recipes SET title = 'current' WHERE id = 1`);
+    const before = await tableCounts(bot.databaseUrl);
+    const patchesBefore = scalePatches().length;
+    const r = await requestRestore(`restore ${approvedName}`);
+    const recipes = await lockRecipes(bot.databaseUrl);
+    try {
+      await bot.client.blockAction({ actionId: 'approval_approve', value: r.id, userId: 'U_BOB', messageTs: r.ts });
+      await backupIsWaiting(bot.databaseUrl);
+      // Step 1 has passed; while the safety backup waits, someone with write access swaps the file.
+      await writeFile(path.join(dir, approvedName), await readFile(path.join(dir, otherName)));
+    } finally {
+      await recipes.release();
+    }
+    const outcome = await outcomeOf(r.ts);
+    expect(outcome).toContain(`Outcome: FAILED at step 4 (restore ${approvedName}): ${approvedName} is not the file that was approved: its bytes differ from those recorded `);
+    expect(outcome).toContain('; nothing of it was kept — database unchanged (rolled back); the application is back at 3 replicas');
+    expect(outcome).toContain('Database: unchanged (the restore ran in one transaction and was rolled back)');
+    expect(outcome).toContain('Application: scaled back to 3 replicas');
+    expect(await tableCounts(bot.databaseUrl)).toEqual(before);
+    const [recipe] = await sql<{ title: string }>(bot.databaseUrl, 'SELECT title FROM recipe_manager.recipes WHERE id = 1');
+    expect(recipe?.title).toBe('current');
+    expect(scalePatches().slice(patchesBefore)).toEqual([0, 3]);
+    await rm(path.join(dir, approvedName));
+  }, 60_000);
+
+  it("a session that calls itself 'recipedb-ops restore' is not taken for the restore's own: the watchdog never ends it", async () => {
+    const name = await takeBackupNow();
+    // Someone's session, named like the restore's psql, waiting on a lock of its own for longer than RESTORE_LOCK_WAIT.
+    const holder = new pg.Client({ connectionString: bot.databaseUrl, application_name: 'spoof-holder' });
+    const spoof = new pg.Client({ connectionString: bot.databaseUrl, application_name: 'recipedb-ops restore' });
+    spoof.on('error', () => undefined);
+    await holder.connect();
+    await spoof.connect();
+    // (An advisory lock: the safety backup's pg_dump must not wait for it too.)
+    await holder.query('SELECT pg_advisory_lock(4242)');
+    const spoofPid = (await spoof.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number;
+    const spoofWait = spoof.query('SELECT pg_advisory_lock(4242)').catch((e: Error) => e.message);
+    const cron = await forgottenCronJob();
+    try {
+      await withBot({ RESTORE_LOCK_WAIT: '5s' }, async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5_500)); // the spoof now waits past the limit
+        const r = await requestRestore(`restore ${name}`);
+        await bot.client.blockAction({ actionId: 'approval_approve', value: r.id, userId: 'U_BOB', messageTs: r.ts });
+        // The real psql waits behind the cron job; the watchdog names that, by psql's own pid…
+        await bot.slack.waitFor('chat.update', (c) => c.body.ts === r.ts && textOf(c).includes(`held by pid ${cron.pid}`), 30_000);
+        await cron.release();
+        const outcome = await outcomeOf(r.ts);
+        expect(outcome).toContain(`Outcome: restored ${name} in `);
+      });
+      // …and left the spoofing session alone, still waiting for its own lock.
+      const [row] = await sql<{ wait: string | null }>(bot.databaseUrl, 'SELECT wait_event_type AS wait FROM pg_stat_activity WHERE pid = $1', [spoofPid]);
+      expect(row?.wait).toBe('Lock');
+    } finally {
+      await cron.release();
+      await holder.end().catch(() => undefined);
+      await spoofWait;
+      await spoof.end().catch(() => undefined);
+    }
+  }, 90_000);
+
+  it('`scale` is refused while a restore runs, and an approved scale is not carried out during one', async () => {
+    const pending = await requestRestore('scale recipe-app 2');
+    const restore = await acquireOperationLock(bot.services.state, { kind: 'restore', by: 'U_CAROL' });
+    try {
+      expect(textOf(await answerTo('scale recipe-app 2'))).toContain(
+        'Cannot scale now: a restore is running (started by @U_CAROL), and it scales the application itself (to 0, then back). Try again when it is done.',
+      );
+      const outcome = await approve(pending);
+      expect(outcome).toContain('Outcome: a restore is running (started by @U_CAROL), which scales the application itself; nothing was done');
+    } finally {
+      await restore.release();
+    }
+    expect(kube.deployment('default', 'recipe-app')?.spec.replicas).toBe(3);
+  }, 30_000);
+
+  it('a shutdown while the application is being stopped stops waiting, scales it back and reports it, within the clean-up time', async () => {
+    const name = await takeBackupNow();
+    const patchesBefore = scalePatches().length;
+    await withBot({ SHUTDOWN_GRACE: '1s' }, async () => {
+      const r = await requestRestore(`restore ${name}`);
+      kube.rolloutDelayMs = 120_000; // its pods take their time to stop
+      try {
+        await bot.client.blockAction({ actionId: 'approval_approve', value: r.id, userId: 'U_BOB', messageTs: r.ts });
+        await waitUntil(async () => (scalePatches().length > patchesBefore ? true : undefined), 20_000, 'the scale to 0');
+        const started = Date.now();
+        const drained = await bot.bot.drain();
+        expect(drained.unfinished).toBe(0);
+        expect(Date.now() - started).toBeLessThan(11_000 + 5_000);
+        const outcome = textOf(bot.slack.callsTo('chat.update').filter((c) => c.body.ts === r.ts && textOf(c).includes('Outcome:')).at(-1) as SlackCall);
+        expect(outcome).toContain('Outcome: FAILED at step 2 (stop the application default/recipe-app): stopped while default/recipe-app was stopping');
+        expect(outcome).toContain('the bot was shutting down');
+        expect(outcome).toContain('Application: scaled back to 3 replicas (not followed to ready: the bot was shutting down)');
+        expect(outcome).toContain('Database: unchanged (nothing was restored)');
+      } finally {
+        kube.rolloutDelayMs = 0;
+      }
+    });
+    expect(scalePatches().slice(patchesBefore)).toEqual([0, 3]);
+    expect(kube.deployment('default', 'recipe-app')?.spec.replicas).toBe(3);
+    // Scaled back by the restore itself: nothing is left for another replica to scale back.
+    expect((await bot.services.state.query('SELECT * FROM app_scale_downs')).rows).toEqual([]);
+  }, 90_000);
+
+  it('a planted file with psql meta-commands, once imported, runs none of them through `backup verify` or `restore`', async () => {
+    const markers = path.join(backups.dir, 'markers');
+    await mkdir(markers, { recursive: true });
+    const otherUrl = await createTestDatabase('other');
+    await sql(otherUrl, 'CREATE TABLE planted_target (id int)');
+    const before = await tableCounts(bot.databaseUrl);
+    for (const planted of hostileFiles(markers, new URL(otherUrl).pathname.slice(1))) {
+      await writeFile(path.join(dir, planted.name), plantedDump(planted.lines));
+      // Not written by the bot: neither verified nor restored until someone approves it.
+      expect(textOf(await answerTo(`backup verify ${planted.name}`))).toContain(`Cannot verify: ${planted.name} was not written by the bot`);
+      await importBackup(planted.name);
+
+      bot.slack.reset();
+      await bot.client.command(`backup verify ${planted.name}`);
+      const verified = textOf(
+        await waitUntil(async () => bot.slack.calls.find((c) => c.method.startsWith('chat.') && /failed verification|Backup verified/.test(textOf(c))), 30_000, 'the verification'),
+      );
+      expect(verified).toContain(`${planted.name}\` failed verification`);
+      expect(verified).toMatch(/it does not restore: psql failed: stopped at line 7 of the dump: (it holds a psql meta-command|\\unrestrict: wrong key)/);
+
+      const r = await requestRestore(`restore ${planted.name}`);
+      const outcome = await approve(r);
+      expect(outcome).toMatch(new RegExp(`Outcome: FAILED at step 4 \\(restore ${planted.name.replaceAll('.', '\\.')}\\): psql failed: stopped at line 7 of the dump`));
+      expect(outcome).toContain('Database: unchanged (the restore ran in one transaction and was rolled back)');
+      if (planted.marker) expect(existsSync(planted.marker), planted.marker).toBe(false);
+      await rm(path.join(dir, planted.name));
+    }
+    expect(await sql(otherUrl, 'SELECT * FROM planted_target')).toEqual([]);
+    expect(await tableCounts(bot.databaseUrl)).toEqual(before);
+    expect(await sql(bot.databaseUrl, `SELECT to_regclass('public.planted_probe') AS probe`)).toEqual([{ probe: null }]);
+  }, 180_000);
+
   it('when Kubernetes fails while scaling back, the report says the application is still at 0 replicas and how to fix it', async () => {
     const slow = 'recipe-database-backup-2024-04-01_00-00-00.sql.gz';
     await writeFile(
       path.join(dir, slow),
       gzipSync(['SELECT pg_sleep(1.5);', 'SELECT count(*) FROM recipe_manager.no_such_table;', '-- PostgreSQL database dump complete', ''].join('\n')),
     );
+    await importBackup(slow);
     const patchesBefore = scalePatches().length;
     const r = await requestRestore(`restore ${slow}`);
     await bot.client.blockAction({ actionId: 'approval_approve', value: r.id, userId: 'U_BOB', messageTs: r.ts });
@@ -391,7 +618,8 @@ describe('restore without Kubernetes', () => {
     bot.slack.reset();
     await bot.client.command('restore latest');
     const call = await waitUntil(async () => bot.slack.calls.find(isAnswer), 20_000, 'the approval request');
-    expect(textOf(call)).toContain('NOT stopped — Kubernetes is not configured');
+    expect(textOf(call)).toContain('will NOT be stopped — Kubernetes is not configured, so it keeps running while its database is replaced');
+    expect(textOf(call)).toContain('— the application will NOT be stopped (Kubernetes is not configured)');
     const id = wide(call).choices.find((c) => c.actionId === 'approval_approve')?.value as string;
     const ts = String(call.body.ts ?? call.response.ts);
     await bot.client.blockAction({ actionId: 'approval_approve', value: id, userId: 'U_BOB', messageTs: ts });
@@ -399,7 +627,8 @@ describe('restore without Kubernetes', () => {
     expect(outcome).toContain('✅ Outcome: restored');
     expect(outcome).toContain('2. stop the application default/recipe-app — skipped: Kubernetes is not configured');
     expect(outcome).toContain('6. start the application default/recipe-app — skipped: Kubernetes is not configured');
-    expect(outcome).toContain('Application: not touched — Kubernetes is not configured');
+    expect(outcome).toContain('Application: NOT STOPPED — Kubernetes is not configured, so default/recipe-app kept running while its database was replaced');
+    expect(outcome).toContain('Next: check default/recipe-app: it kept running during the restore');
     const [recipe] = await sql<{ title: string }>(bot.databaseUrl, 'SELECT title FROM recipe_manager.recipes WHERE id = 2');
     expect(recipe?.title).not.toBe('changed');
   }, 60_000);

@@ -42,10 +42,12 @@ describe('the Slack app over HTTP', () => {
     expect(text).toMatch(/🟢 OK|⚠️ WARN/);
     expect(text).toContain('PostgreSQL: up · PostgreSQL 15');
     expect(text).toMatch(/Connections: \d+ \/ 200/);
-    expect(text).toMatch(/Database size: [\d.]+ MB \(demo_/);
+    expect(text).toMatch(/Database size: [\d.]+ MiB \(demo_/);
     expect(text).toContain('Measured at');
     const audit = await readAudit(bot.services.state, 5);
-    expect(audit.at(-1)).toMatchObject({ actor: 'U_CAROL', channel: 'C_OPS', kind: 'command', action: 'status', summary: '/recipedb status' });
+    expect(audit.at(-2)).toMatchObject({ actor: 'U_CAROL', channel: 'C_OPS', kind: 'command', action: 'status', summary: '/recipedb status' });
+    // What it answered, in one line (SPEC section 7: every result enters the incident thread).
+    expect(audit.at(-1)).toMatchObject({ actor: 'U_CAROL', kind: 'command.result', action: 'status', summary: expect.stringMatching(/^status: (OK|WARN), connections \d+\/200/) });
   });
 
   it('answers an unknown command with usage in the ack, and nothing in the channel', async () => {

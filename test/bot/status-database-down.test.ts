@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderBlocks } from '../../src/bot/blocks-to-text.js';
-import type { Message } from '../../src/bot/blocks.js';
+import type { DraftMessage } from '../../src/bot/blocks.js';
 import { createDemoDatabase } from '../../src/dev/demo-database.js';
 import { databaseUrl } from '../../src/ops/postgres/databases.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
@@ -34,7 +34,7 @@ describe('status when the operated database goes away', () => {
     await bot.client.command('status');
     const down = await bot.slack.waitFor('chat.postMessage', undefined, 10_000);
     const elapsed = Date.now() - started;
-    const text = renderBlocks({ text: String(down.body.text), blocks: down.body.blocks as Message['blocks'] }).text;
+    const text = renderBlocks({ text: String(down.body.text), blocks: down.body.blocks as DraftMessage['blocks'] }).text;
     expect(text).toContain('🔴 DOWN');
     expect(text).toMatch(/PostgreSQL: down — (connection refused|the connection to the database was lost|the database is shutting down)/);
     expect(elapsed).toBeLessThan(8_000);
@@ -46,7 +46,7 @@ describe('status when the operated database goes away', () => {
   });
 });
 
-async function messageOf(bot: TestBot): Promise<Message> {
+async function messageOf(bot: TestBot): Promise<DraftMessage> {
   const call = await bot.slack.waitFor('chat.postMessage');
-  return { text: String(call.body.text), blocks: call.body.blocks as Message['blocks'] };
+  return { text: String(call.body.text), blocks: call.body.blocks as DraftMessage['blocks'] };
 }

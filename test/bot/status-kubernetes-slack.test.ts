@@ -44,6 +44,7 @@ describe('status through Slack with Kubernetes', () => {
     expect(text).toContain(`${pod} · Running · ready 2/2 · 1 restart`);
     expect(text).toContain('recipe-database: CPU 500m (200% of 250m request, 50% of 1 core limit) · memory 768Mi (150% of 512Mi request, 75% of 1Gi limit)');
     expect(text).toContain('PostgreSQL: up · PostgreSQL 15');
+    expect(text).toContain(`Service recipe-database-service: ready 10.244.`);
     expect(kube.forbidden).toEqual([]);
   });
 

@@ -3,13 +3,14 @@
  * "Log Review" and "Check resource usage" use kubectl: two database pods with their logs (some
  * ERROR lines), usage of pods and nodes. The fake enforces deploy/'s RBAC, which does not let the
  * bot read nodes; a second cluster has the optional node grant (deploy/optional/node-read.yaml).
+ * Asserted on the handlers' typed results; how they look is test/bot/views/kube-views.test.ts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { renderBlocks } from '../../src/bot/blocks-to-text.js';
-import { LIMITS } from '../../src/bot/blocks.js';
-import { dispatchCommand, type Reply } from '../../src/bot/dispatch.js';
+import { logsHandler, type LogsResult } from '../../src/handlers/logs.js';
+import { topHandler, type TopResult } from '../../src/handlers/top.js';
 import { startFakeKube, type FakeKube } from '../support/fake-kube.js';
-import { openTestServices, type TestServices } from '../support/services.js';
+import { argsProblem, runHandler, type Words } from '../support/handlers.js';
+import { handlerContext, openTestServices, type TestServices } from '../support/services.js';
 
 const NS = 'recipe-database';
 const actor = { userId: 'U_ALICE', channelId: 'C_OPS' };
@@ -79,100 +80,103 @@ afterEach(() => {
   kube.hang(null);
 });
 
-async function run(line: string, client: TestServices = services): Promise<{ reply: Reply; text: string }> {
-  const reply = await dispatchCommand(line, actor, client);
-  expect(reply.message.blocks.length).toBeLessThanOrEqual(LIMITS.blocks);
-  expect(JSON.stringify(reply.message.blocks).length).toBeLessThanOrEqual(LIMITS.messageChars);
-  return { reply, text: renderBlocks(reply.message, { width: 250 }).text };
+async function logs(words: Words = {}, client: TestServices = services): Promise<Extract<LogsResult, { configured: true }>> {
+  const result = await runHandler(logsHandler, handlerContext(client, actor), words);
+  if (!result.configured) throw new Error('Kubernetes is not configured');
+  return result;
 }
 
+async function top(client: TestServices = services): Promise<Extract<TopResult, { configured: true }>> {
+  const result = await runHandler(topHandler, handlerContext(client, actor));
+  if (!result.configured) throw new Error('Kubernetes is not configured');
+  return result;
+}
+
+const podOf = (result: Extract<LogsResult, { configured: true }>, name: string | undefined) => {
+  const pod = result.pods.find((p) => p.pod === name);
+  if (!pod) throw new Error(`no pod ${name} in the result`);
+  return pod;
+};
+const texts = (pod: { lines: { text: string }[] }): string[] => pod.lines.map((l) => l.text);
+
 describe('logs', () => {
-  it('shows every pod of the deployment with error lines marked', async () => {
-    const { reply, text } = await run('logs');
-    expect(reply.outcome).toBe('ok');
-    expect(text).toContain('Logs of recipe-database/recipe-database');
-    expect(text).toContain('last 100 lines · container recipe-database');
-    expect(text).toContain(`${pods[0]} — 6 lines · 🔴 2 errors (ERROR/FATAL/PANIC)`);
-    expect(text).toContain('🔴 2026-11-29 09:30:00 UTC [77] ERROR:  relation "recipe_manager.recipe" does not exist');
-    expect(text).toContain('🔴 2026-11-29 10:40:00 UTC [79] FATAL:  password authentication failed');
-    expect(text).toMatch(/\n\s+2026-11-29 10:30:00 UTC \[78\] LOG: {2}checkpoint starting/);
-    // Text from the log reaches Slack escaped, and reads back as written.
-    expect(text).toContain(`WHERE note = 'x<y & z>w'`);
-    expect(JSON.stringify(reply.message.blocks)).toContain('x&lt;y &amp; z&gt;w');
-    expect(text).toContain(`${pods[1]} — 1 line · no errors`);
-    expect(text).toContain('replica says hello');
+  it('reads every pod of the deployment, with error lines marked', async () => {
+    const result = await logs();
+    expect(result).toMatchObject({ namespace: 'recipe-database', deployment: 'recipe-database', container: 'recipe-database', lines: 100, since: null, grep: null, previous: false });
+    const first = podOf(result, pods[0]);
+    expect(first.error).toBeNull();
+    expect(first.lines).toHaveLength(6);
+    expect(first.lines.filter((l) => l.error).map((l) => l.text)).toEqual([
+      '2026-11-29 09:30:00 UTC [77] ERROR:  relation "recipe_manager.recipe" does not exist at character 15',
+      '2026-11-29 10:40:00 UTC [79] FATAL:  password authentication failed for user "recipe_app"',
+    ]);
+    expect(first.lines).toContainEqual({ text: '2026-11-29 10:30:00 UTC [78] LOG:  checkpoint starting: time', error: false });
+    // The text as written; escaping is the view's (test/bot/views/kube-views.test.ts).
+    expect(texts(first)).toContain(`2026-11-29 10:55:00 UTC [81] LOG:  statement: SELECT a.b(c) FROM recipes WHERE note = 'x<y & z>w'`);
+    expect(podOf(result, pods[1])).toMatchObject({ error: null, lines: [{ text: '2026-11-29 10:00:00 UTC [5] LOG:  replica says hello', error: false }] });
     expect(kube.forbidden).toEqual([]);
   });
 
   it('--grep keeps the lines containing the word in any case, taken literally', async () => {
-    const { text } = await run('logs --grep "connection RESET"');
-    expect(text).toContain('containing "connection RESET" (any case)');
-    expect(text).toContain('could not receive data from client: Connection reset by peer');
-    expect(text).not.toContain('checkpoint starting');
-    expect(text).toContain(`${pods[1]}: no matching lines among the 1 read`);
+    const result = await logs({ flags: { grep: 'connection RESET' } });
+    expect(result).toMatchObject({ grep: 'connection RESET', scanLines: 5_000 });
+    expect(texts(podOf(result, pods[0]))).toEqual(['2026-11-29 10:50:00 UTC [80] LOG:  could not receive data from client: Connection reset by peer']);
+    expect(podOf(result, pods[1])).toMatchObject({ lines: [], scanned: 1 });
 
-    const literal = await run('logs --grep a.b(c)');
-    expect(literal.text).toContain('SELECT a.b(c) FROM recipes');
-    expect(literal.text).not.toContain('checkpoint');
-    const notARegex = await run('logs --grep "a.b.c"');
-    expect(notARegex.text).not.toContain('SELECT a.b(c)');
+    expect(texts(podOf(await logs({ flags: { grep: 'a.b(c)' } }), pods[0]))).toEqual([expect.stringContaining('SELECT a.b(c) FROM recipes')]);
+    expect(texts(podOf(await logs({ flags: { grep: 'a.b.c' } }), pods[0]))).toEqual([]);
   });
 
   it('--since asks the server for the recent lines only', async () => {
-    const { text } = await run('logs --since 1h');
-    expect(text).toContain('since 1h ago');
-    expect(text).toContain('checkpoint starting');
-    expect(text).not.toContain('database system is ready');
-    expect(text).not.toContain('relation "recipe_manager.recipe" does not exist');
+    const result = await logs({ flags: { since: '1h' } });
+    expect(result.since).toBe('1h');
+    const lines = texts(podOf(result, pods[0]));
+    expect(lines.some((l) => l.includes('checkpoint starting'))).toBe(true);
+    expect(lines.some((l) => l.includes('database system is ready'))).toBe(false);
+    expect(lines.some((l) => l.includes('relation "recipe_manager.recipe" does not exist'))).toBe(false);
     const request = kube.requests.filter((r) => r.path.endsWith('/log')).at(-1);
     expect(request?.query.sinceSeconds).toBe('3600');
   });
 
   it('--lines keeps the newest lines', async () => {
-    const { text } = await run('logs --lines 2');
-    expect(text).toContain(`${pods[0]} — 2 lines · no errors`);
-    expect(text).toContain('Connection reset by peer');
-    expect(text).not.toContain('checkpoint starting');
+    const result = await logs({ flags: { lines: '2' } });
+    expect(result.lines).toBe(2);
+    const first = podOf(result, pods[0]);
+    expect(first.lines).toHaveLength(2);
+    expect(first.lines.some((l) => l.error)).toBe(false);
+    expect(texts(first).at(0)).toContain('Connection reset by peer');
   });
 
   it('--container reads another container, and an unknown one lists the valid ones', async () => {
-    const exporter = await run('logs --container postgres-exporter');
+    const exporter = await logs({ flags: { container: 'postgres-exporter' } });
     expect(kube.forbidden).toEqual([]);
-    expect(exporter.text).toContain('container postgres-exporter');
-    expect(exporter.text).toContain('🔴 ts=2026-11-29T10:00:00Z level=error msg="Error opening connection to database"');
+    expect(exporter.container).toBe('postgres-exporter');
+    expect(podOf(exporter, pods[0]).lines).toEqual([{ text: 'ts=2026-11-29T10:00:00Z level=error msg="Error opening connection to database"', error: true }]);
 
-    const unknown = await run('logs --container pgbouncer');
-    expect(unknown.reply.outcome).toBe('failed');
-    expect(unknown.text).toContain(
-      '`logs` failed: there is no container "pgbouncer" in the pods of recipe-database/recipe-database; valid containers: recipe-database, postgres-exporter',
+    await expect(logs({ flags: { container: 'pgbouncer' } })).rejects.toThrow(
+      'there is no container "pgbouncer" in the pods of recipe-database/recipe-database; valid containers: recipe-database, postgres-exporter',
     );
   });
 
-  it('answers bad options with the usage', async () => {
-    for (const [line, message] of [
-      ['logs --lines 0', '`logs` --lines must be between 1 and 1000.'],
-      ['logs --since soon', '`logs` --since takes a duration like 30s, 10m or 2h.'],
-      ['logs --grep', '`logs` --grep takes a word to look for.'],
-      ['logs --container "Bad Name"', '`logs` --container takes a container name'],
-      ['logs error', '`logs` takes no words, only options: to search for "error" use --grep'],
-      ['logs --follow', '`logs` does not take --follow'],
-    ] as const) {
-      const { reply, text } = await run(line);
-      expect(reply.outcome, line).toBe('usage');
-      expect(text, line).toContain(message);
-      expect(text, line).toContain('Usage: `/recipedb logs [--since D] [--grep WORD] [--container NAME] [--lines N]`');
-    }
+  it.each([
+    [{ flags: { lines: '0' } }, '--lines must be between 1 and 1000'],
+    [{ flags: { since: 'soon' } }, '--since takes a duration like 30s, 10m or 2h'],
+    [{ flags: { grep: true } }, '--grep takes a word to look for'],
+    [{ flags: { container: 'Bad Name' } }, '--container takes a container name (lowercase letters, digits and dashes)'],
+    [{ positional: ['error'] }, 'takes no words, only options: to search for "error" use --grep'],
+    [{ flags: { follow: true } }, 'does not take --follow (it takes --previous, --since, --grep, --container and --lines)'],
+  ] as [Words, string][])('refuses %j', (words, problem) => {
+    expect(argsProblem(logsHandler, words)).toBe(problem);
   });
 
-  it('keeps a long log within Slack limits, the newest lines kept', async () => {
+  it('returns a long log whole, for the view to keep the newest lines', async () => {
     const long = Array.from({ length: 1_000 }, (_, i) => `2026-11-29 10:00:00 UTC [${i}] ${i % 97 === 0 ? 'ERROR' : 'LOG'}:  line ${i} ${'x'.repeat(120)}`).join('\n');
     kube.setLogs(NS, pods[1] ?? '', 'recipe-database', long);
     try {
-      const { text } = await run('logs --lines 1000');
-      expect(text).toContain('line 999 ');
-      expect(text).not.toContain('line 0 ');
-      expect(text).toMatch(/… \d+ earlier lines not shown/);
-      expect(text).toMatch(new RegExp(`${pods[1]} — 1000 lines · 🔴 11 errors \\(ERROR/FATAL/PANIC\\), \\d+ of them in the lines not shown \\(try --grep ERROR\\) · newest \\d+ shown`));
+      const pod = podOf(await logs({ flags: { lines: '1000' } }), pods[1]);
+      expect(pod.lines).toHaveLength(1_000);
+      expect(pod.lines.filter((l) => l.error)).toHaveLength(11);
+      expect(pod.lines.at(-1)?.text).toContain('line 999 ');
     } finally {
       kube.setLogs(NS, pods[1] ?? '', 'recipe-database', '2026-11-29 10:00:00 UTC [5] LOG:  replica says hello\n');
     }
@@ -180,33 +184,27 @@ describe('logs', () => {
 
   it('fails in one sentence when the API does not answer', async () => {
     kube.failWith('/apis/apps', 403);
-    const { reply, text } = await run('logs');
-    expect(reply.outcome).toBe('failed');
-    expect(text).toContain("`logs` failed: the bot's Kubernetes account may not read the deployment recipe-database/recipe-database (403 Forbidden)");
+    await expect(logs()).rejects.toThrow("the bot's Kubernetes account may not read the deployment recipe-database/recipe-database (403 Forbidden)");
   });
 });
 
 describe('top', () => {
-  it('shows the pods, and says in one sentence that deploy/\'s account may not read nodes', async () => {
+  it("reads the pods, and says in one sentence that deploy/'s account may not read nodes", async () => {
     const before = kube.forbidden.length;
-    const { reply, text } = await run('top');
-    expect(reply.outcome).toBe('ok');
-    expect(text).toContain('Pods in recipe-database');
-    expect(text).toMatch(/NAME\s+CPU\s+CPU\/LIMIT\s+MEMORY\s+MEMORY\/LIMIT\s+NODE/);
+    const result = await top();
+    expect(result.namespace).toBe('recipe-database');
+    if (!result.pods.ok) throw new Error(result.pods.reason);
     // 810m of 1.1 cores of limits; 930Mi of 1152Mi.
-    expect(text).toMatch(new RegExp(`${pods[0]}\\s+810m\\s+74%\\s+930Mi\\s+81%\\s+node-[ab]`));
-    expect(text).toMatch(new RegExp(`${pods[1]}\\s+55m\\s+5%\\s+220Mi\\s+19%\\s+node-[ab]`));
-    expect(text).toContain("Nodes: unavailable — the bot's Kubernetes account may not read nodes (apply deploy/optional/node-read.yaml to allow it)");
-    expect(text).not.toMatch(/NAME\s+CPU\s+CPU%/);
+    expect(result.pods.items).toContainEqual({ name: pods[0], node: expect.stringMatching(/^node-[ab]$/), cpuCores: 0.81, memoryBytes: 930 * 2 ** 20, cpuLimit: 1.1, memoryLimit: 1152 * 2 ** 20 });
+    expect(result.pods.items).toContainEqual(expect.objectContaining({ name: pods[1], cpuCores: 0.055, memoryBytes: 220 * 2 ** 20 }));
+    expect(result.nodes).toEqual({ ok: false, reason: "the bot's Kubernetes account may not read nodes (apply deploy/optional/node-read.yaml to allow it)" });
     // Only the two cluster-wide node reads were refused; everything about the pods was granted.
     expect(kube.forbidden.slice(before).map((r) => r.path).sort()).toEqual(['/api/v1/nodes', '/apis/metrics.k8s.io/v1beta1/nodes']);
   });
 
-  it('says so in one line when there is no metrics API', async () => {
+  it('says so when there is no metrics API', async () => {
     kube.failWith('/apis/metrics.k8s.io', 404);
-    const { reply, text } = await run('top');
-    expect(reply.outcome).toBe('ok');
-    expect(text).toContain('Pods in recipe-database: unavailable — the metrics API (metrics-server) is not installed');
+    expect((await top()).pods).toEqual({ ok: false, reason: 'the metrics API (metrics-server) is not installed' });
   });
 });
 
@@ -230,46 +228,41 @@ describe(`top with the optional node grant (${NODE_READ})`, () => {
     nodeKube.failWith(null, 0);
   });
 
-  it('shows the pods and the nodes as kubectl top does, with percentages', async () => {
-    const { text } = await run('top', nodeServices);
-    expect(text).toMatch(new RegExp(`${nodePods[0]}\\s+810m\\s+74%\\s+930Mi\\s+81%\\s+node-[ab]`));
-    expect(text).toMatch(/NAME\s+CPU\s+CPU%\s+MEMORY\s+MEMORY%/);
-    expect(text).toMatch(/node-a\s+1\.5 cores\s+38%\s+6Gi\s+38%/);
-    expect(text).toMatch(/node-b\s+250m\s+6%\s+2Gi\s+13%/);
+  it('reads the pods and the nodes as kubectl top does, with their capacity', async () => {
+    const result = await top(nodeServices);
+    expect(result.pods.ok && result.pods.items.find((p) => p.name === nodePods[0])).toMatchObject({ cpuCores: 0.81, cpuLimit: 1.1 });
+    expect(result.nodes).toEqual({
+      ok: true,
+      note: null,
+      items: [
+        { name: 'node-a', cpuCores: 1.5, memoryBytes: 6 * 2 ** 30, allocatableCpu: 4, allocatableMemory: 16 * 2 ** 30 },
+        { name: 'node-b', cpuCores: 0.25, memoryBytes: 2 * 2 ** 30, allocatableCpu: 4, allocatableMemory: 16 * 2 ** 30 },
+      ],
+    });
     expect(nodeKube.forbidden).toEqual([]);
   });
 
-  it('still shows node usage when the bot may not list nodes', async () => {
+  it('still reads node usage when the bot may not list nodes', async () => {
     nodeKube.failWith('/api/v1/nodes', 403);
-    const { text } = await run('top', nodeServices);
-    expect(text).toMatch(/node-a\s+1\.5 cores\s+-\s+6Gi\s+-/);
-    expect(text).toContain("allocatable capacity unknown: the bot's Kubernetes account may not list nodes (403 Forbidden)");
+    const { nodes } = await top(nodeServices);
+    expect(nodes).toMatchObject({ ok: true, note: "allocatable capacity unknown: the bot's Kubernetes account may not list nodes (403 Forbidden)" });
+    expect(nodes.ok && nodes.items.find((n) => n.name === 'node-a')).toEqual({ name: 'node-a', cpuCores: 1.5, memoryBytes: 6 * 2 ** 30, allocatableCpu: null, allocatableMemory: null });
   });
 
-  it('says so in one line per table when there is no metrics API', async () => {
+  it('says so for pods and nodes when there is no metrics API', async () => {
     nodeKube.failWith('/apis/metrics.k8s.io', 404);
-    const { reply, text } = await run('top', nodeServices);
-    expect(reply.outcome).toBe('ok');
-    expect(text).toContain('Pods in recipe-database: unavailable — the metrics API (metrics-server) is not installed');
-    expect(text).toContain('Nodes: unavailable — the metrics API (metrics-server) is not installed');
+    const result = await top(nodeServices);
+    expect(result.pods).toEqual({ ok: false, reason: 'the metrics API (metrics-server) is not installed' });
+    expect(result.nodes).toEqual({ ok: false, reason: 'the metrics API (metrics-server) is not installed' });
   });
 });
 
 describe('without Kubernetes', () => {
-  it('logs and top answer in one line', async () => {
+  it('logs and top say Kubernetes is not configured', async () => {
     const plain = await openTestServices();
     try {
-      for (const [command, words] of [
-        ['logs', 'no pod logs to read'],
-        ['top', 'no pod or node usage to show'],
-      ] as const) {
-        const reply = await dispatchCommand(command, actor, plain);
-        expect(reply.outcome).toBe('ok');
-        const text = renderBlocks(reply.message, { width: 250 }).text;
-        expect(text).toContain('Kubernetes is not configured');
-        expect(text).toContain(words);
-        expect(text.trim().split('\n')).toHaveLength(1);
-      }
+      expect(await runHandler(logsHandler, handlerContext(plain, actor))).toEqual({ configured: false });
+      expect(await runHandler(topHandler, handlerContext(plain, actor))).toEqual({ configured: false });
     } finally {
       await plain.close();
     }

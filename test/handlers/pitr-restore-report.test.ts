@@ -4,6 +4,7 @@
  * the ways it can end. The procedure itself runs for real in test/bot/pitr-restore.test.ts.
  */
 import { describe, expect, it } from 'vitest';
+import { applicationScaling, type AppScaling } from '../../src/handlers/app-scale-steps.js';
 import type { ExecutionContext } from '../../src/handlers/gated.js';
 import { concludePitrRestore, type PitrRestoreState } from '../../src/handlers/pitr-restore-procedure.js';
 import type { PitrRestorePlan } from '../../src/handlers/pitr-restore-plan.js';
@@ -21,8 +22,12 @@ const plan: PitrRestorePlan = {
 const safety = { at: '2026-12-03 12:20:01.123456+00', atIso: '2026-12-03T12:20:01.123456Z', lsn: '0/9000028', timeline: 1, restorePoint: 'recipedb-ops before apr_1', wal: '000000010000000000000009', archivedMs: 200 };
 const ctx = { config: { scalableDeployments: ['default/recipe-app'] } } as unknown as ExecutionContext;
 
+/** The application as app-scale-steps.ts leaves it: `{ replicas: 3, stopTried: true, end: … }`. */
+function app(patch: Partial<AppScaling> = {}): AppScaling {
+  return { ...applicationScaling(plan.app, { kubeConfigured: true, scalableDeployments: ['default/recipe-app'] }), ...patch };
+}
 function state(patch: Partial<PitrRestoreState>): PitrRestoreState {
-  return { plan, ctx, appStopped: false, databaseStopped: false, restored: false, restoreTimeoutMs: 60_000, ...patch } as PitrRestoreState;
+  return { plan, ctx, app: app(), databaseStopped: false, restored: false, restoreTimeoutMs: 60_000, ...patch } as PitrRestoreState;
 }
 const ran: RunRecord = { steps: [], tookMs: 4_200 };
 const failedAt = (number: number, title: string, reason: string): RunRecord => ({ ...ran, failed: { number, title, reason } });
@@ -30,7 +35,7 @@ const failedAt = (number: number, title: string, reason: string): RunRecord => (
 describe('the point-in-time restore report', () => {
   it('after a restore that went through: restored, on the new timeline, the application back, how to go back', () => {
     const done = concludePitrRestore(
-      state({ appReplicas: 3, appStopped: true, appEnd: { kind: 'back', ready: 3 }, safety, databaseReplicas: 1, databaseStopped: true, restored: true, started: { timeline: 2, lastReplayedAt: null, tookMs: 900 } }),
+      state({ app: app({ replicas: 3, stopTried: true, end: { kind: 'back', ready: 3 } }), safety, databaseReplicas: 1, databaseStopped: true, restored: true, started: { timeline: 2, lastReplayedAt: null, tookMs: 900 } }),
       ran,
     );
     expect(done.ok).toBe(true);
@@ -52,7 +57,7 @@ describe('the point-in-time restore report', () => {
 
   it('a database that was restored but did not come back is DOWN, with the server\'s word and the way back', () => {
     const done = concludePitrRestore(
-      state({ appReplicas: 3, appStopped: true, appEnd: { kind: 'back', ready: 3 }, safety, databaseStopped: true, restored: true, startProblem: 'the database had not finished recovering after 30m — the server log says: FATAL:  recovery ended before configured recovery target was reached' }),
+      state({ app: app({ replicas: 3, stopTried: true, end: { kind: 'back', ready: 3 } }), safety, databaseStopped: true, restored: true, startProblem: 'the database had not finished recovering after 30m — the server log says: FATAL:  recovery ended before configured recovery target was reached' }),
       failedAt(6, 'start the database', 'the database had not finished recovering after 30m'),
     );
     expect(done.summary).toMatch(/^FAILED at step 6 \(start the database\): .* — the database is DOWN; the application is back at 3 replicas$/);
@@ -63,7 +68,7 @@ describe('the point-in-time restore report', () => {
 
   it('a restore that failed on the data directory, with the database started again, is NOT restored', () => {
     const done = concludePitrRestore(
-      state({ appReplicas: 3, appStopped: true, appEnd: { kind: 'back', ready: 3 }, safety, databaseStopped: true, restored: false, started: { timeline: 1, lastReplayedAt: null, tookMs: 300 } }),
+      state({ app: app({ replicas: 3, stopTried: true, end: { kind: 'back', ready: 3 } }), safety, databaseStopped: true, restored: false, started: { timeline: 1, lastReplayedAt: null, tookMs: 300 } }),
       failedAt(5, 'restore the data directory', 'pitr-restore.sh failed (exit code 75): ERROR: [075]: …'),
     );
     expect(done.summary).toMatch(/ — database NOT restored, running again; the application is back at 3 replicas$/);
@@ -73,8 +78,8 @@ describe('the point-in-time restore report', () => {
 
   it('an application that could not be scaled back is shouted, with the command that does it', () => {
     const done = concludePitrRestore(
-      state({ appReplicas: 3, appStopped: true, appEnd: { kind: 'failed', reason: 'Kubernetes did not answer within 15s', now: 0 }, databaseStopped: true, restored: true, started: { timeline: 2, lastReplayedAt: null, tookMs: 1 } }),
-      failedAt(8, 'start the application', 'Kubernetes did not answer within 15s'),
+      state({ app: app({ replicas: 3, stopTried: true, end: { kind: 'failed', reason: 'Kubernetes did not answer within 15s', now: 0 } }), databaseStopped: true, restored: true, started: { timeline: 2, lastReplayedAt: null, tookMs: 1 } }),
+      failedAt(8, 'scale default/recipe-app 0 → 3', 'Kubernetes did not answer within 15s'),
     );
     expect(done.summary).toMatch(/the application is STILL AT 0 REPLICAS$/);
     expect(done.endState[1]).toBe('Application: STILL AT 0 REPLICAS — scale it back: /recipedb scale recipe-app 3');

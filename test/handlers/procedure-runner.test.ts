@@ -98,4 +98,18 @@ describe('runProcedure', () => {
     expect(report.summary).toBe('stopped: the operation lock was lost');
     expect(report.steps.map((s) => s.status)).toEqual(['ok', 'ok', 'not-run', 'not-run', 'ok']);
   });
+
+  it('hands each record to onStep as soon as it is known, undos and skipped steps included, in order', async () => {
+    const seen: string[] = [];
+    const state: Rollout = { image: 'postgres:15.8', fail: 'rollout', log: [] };
+    await runProcedure(imageUpdate, state, {
+      ...quiet,
+      onStep: async (record, total) => {
+        // By the time a step is handed over, the next one has not started yet.
+        seen.push(`${record.number ?? `undo ${record.undoes}`}/${total} ${record.status} after ${state.log.length}`);
+        if (record.number === 1) throw new Error('the audit log is down');
+      },
+    });
+    expect(seen).toEqual(['1/5 ok after 1', '2/5 ok after 2', '3/5 failed after 3', 'undo 2/5 ok after 4', '4/5 not-run after 4', '5/5 ok after 5']);
+  });
 });

@@ -2,14 +2,13 @@
  * `status` reading the real postgres_exporter (Debian's prometheus-postgres-exporter) that watches
  * the operated test database, with a custom queries file defining recipe business metrics, as the
  * runbook's "Metrics Review" does with curl and grep.
+ * Asserted on the typed result; how status shows it is test/bot/views/status-view.test.ts.
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderBlocks } from '../../src/bot/blocks-to-text.js';
-import { statusView } from '../../src/bot/views/status-view.js';
-import { statusHandler } from '../../src/handlers/status.js';
-import { readExporterMetrics } from '../../src/ops/exporter/exporter-metrics.js';
+import { statusHandler, type StatusResult } from '../../src/handlers/status.js';
+import { readExporterMetrics, type ExporterMetrics } from '../../src/ops/exporter/exporter-metrics.js';
 import { exporterTestsSkipped, startExporter, type RunningExporter } from '../support/exporter.js';
 import { createDemoTestDatabase } from '../support/postgres.js';
 import { handlerContext, openTestServices, type TestServices } from '../support/services.js';
@@ -47,10 +46,14 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-async function statusText(services: TestServices): Promise<{ text: string; verdict: string; elapsed: number }> {
-  const started = Date.now();
-  const result = await statusHandler.run({}, handlerContext(services));
-  return { text: renderBlocks(statusView(result), { width: 200 }).text, verdict: result.verdict, elapsed: Date.now() - started };
+function status(services: TestServices): Promise<StatusResult> {
+  return statusHandler.run({}, handlerContext(services));
+}
+
+function exporterOf(result: StatusResult): ExporterMetrics {
+  if (result.exporter === null) throw new Error('the exporter is not configured');
+  if (!result.exporter.ok) throw new Error(`the exporter did not answer: ${result.exporter.reason}`);
+  return result.exporter.data;
 }
 
 describe.skipIf(exporterTestsSkipped())('status with the real postgres_exporter', () => {
@@ -90,29 +93,30 @@ describe.skipIf(exporterTestsSkipped())('status with the real postgres_exporter'
               (SELECT count(*)::int FROM recipe_manager.recipes WHERE difficulty = 'easy') AS easy`,
     );
     const counts = rows[0];
-    const { text, verdict } = await statusText(services);
-    expect(verdict).not.toBe('DOWN');
-    expect(text).toMatch(/Exporter: pg_up 1 \(reaches PostgreSQL\) · v\d+\.\d+/);
-    expect(text).toMatch(new RegExp(`Backends \\(${databaseName}\\): [1-9]\\d*`));
-    expect(text).toMatch(/Commits: [\d,]+/);
-    expect(text).toMatch(/Longest transaction: \S+/);
-    expect(text).toContain('Business metrics');
-    expect(text).toContain(`recipe_stats_total_recipes\` ${counts?.recipes}`);
-    expect(text).toContain(`recipe_stats_by_difficulty_recipes{difficulty="easy"}\` ${counts?.easy}`);
-    expect(text).toContain(`user_activity_registered_users\` ${counts?.users}`);
-    // The exporter's `server` label is noise to an operator.
-    expect(text).not.toContain('server=');
-    expect(text).toContain('PostgreSQL: up · PostgreSQL 15');
+    const result = await status(services);
+    expect(result.verdict).not.toBe('DOWN');
+    expect(result.postgres.ok).toBe(true);
+    const metrics = exporterOf(result);
+    expect(metrics).toMatchObject({ up: true, database: databaseName, exporterVersion: expect.stringMatching(/^\d+\.\d+/) });
+    expect(metrics.backends).toBeGreaterThanOrEqual(1);
+    expect(metrics.commits).toBeGreaterThan(0);
+    expect(metrics.longestTransactionSeconds).not.toBeNull();
+    // The business metrics of the custom queries, with their labels (the view leaves `server` out).
+    const business = new Map(metrics.business.map((b) => [`${b.name}${b.labels.difficulty ? `{${b.labels.difficulty}}` : ''}`, b.value]));
+    expect(business.get('recipe_stats_total_recipes')).toBe(counts?.recipes);
+    expect(business.get('recipe_stats_by_difficulty_recipes{easy}')).toBe(counts?.easy);
+    expect(business.get('user_activity_registered_users')).toBe(counts?.users);
   });
 
   it('says DOWN when the exporter cannot reach PostgreSQL (pg_up 0)', async () => {
     const blind = await startExporter({ databaseUrl: 'postgresql://postgres@127.0.0.1:1/nowhere' });
     const other = await openTestServices({ databaseUrl, env: { EXPORTER_URL: blind.url } });
     try {
-      const { text, verdict } = await statusText(other);
-      expect(verdict).toBe('DOWN');
-      expect(text).toContain('🔴 DOWN — the exporter reports pg_up = 0 (it cannot reach PostgreSQL)');
-      expect(text).toContain('PostgreSQL: up');
+      const result = await status(other);
+      expect(result.verdict).toBe('DOWN');
+      expect(result.reasons[0]).toBe('the exporter reports pg_up = 0 (it cannot reach PostgreSQL)');
+      expect(exporterOf(result).up).toBe(false);
+      expect(result.postgres.ok).toBe(true);
     } finally {
       await other.close();
       await blind.stop();
@@ -133,17 +137,16 @@ describe('status when the exporter is missing or slow', () => {
 
   it('leaves the exporter out in one line when EXPORTER_URL is not set', async () => {
     services = await openTestServices();
-    const { text } = await statusText(services);
-    expect(text).toContain('Exporter: not configured (EXPORTER_URL)');
+    expect((await status(services)).exporter).toBeNull();
     await services.close();
     services = undefined;
   });
 
   it('reduces a refused connection to one line', async () => {
     services = await openTestServices({ env: { EXPORTER_URL: `http://127.0.0.1:${await closedPort()}/metrics` } });
-    const { text, verdict } = await statusText(services);
-    expect(text).toContain('Exporter: unavailable — the exporter refused the connection (is it running?)');
-    expect(verdict).not.toBe('DOWN');
+    const result = await status(services);
+    expect(result.exporter).toMatchObject({ ok: false, reason: 'the exporter refused the connection (is it running?)' });
+    expect(result.verdict).not.toBe('DOWN');
     await services.close();
     services = undefined;
   });
@@ -153,9 +156,9 @@ describe('status when the exporter is missing or slow', () => {
     await new Promise<void>((resolve) => silent?.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as AddressInfo;
     services = await openTestServices({ env: { EXPORTER_URL: `http://127.0.0.1:${port}/metrics` } });
-    const { text, elapsed } = await statusText(services);
-    expect(elapsed).toBeLessThan(4_000);
-    expect(text).toContain('Exporter: unavailable — the exporter did not answer within 2.0s');
-    expect(text).toContain('PostgreSQL: up');
+    const result = await status(services);
+    // Given up at its own deadline (STATUS_SOURCE_TIMEOUT), while PostgreSQL still answered.
+    expect(result.exporter).toMatchObject({ ok: false, reason: 'the exporter did not answer within 2.0s' });
+    expect(result.postgres.ok).toBe(true);
   });
 });

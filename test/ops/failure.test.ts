@@ -41,6 +41,14 @@ describe('failure sentences', () => {
     expect(sentence.cause).toBe(apiError);
   });
 
+  it('a 403 from an admission plugin, not RBAC, gives the plugin\'s reason', () => {
+    const message = 'persistentvolumeclaims "data" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize';
+    const apiError = Object.assign(new Error('HTTP-Code: 403'), { code: 403, body: JSON.stringify({ kind: 'Status', message }) });
+    expect(kubeFailure(apiError, { what: 'patch the volume claim db/data' }).message).toBe(`Kubernetes refused to patch the volume claim db/data: ${message}`);
+    const rbac = Object.assign(new Error('HTTP-Code: 403'), { code: 403, body: JSON.stringify({ kind: 'Status', message: 'persistentvolumeclaims "data" is forbidden: User "system:serviceaccount:a:b" cannot patch resource "persistentvolumeclaims"' }) });
+    expect(kubeFailure(rbac, { what: 'patch the volume claim db/data' }).message).toBe("the bot's Kubernetes account may not patch the volume claim db/data (403 Forbidden)");
+  });
+
   it('a sentence made by failure() passes through unchanged', () => {
     expect(describeFailure(failure('the backup file is not one the bot wrote', new Error('ENOENT')))).toBe('the backup file is not one the bot wrote');
   });

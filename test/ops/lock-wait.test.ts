@@ -59,8 +59,8 @@ afterAll(async () => {
 });
 
 describe('readLockWaits', () => {
-  it('names, for one application, the table it waits for and who holds it, idle in transaction for how long', async () => {
-    const waits = await readLockWaits(pool, { applicationName: 'restore-like' });
+  it('names, for one session (by pid), the table it waits for and who holds it, idle in transaction for how long', async () => {
+    const waits = await readLockWaits(pool, { pid: restore.pid });
     expect(waits).toHaveLength(1);
     const [wait] = waits;
     expect(wait).toMatchObject({
@@ -76,7 +76,7 @@ describe('readLockWaits', () => {
     expect(wait?.blockers[0]?.transactionMs).toBeGreaterThanOrEqual(wait?.blockers[0]?.stateMs ?? Infinity);
   });
 
-  it('without an application, lists every wait of the database, a row lock as a wait on a transaction id', async () => {
+  it('without a session, lists every wait of the database, a row lock as a wait on a transaction id', async () => {
     const waits = await readLockWaits(pool);
     expect(waits.map((w) => w.pid).sort((a, b) => a - b)).toEqual([restore.pid, app.pid].sort((a, b) => a - b));
     expect(waits.find((w) => w.pid === app.pid)).toMatchObject({
@@ -88,7 +88,7 @@ describe('readLockWaits', () => {
   });
 
   it('ends a waiting session only when it is still the same one', async () => {
-    const [wait] = await readLockWaits(pool, { applicationName: 'recipe-app' });
+    const [wait] = await readLockWaits(pool, { pid: app.pid });
     if (!wait) throw new Error('the application session does not wait');
     expect(await endWaitingSession(pool, { pid: wait.pid, backendStart: '2000-01-01T00:00:00.000000Z' })).toBe('not-waiting');
     expect(await endWaitingSession(pool, wait)).toBe('ended');

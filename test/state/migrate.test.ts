@@ -39,7 +39,10 @@ describe('state migrations', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
       [STATE_SCHEMA],
     );
-    expect(rows.map((r) => r.table_name)).toEqual(['alert_groups', 'approval_requests', 'audit_log', 'backup_slots', 'incident_events', 'incidents', 'pitr_backup_slots', 'replicas', 'schema_migrations']);
+    expect(rows.map((r) => r.table_name)).toEqual([
+      'alert_groups', 'app_scale_downs', 'approval_requests', 'audit_log', 'backup_files', 'backup_slots', 'created_users', 'history_samples', 'incident_events',
+      'incidents', 'maintenance_runs', 'pitr_backup_slots', 'replicas', 'schema_migrations', 'verify_databases',
+    ]);
   });
 
   it('applies each migration exactly once when three pools start at once', async () => {

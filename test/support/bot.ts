@@ -65,6 +65,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       STATE_DATABASE_URL: stateDatabaseUrl,
       KUBECONFIG: options.kube?.kubeconfigPath,
       BACKUP_SCHEDULE: 'off',
+      HISTORY_INTERVAL: 'off',
       ...options.env,
     }),
   );

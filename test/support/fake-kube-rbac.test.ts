@@ -3,7 +3,7 @@
  * ServiceAccount: what the Roles grant passes, anything else gets the API server's own 403 Status.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppsV1Api, CoreV1Api, KubeConfig, Metrics, PatchStrategy, VersionApi, setHeaderOptions } from '@kubernetes/client-node';
+import { AppsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, Metrics, PatchStrategy, StorageV1Api, VersionApi, setHeaderOptions } from '@kubernetes/client-node';
 import { startFakeKube, type FakeKube } from './fake-kube.js';
 import { rbacFrom, requestAttributes } from './fake-kube-rbac.js';
 import type { Manifest } from './manifests.js';
@@ -104,7 +104,7 @@ describe("deploy/'s RBAC on the fake API", () => {
     expect(secrets.status.message).toBe(`secrets is forbidden: User "${USER}" cannot list resource "secrets" in API group "" in the namespace "recipedb-ops"`);
   });
 
-  it('refuses scaling a deployment the Role does not name, and changing the application beyond its replicas', async () => {
+  it('refuses scaling a deployment the Role does not name, and patching a deployment the Roles do not name', async () => {
     const scale = await refusal(
       api.apps.patchNamespacedDeploymentScale({ name: 'payments', namespace: APP, body: { spec: { replicas: 0 } } }, mergePatch),
     );
@@ -115,14 +115,28 @@ describe("deploy/'s RBAC on the fake API", () => {
     expect(scale.status.details).toEqual({ name: 'payments', group: 'apps', kind: 'deployments' });
     expect(kube.deployment(APP, 'payments')?.spec.replicas).toBe(2);
 
-    // The scale subresource is granted, the deployment itself only for reading.
+    // recipe-app may be patched (a password rotation restarts it), recipe-database too (resize, image); no other deployment may.
     const edit = await refusal(
       api.apps.patchNamespacedDeployment(
-        { name: 'recipe-app', namespace: APP, body: { spec: { template: { spec: { containers: [{ name: 'recipe-app', image: 'evil:latest' }] } } } } },
+        { name: 'payments', namespace: APP, body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': 'now' } } } } } },
         mergePatch,
       ),
     );
-    expect(edit.status.message).toBe(`deployments.apps "recipe-app" is forbidden: User "${USER}" cannot patch resource "deployments" in API group "apps" in the namespace "default"`);
+    expect(edit.status.message).toBe(`deployments.apps "payments" is forbidden: User "${USER}" cannot patch resource "deployments" in API group "apps" in the namespace "default"`);
+  });
+
+  it('reads and patches only the named Secrets, may create Secrets next to the database, and never lists them', async () => {
+    kube.addSecret(DB, 'recipe-database-secret', { API_PASSWORD: 'x' });
+    kube.addSecret(DB, 'postgres-superuser', { password: 'y' });
+    await expect(api.core.readNamespacedSecret({ name: 'recipe-database-secret', namespace: DB })).resolves.toMatchObject({ kind: 'Secret' });
+    const other = await refusal(api.core.readNamespacedSecret({ name: 'postgres-superuser', namespace: DB }));
+    expect(other.status.message).toBe(`secrets "postgres-superuser" is forbidden: User "${USER}" cannot get resource "secrets" in API group "" in the namespace "recipe-database"`);
+    const list = await refusal(api.core.listNamespacedSecret({ namespace: DB }));
+    expect(list.status.message).toBe(`secrets is forbidden: User "${USER}" cannot list resource "secrets" in API group "" in the namespace "recipe-database"`);
+    await expect(api.core.createNamespacedSecret({ namespace: DB, body: { metadata: { name: 'recipedb-user-new' }, stringData: { password: 'z' } } })).resolves.toMatchObject({ kind: 'Secret' });
+    // Created, but not readable afterwards: patch and get are by name only.
+    expect((await refusal(api.core.readNamespacedSecret({ name: 'recipedb-user-new', namespace: DB }))).code).toBe(403);
+    expect((await refusal(api.core.createNamespacedSecret({ namespace: APP, body: { metadata: { name: 'x' } } }))).code).toBe(403);
   });
 
   it('grants a Role only in its own namespace', async () => {
@@ -153,18 +167,67 @@ describe("deploy/'s RBAC on the fake API", () => {
     expect((await refusal(api.metrics.getNodeMetrics())).code).toBe(403);
     expect(kube.forbidden.map((r) => r.path)).toEqual(expect.arrayContaining(['/api/v1/nodes', '/apis/metrics.k8s.io/v1beta1/nodes']));
 
+    // Any account may ask what it may do (system:basic-user), and gets the same RBAC's answer.
+    const review = { body: { spec: { resourceAttributes: { verb: 'get', resource: 'nodes' } } } };
+    expect((await api.config.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview(review)).status?.allowed).toBe(false);
+
     const granted = await startFakeKube({ extraRbacFiles: ['deploy/optional/node-read.yaml'] });
     try {
+      expect((await clientsFor(granted).config.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview(review)).status?.allowed).toBe(true);
       granted.setNodes([{ name: 'node-a', cpu: '1', memory: '2Gi', allocatableCpu: '4', allocatableMemory: '16Gi' }]);
       const withGrant = clientsFor(granted);
       expect((await withGrant.core.listNode({})).items.map((n) => n.metadata?.name)).toEqual(['node-a']);
       expect((await withGrant.metrics.getNodeMetrics()).items).toHaveLength(1);
-      // Reading nodes is all it adds: a node's own object by name stays refused.
-      expect((await refusal(withGrant.core.readNode({ name: 'node-a' }))).code).toBe(403);
+      // status reads the database pod's node by name for its pressure conditions.
+      const node = await withGrant.core.readNode({ name: 'node-a' });
+      expect(node.status?.conditions?.find((c) => c.type === 'MemoryPressure')?.status).toBe('False');
+      // Reading nodes is all it adds: changing one stays refused.
+      const cordon = await refusal(withGrant.core.patchNode({ name: 'node-a', body: { spec: { unschedulable: true } } }, mergePatch));
+      expect(cordon.code).toBe(403);
       expect(granted.forbidden.map((r) => r.path)).toEqual(['/api/v1/nodes/node-a']);
     } finally {
       await granted.close();
     }
+  });
+
+  it('allows the triage reads and the approved changes of the database, on its named objects only', async () => {
+    const strategic = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+    kube.addService({ namespace: DB, name: 'recipe-database-service', selector: { app: 'recipe-database' }, ports: [{ port: 5432 }] });
+    kube.addService({ namespace: DB, name: 'pgbouncer', selector: { app: 'pgbouncer' }, ports: [{ port: 6432 }] });
+    kube.addStorageClass({ name: 'standard', allowVolumeExpansion: true });
+    kube.addVolumeClaim({ namespace: DB, name: 'recipe-database-pvc', storageClassName: 'standard', size: '10Gi' });
+    kube.addVolumeClaim({ namespace: DB, name: 'scratch', storageClassName: 'standard', size: '1Gi' });
+    const before = kube.forbidden.length;
+
+    await api.core.listNamespacedEvent({ namespace: DB, fieldSelector: 'type=Warning' });
+    const endpoints = await api.core.readNamespacedEndpoints({ name: 'recipe-database-service', namespace: DB });
+    expect(endpoints.subsets?.[0]?.addresses).toHaveLength(1);
+    await api.core.readNamespacedPersistentVolumeClaim({ name: 'recipe-database-pvc', namespace: DB });
+    await api.core.patchNamespacedPersistentVolumeClaim(
+      { name: 'recipe-database-pvc', namespace: DB, body: { spec: { resources: { requests: { storage: '20Gi' } } } } },
+      strategic,
+    );
+    const storage = api.config.makeApiClient(StorageV1Api);
+    expect((await storage.readStorageClass({ name: 'standard' })).allowVolumeExpansion).toBe(true);
+    await api.apps.patchNamespacedDeployment(
+      { name: 'recipe-database', namespace: DB, body: { spec: { template: { spec: { containers: [{ name: 'recipe-database', image: 'postgres:15.8' }] } } } } },
+      strategic,
+    );
+    expect(kube.forbidden.slice(before)).toEqual([]);
+
+    const refused = [
+      await refusal(api.core.readNamespacedEndpoints({ name: 'pgbouncer', namespace: DB })),
+      await refusal(api.core.readNamespacedPersistentVolumeClaim({ name: 'scratch', namespace: DB })),
+      await refusal(api.core.listNamespacedPersistentVolumeClaim({ namespace: DB })),
+      await refusal(api.core.deleteNamespacedPersistentVolumeClaim({ name: 'recipe-database-pvc', namespace: DB })),
+      await refusal(storage.listStorageClass({})),
+      await refusal(api.core.listNamespacedEvent({ namespace: APP })),
+      await refusal(api.apps.deleteNamespacedDeployment({ name: 'recipe-database', namespace: DB })),
+    ];
+    expect(refused.map((r) => r.code)).toEqual([403, 403, 403, 403, 403, 403, 403]);
+    expect(refused[4]?.status.message).toBe(
+      `storageclasses.storage.k8s.io is forbidden: User "${USER}" cannot list resource "storageclasses" in API group "storage.k8s.io" at the cluster scope`,
+    );
   });
 
   it('allows everything with rbac: none (for tests of the fake itself)', async () => {

@@ -90,6 +90,11 @@ type Binding = z.infer<typeof binding>;
 // system:basic-user and system:public-info-viewer ClusterRoles.
 const BUILT_IN_PATHS = ['/api', '/api/*', '/apis', '/apis/*', '/version', '/version/', '/healthz', '/livez', '/readyz', '/openapi', '/openapi/*'];
 
+// What system:basic-user grants every authenticated account: asking what it may do itself.
+const BUILT_IN_RULES: PolicyRule[] = [
+  { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'], resourceNames: [], nonResourceURLs: [] },
+];
+
 // Path segments after namespaces/NAME that are subresources of the namespace, not resources in it.
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 
@@ -141,7 +146,8 @@ export function rbacFrom(objects: Manifest[], account: ServiceAccountRef = BOT_A
   }
 
   const authorize = (request: ResourceAttributes): boolean => {
-    const rules = request.namespace === undefined ? clusterRules : [...clusterRules, ...(namespacedRules.get(request.namespace) ?? [])];
+    const cluster = [...BUILT_IN_RULES, ...clusterRules];
+    const rules = request.namespace === undefined ? cluster : [...cluster, ...(namespacedRules.get(request.namespace) ?? [])];
     return rules.some((rule) => ruleAllows(rule, request));
   };
   const authorizePath = (request: NonResourceAttributes): boolean =>

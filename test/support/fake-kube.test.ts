@@ -121,6 +121,21 @@ describe('fake Kubernetes API (driven by the real client-node)', () => {
     expect(kube.requests.find((r) => r.path.endsWith('/log'))?.query).toMatchObject({ container: 'worker', tailLines: '2' });
   });
 
+  it("serves the previous container's log with previous=true, and 400 as the real API when there is none", async () => {
+    const pods = await core.listNamespacedPod({ namespace: 'recipes', labelSelector: 'app=worker' });
+    const pod = pods.items[0]?.metadata?.name ?? '';
+    const url = (previous: boolean) => `${kube.url}/api/v1/namespaces/recipes/pods/${pod}/log?container=worker&previous=${previous}`;
+    const none = await fetch(url(true));
+    expect(none.status).toBe(400);
+    expect(await none.json()).toMatchObject({
+      kind: 'Status', status: 'Failure', reason: 'BadRequest', code: 400,
+      message: `previous terminated container "worker" in pod "${pod}" not found`,
+    });
+    kube.setPreviousLogs('recipes', pod, 'worker', 'before the crash\n');
+    expect(await (await fetch(url(true))).text()).toBe('before the crash\n');
+    expect(await (await fetch(url(false))).text()).not.toContain('before the crash');
+  });
+
   it('serves pod and node metrics', async () => {
     const pods = await core.listNamespacedPod({ namespace: 'recipes', labelSelector: 'app=recipedb-api' });
     const name = pods.items[0]?.metadata?.name ?? '';
@@ -165,3 +180,92 @@ describe('fake Kubernetes API (driven by the real client-node)', () => {
     }
   });
 });
+
+describe('fake Secrets (the API server\'s shapes: base64 data, write-only stringData)', () => {
+  const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+
+  it('creates from data and stringData, reads base64 back, and refuses a second one of the name', async () => {
+    const created = await core.createNamespacedSecret({
+      namespace: 'recipes',
+      body: { metadata: { name: 'creds', labels: { team: 'db' } }, data: { username: b64('alice') }, stringData: { password: 'p@ss' } },
+    });
+    expect(created.data).toEqual({ username: b64('alice'), password: b64('p@ss') });
+    expect(created.stringData).toBeUndefined();
+    const read = await core.readNamespacedSecret({ name: 'creds', namespace: 'recipes' });
+    expect(read).toMatchObject({ kind: 'Secret', type: 'Opaque', metadata: { name: 'creds', labels: { team: 'db' } }, data: { password: b64('p@ss') } });
+    expect(kube.secret('recipes', 'creds')?.values).toEqual({ username: 'alice', password: 'p@ss' });
+    await expect(core.createNamespacedSecret({ namespace: 'recipes', body: { metadata: { name: 'creds' } } })).rejects.toMatchObject({ code: 409 });
+    await expect(core.createNamespacedSecret({ namespace: 'recipes', body: { metadata: { name: 'Bad_Name' } } })).rejects.toMatchObject({ code: 422 });
+    await expect(core.createNamespacedSecret({ namespace: 'recipes', body: { metadata: { name: 'bad-data' }, data: { k: 'not base64!' } } })).rejects.toMatchObject({ code: 400 });
+    await expect(core.readNamespacedSecret({ name: 'nope', namespace: 'recipes' })).rejects.toMatchObject({ code: 404 });
+  });
+
+  it('merge-patches data (null removes a key), checks resourceVersion, and changes nothing on a dry run', async () => {
+    kube.addSecret('recipes', 'app', { API_PASSWORD: 'old' });
+    const { metadata } = await core.readNamespacedSecret({ name: 'app', namespace: 'recipes' });
+    const version = metadata?.resourceVersion ?? '';
+    await core.patchNamespacedSecret({ name: 'app', namespace: 'recipes', body: { data: { API_PASSWORD: b64('new') }, metadata: { resourceVersion: version } } }, merge);
+    expect(kube.secret('recipes', 'app')?.values).toEqual({ API_PASSWORD: 'new' });
+    // The same precondition again: the Secret changed since, so it conflicts.
+    await expect(
+      core.patchNamespacedSecret({ name: 'app', namespace: 'recipes', body: { data: { API_PASSWORD: b64('x') }, metadata: { resourceVersion: version } } }, merge),
+    ).rejects.toMatchObject({ code: 409 });
+    await core.patchNamespacedSecret({ name: 'app', namespace: 'recipes', body: { data: { API_PASSWORD: b64('dry') } }, dryRun: 'All' }, merge);
+    expect(kube.secret('recipes', 'app')?.values).toEqual({ API_PASSWORD: 'new' });
+    await core.patchNamespacedSecret({ name: 'app', namespace: 'recipes', body: { stringData: { EXTRA: 'e' }, data: { API_PASSWORD: null } } }, merge);
+    expect(kube.secret('recipes', 'app')?.values).toEqual({ EXTRA: 'e' });
+    await expect(core.patchNamespacedSecret({ name: 'app', namespace: 'recipes', body: [{ op: 'remove', path: '/data' }] })).rejects.toMatchObject({ code: 415 });
+  });
+});
+
+describe('fake deployment restarts (a pod template patch and its rollout)', () => {
+  const strategic = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+  const restart = (name: string, at: string, dryRun?: string) =>
+    apps.patchNamespacedDeployment(
+      { name, namespace: 'recipes', body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': at } } } } }, dryRun },
+      strategic,
+    );
+  const podsOf = async (app: string) => (await core.listNamespacedPod({ namespace: 'recipes', labelSelector: `app=${app}` })).items;
+
+  it('replaces every pod with one of a new template hash, as kubectl rollout restart does', async () => {
+    kube.addDeployment({
+      namespace: 'recipes',
+      name: 'reader',
+      replicas: 2,
+      containers: [{ name: 'api', env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'app', key: 'API_PASSWORD' } } }] }],
+      volumes: [{ name: 'creds', secret: { secretName: 'app' } }],
+    });
+    const before = await podsOf('reader');
+    expect(before[0]?.spec?.containers[0]?.env?.[0]?.valueFrom?.secretKeyRef).toEqual({ name: 'app', key: 'API_PASSWORD' });
+    expect(before[0]?.spec?.volumes?.[0]?.secret?.secretName).toBe('app');
+
+    await restart('reader', '2026-12-03T12:00:00Z', 'All');
+    expect(kube.template('recipes', 'reader')).toEqual({ annotations: {}, revision: 1 });
+
+    const patched = await restart('reader', '2026-12-03T12:00:00Z');
+    expect(patched.metadata?.generation).toBe(2);
+    expect(patched.spec?.template.metadata?.annotations).toEqual({ 'kubectl.kubernetes.io/restartedAt': '2026-12-03T12:00:00Z' });
+    const after = await podsOf('reader');
+    expect(after).toHaveLength(2);
+    const hash = after[0]?.metadata?.labels?.['pod-template-hash'];
+    expect(hash).not.toBe(before[0]?.metadata?.labels?.['pod-template-hash']);
+    expect(after.every((p) => p.metadata?.ownerReferences?.[0]?.name === `reader-${hash}`)).toBe(true);
+    const d = await apps.readNamespacedDeployment({ name: 'reader', namespace: 'recipes' });
+    expect(d.status).toMatchObject({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 });
+    expect(d.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
+  });
+
+  it('keeps the old pods running when the new ones never become ready', async () => {
+    kube.addDeployment({ namespace: 'recipes', name: 'stuck', replicas: 2 });
+    kube.setRolloutReady('recipes', 'stuck', false);
+    await restart('stuck', '2026-12-03T12:00:00Z');
+    const d = await apps.readNamespacedDeployment({ name: 'stuck', namespace: 'recipes' });
+    expect(d.status).toMatchObject({ replicas: 4, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 });
+    await expect(
+      // A merge patch replaces the list (a strategic one would merge nothing into it by name).
+      apps.patchNamespacedDeployment({ name: 'stuck', namespace: 'recipes', body: { spec: { template: { spec: { containers: [] } } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
+    ).rejects.toMatchObject({ code: 422 });
+  });
+});
+

@@ -68,6 +68,30 @@ describe('fake Slack Web API (driven by the real WebClient)', () => {
     const complete = await slack.waitFor('files.completeUploadExternal');
     expect(complete.body.channel_id).toBe('C_OPS');
     expect(Array.isArray(complete.body.files)).toBe(true);
+    expect(slack.fileShares.at(-1)).toMatchObject({ channel: 'C_OPS', fileIds: [slack.uploads[0]?.fileId] });
+  });
+
+  it('plays the two-step upload as Slack does: announced length, bytes at the upload_url, then completion', async () => {
+    // Completing a file whose bytes never arrived fails, as does one never announced.
+    const announced = await web.files.getUploadURLExternal({ filename: 'chart.png', length: 4 });
+    await expect(web.files.completeUploadExternal({ files: [{ id: announced.file_id as string }] })).rejects.toMatchObject({ data: { error: 'file_not_uploaded' } });
+    await expect(web.files.completeUploadExternal({ files: [{ id: 'F_NEVER' }] })).rejects.toMatchObject({ data: { error: 'file_not_found' } });
+    // The upload_url takes exactly the announced bytes.
+    const url = announced.upload_url as string;
+    expect((await fetch(url, { method: 'POST', body: 'toolong' })).status).toBe(400);
+    expect((await fetch(url, { method: 'POST', body: 'four' })).status).toBe(200);
+    expect((await fetch(`${url}-unknown`, { method: 'POST', body: 'four' })).status).toBe(404);
+    const done = await web.files.completeUploadExternal({ files: [{ id: announced.file_id as string, title: 'Chart' }], channel_id: 'C_OPS' });
+    expect(done.files?.[0]).toMatchObject({ id: announced.file_id, name: 'chart.png', title: 'Chart', mimetype: 'image/png', size: 4 });
+    await expect(web.files.getUploadURLExternal({ filename: 'empty.png', length: 0 })).rejects.toMatchObject({ data: { error: 'invalid_arguments' } });
+  });
+
+  it('publishes Home views and refuses what is not one', async () => {
+    await web.views.publish({ user_id: 'U_BOB', view: { type: 'home', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'hi' } }] } });
+    expect(slack.homeView('U_BOB')).toMatchObject({ type: 'home', blocks: [{ type: 'section' }] });
+    const tooMany = Array.from({ length: 101 }, () => ({ type: 'divider' as const }));
+    await expect(web.views.publish({ user_id: 'U_BOB', view: { type: 'home', blocks: tooMany } })).rejects.toMatchObject({ data: { error: 'invalid_arguments' } });
+    expect(slack.homeView('U_CAROL')).toBeUndefined();
   });
 });
 

@@ -29,6 +29,16 @@ export interface FileUpload {
   at: number;
 }
 
+/** A message Slack posted for files.completeUploadExternal with a channel: the files shared there. */
+export interface FileShare {
+  channel: string;
+  threadTs: string | undefined;
+  ts: string;
+  fileIds: string[];
+  blocks: unknown[] | undefined;
+  initialComment: string | undefined;
+}
+
 export type SocketEnvelopeType = 'slash_commands' | 'interactive' | 'events_api';
 
 /** What a Socket Mode client sends back for an envelope: its ack, with the optional response payload. */
@@ -42,6 +52,10 @@ export interface FakeSlack {
   calls: SlackCall[];
   responsePosts: ResponseUrlPost[];
   uploads: FileUpload[];
+  /** Files shared into channels (completeUploadExternal with channel_id), with the message's blocks. */
+  fileShares: FileShare[];
+  /** The view last published to a user's App Home (views.publish), or undefined. */
+  homeView(userId: string): Record<string, unknown> | undefined;
   responseUrl(id?: string): string;
   callsTo(method: string): SlackCall[];
   waitFor(method: string, predicate?: (c: SlackCall) => boolean, timeoutMs?: number): Promise<SlackCall>;
@@ -99,6 +113,23 @@ function decodeBody(contentType: string | undefined, raw: Buffer): Json {
   return out;
 }
 
+/** The bytes of the file part (the one with a filename) of a multipart/form-data body; undefined for any other body. */
+function multipartFile(contentType: string | undefined, raw: Buffer): Buffer | undefined {
+  const boundary = /^multipart\/form-data;.*\bboundary=("?)([^";]+)\1/i.exec(contentType ?? '')?.[2];
+  if (boundary === undefined) return undefined;
+  const delimiter = Buffer.from(`--${boundary}`);
+  let start = raw.indexOf(delimiter);
+  while (start >= 0) {
+    const next = raw.indexOf(delimiter, start + delimiter.length);
+    if (next < 0) break;
+    const part = raw.subarray(start + delimiter.length + 2, next - 2); // after the CRLF, before the CRLF of the next delimiter
+    const headerEnd = part.indexOf('\r\n\r\n');
+    if (headerEnd >= 0 && /filename=/i.test(part.subarray(0, headerEnd).toString('utf8'))) return part.subarray(headerEnd + 4);
+    start = next;
+  }
+  return undefined;
+}
+
 function str(v: unknown, fallback: string): string {
   return typeof v === 'string' && v.length > 0 ? v : fallback;
 }
@@ -144,6 +175,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const calls: SlackCall[] = [];
   const responsePosts: ResponseUrlPost[] = [];
   const uploads: FileUpload[] = [];
+  const fileShares: FileShare[] = [];
+  const pendingFiles = new Map<string, { filename: string; length: number; altText: string | undefined }>();
   const callWaiters = new Set<Waiter<SlackCall>>();
   const postWaiters = new Set<Waiter<ResponseUrlPost>>();
   const failures = new Map<string, string[]>();
@@ -187,12 +220,62 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       case 'chat.getPermalink':
         return { ok: true, channel, permalink: `https://test.slack.com/archives/${channel}/p${str(body.message_ts, '0').replace('.', '')}` };
       case 'files.getUploadURLExternal': {
+        // Step 1 of 3: Slack wants the name and the exact length of what will be uploaded.
+        const length = Number(body.length);
+        if (typeof body.filename !== 'string' || body.filename === '' || !Number.isInteger(length) || length <= 0) {
+          return { ok: false, error: 'invalid_arguments' };
+        }
         const fileId = nextId('F');
+        pendingFiles.set(fileId, { filename: body.filename, length, altText: typeof body.alt_text === 'string' ? body.alt_text : undefined });
         return { ok: true, upload_url: `${base}/upload/${fileId}`, file_id: fileId };
       }
       case 'files.completeUploadExternal': {
-        const files = Array.isArray(body.files) ? body.files : [];
-        return { ok: true, files: files.filter(isRecord).map((f) => ({ id: f.id, title: f.title })) };
+        // Step 3 of 3: only files whose bytes arrived at their upload_url can be completed (the
+        // error names are the fake's: Slack's pages do not list them).
+        const files = (Array.isArray(body.files) ? body.files : []).filter(isRecord);
+        if (files.length === 0) return { ok: false, error: 'invalid_arguments' };
+        for (const f of files) {
+          const pending = pendingFiles.get(String(f.id));
+          if (pending === undefined) return { ok: false, error: 'file_not_found' };
+          if (!uploads.some((u) => u.fileId === f.id)) return { ok: false, error: 'file_not_uploaded' };
+        }
+        const shareChannel = typeof body.channel_id === 'string' ? body.channel_id : undefined;
+        const done = files.map((f) => {
+          const id = String(f.id);
+          const pending = pendingFiles.get(id);
+          const name = pending?.filename ?? id;
+          return {
+            id,
+            name,
+            title: typeof f.title === 'string' ? f.title : name,
+            mimetype: name.endsWith('.png') ? 'image/png' : 'text/plain',
+            size: pending?.length ?? 0,
+            alt_txt: pending?.altText,
+            url_private: `${base}/files-pri/${id}/${encodeURIComponent(name)}`,
+            permalink: `https://test.slack.com/files/UBOT/${id}/${encodeURIComponent(name)}`,
+            channels: shareChannel ? [shareChannel] : [],
+          };
+        });
+        if (shareChannel !== undefined) {
+          // Slack posts the share itself: one message with the blocks (or initial_comment) and the files.
+          fileShares.push({
+            channel: shareChannel,
+            threadTs: typeof body.thread_ts === 'string' ? body.thread_ts : undefined,
+            ts: nextTs(),
+            fileIds: done.map((f) => f.id),
+            blocks: Array.isArray(body.blocks) ? (body.blocks as unknown[]) : undefined,
+            initialComment: typeof body.initial_comment === 'string' ? body.initial_comment : undefined,
+          });
+        }
+        return { ok: true, files: done };
+      }
+      case 'views.publish': {
+        const view = body.view;
+        // A Home view: type home, at most 100 blocks, for a user.
+        if (typeof body.user_id !== 'string' || !isRecord(view) || view.type !== 'home' || !Array.isArray(view.blocks) || view.blocks.length > 100) {
+          return { ok: false, error: 'invalid_arguments' };
+        }
+        return { ok: true, view: { id: nextId('V'), team_id: 'T0TEST', type: 'home', blocks: view.blocks, hash: `${Date.now()}.${idCounter}`, app_id: 'A0TEST', bot_id: 'BBOT' } };
       }
       case 'users.info': {
         const user = str(body.user, 'U_UNKNOWN');
@@ -247,7 +330,19 @@ export async function startFakeSlack(): Promise<FakeSlack> {
 
     const upload = /^\/upload\/(.+)$/.exec(url.pathname);
     if (upload?.[1] !== undefined && req.method === 'POST') {
-      uploads.push({ fileId: upload[1], contentType, body: raw, at });
+      // Step 2 of 3: the bytes, exactly as many as step 1 announced, to a URL step 1 handed out.
+      const pending = pendingFiles.get(upload[1]);
+      if (pending === undefined) {
+        send(res, 404, 'upload_url not found');
+        return;
+      }
+      // @slack/web-api sends the file as a multipart/form-data part; a raw body is accepted too, as Slack does.
+      const file = multipartFile(contentType, raw) ?? raw;
+      if (file.length !== pending.length) {
+        send(res, 400, `expected ${pending.length} bytes, received ${file.length}`);
+        return;
+      }
+      uploads.push({ fileId: upload[1], contentType, body: file, at });
       // What files.slack.com answers to a successful upload.
       send(res, 200, `OK - ${raw.length}`);
       return;
@@ -278,6 +373,11 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     calls,
     responsePosts,
     uploads,
+    fileShares,
+    homeView: (userId) => {
+      const published = calls.filter((c) => c.method === 'views.publish' && c.body.user_id === userId && c.response.ok === true).at(-1);
+      return published && isRecord(published.body.view) ? published.body.view : undefined;
+    },
     responseUrl: (id = nextId('R')) => `${base}/response/${encodeURIComponent(id)}`,
     callsTo: (method) => calls.filter((c) => c.method === method),
     waitFor: (method, predicate = () => true, timeoutMs = 5000) =>
@@ -306,6 +406,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       calls.length = 0;
       responsePosts.length = 0;
       uploads.length = 0;
+      fileShares.length = 0;
       failures.clear();
     },
     close: () =>

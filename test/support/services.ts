@@ -29,6 +29,8 @@ export async function openTestServices(
     STATE_DATABASE_URL: stateDatabaseUrl,
     KUBECONFIG: options.kubeconfig,
     BACKUP_SCHEDULE: 'off',
+    // Like the backup schedule: sampled only where a test asks for it, so no sample runs beside what a test measures.
+    HISTORY_INTERVAL: 'off',
     ...options.env,
   });
   const logCapture = captureLog();

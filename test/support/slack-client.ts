@@ -142,6 +142,53 @@ export function slackClient(opts: SlackClientOptions) {
       });
     },
 
+    /** A button clicked in the App Home tab: the payload names the view, and has no channel, message or response_url. */
+    homeBlockAction(o: { actionId: string; value: string; userId?: string; viewId?: string; blocks?: unknown[]; blockId?: string }): Promise<SentRequest> {
+      const userId = o.userId ?? 'U_ALICE';
+      const viewId = o.viewId ?? 'V0HOME0001';
+      return sendPayload({
+        type: 'block_actions',
+        user: { id: userId, username: userName(userId), name: userName(userId), team_id: TEAM.id },
+        api_app_id: APP_ID,
+        token: VERIFICATION_TOKEN,
+        container: { type: 'view', view_id: viewId },
+        trigger_id: triggerId(),
+        team: TEAM,
+        enterprise: null,
+        is_enterprise_install: false,
+        view: {
+          id: viewId,
+          team_id: TEAM.id,
+          type: 'home',
+          blocks: o.blocks ?? [],
+          private_metadata: '',
+          callback_id: '',
+          state: { values: {} },
+          hash: `${Math.floor(Date.now() / 1000)}.abc123`,
+          clear_on_close: false,
+          notify_on_close: false,
+          close: null,
+          submit: null,
+          previous_view_id: null,
+          root_view_id: viewId,
+          app_id: APP_ID,
+          external_id: '',
+          app_installed_team_id: TEAM.id,
+          bot_id: 'BBOT',
+        },
+        actions: [
+          {
+            action_id: o.actionId,
+            block_id: o.blockId ?? 'actions',
+            value: o.value,
+            type: 'button',
+            text: { type: 'plain_text', text: o.actionId, emoji: true },
+            action_ts: nowTs(),
+          },
+        ],
+      });
+    },
+
     messageShortcut(o: {
       callbackId: string;
       userId?: string;

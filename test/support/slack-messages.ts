@@ -1,10 +1,10 @@
 /** Reading what the bot posted to the fake Slack as a user would see it. */
 import { renderBlocks, type RenderedMessage } from '../../src/bot/blocks-to-text.js';
-import type { Message } from '../../src/bot/blocks.js';
+import type { DraftMessage } from '../../src/bot/blocks.js';
 import type { SlackCall } from './fake-slack.js';
 
-export function messageOf(call: SlackCall): Message {
-  return { text: String(call.body.text ?? ''), blocks: (call.body.blocks ?? []) as Message['blocks'] };
+export function messageOf(call: SlackCall): DraftMessage {
+  return { text: String(call.body.text ?? ''), blocks: (call.body.blocks ?? []) as DraftMessage['blocks'] };
 }
 
 export function rendered(call: SlackCall): RenderedMessage {

@@ -1,6 +1,7 @@
 import type { ActiveQuery } from '../../ops/postgres/activity.js';
 import type { ActiveResult } from '../../handlers/active.js';
 import { formatDuration } from '../../duration.js';
+import { reservedSessionNote } from './reserved-session-note.js';
 import { escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, type Block, type Message, sqlSnippet } from '../blocks.js';
 
 const MAX_SHOWN = 20;
@@ -13,12 +14,12 @@ export function activeView(result: ActiveResult): Message {
   const blocks: Block[] = [header(olderThanMs === null ? 'Active queries' : `Active queries running${over}`)];
   if (queries.length === 0) {
     const empty = `No queries running${over || ' right now'}.`;
-    blocks.push(section(`:large_green_circle: ${empty}`), measuredAt(result.measuredAt));
+    blocks.push(section(`:large_green_circle: ${empty}`), ...reservedSessionNote(result.viaReservedSession), measuredAt(result.measuredAt));
     return fitMessage({ text: empty, blocks });
   }
   const queryChars = Math.max(100, Math.min(500, Math.floor(QUERY_TEXT_BUDGET / Math.min(queries.length, MAX_SHOWN))));
   const entries = listWithMore(queries, MAX_SHOWN, (q) => activeEntry(q, queryChars), queries.length - MAX_SHOWN === 1 ? 'query' : 'queries');
-  blocks.push(...entries.map(section), measuredAt(result.measuredAt));
+  blocks.push(...entries.map(section), ...reservedSessionNote(result.viaReservedSession), measuredAt(result.measuredAt));
   const longest = queries[0] as ActiveQuery;
   const count = `${queries.length} ${queries.length === 1 ? 'query' : 'queries'} running${over}`;
   return fitMessage({ text: `${count}, longest ${formatDuration(longest.durationMs ?? NaN)} (pid ${longest.pid})`, blocks });

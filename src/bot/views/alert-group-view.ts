@@ -12,7 +12,7 @@ import {
 import type { NotifiedAlert } from '../../ops/alertmanager/webhook-payload.js';
 import type { AlertGroup } from '../../state/alert-groups.js';
 import {
-  actions, button, context, escapeMrkdwn, fitMessage, header, mrkdwnLink, section, truncateText, type Block, type ButtonElement, type Message,
+  actions, actorMention, button, context, escapeMrkdwn, fitMessage, header, mrkdwnLink, section, truncateText, type Block, type ButtonElement, type Message,
 } from '../blocks.js';
 import {
   ALERT_ACTIVE_ACTION, ALERT_EXPIRE_SILENCE_ACTION, ALERT_INCIDENT_ACTION, ALERT_KILL_ACTION, ALERT_SILENCE_ACTION, ALERT_STATUS_ACTION,
@@ -75,7 +75,7 @@ export function alertGroupView(group: AlertGroup, options: AlertGroupViewOptions
   if (runbook) notes.push(mrkdwnLink(runbook, 'Runbook'));
   if (notification.externalURL) notes.push(mrkdwnLink(notification.externalURL, 'Alertmanager'));
   const silenced = group.silence && group.silence.until > now ? group.silence : null;
-  if (silenced) notes.push(`:no_bell: Silenced in Alertmanager by <@${silenced.by}> until ${formatTime(silenced.until)}`);
+  if (silenced) notes.push(`:no_bell: Silenced in Alertmanager by ${actorMention(silenced.by)} until ${formatTime(silenced.until)}`);
   if (group.incidentId !== null) notes.push(`:rotating_light: Incident #${group.incidentId} was started from this alert`);
   if (notes.length) blocks.push(context(notes));
 

@@ -1,10 +1,10 @@
 import type { AuditResult } from '../../handlers/audit.js';
-import { actorMention, context, fitMessage, header, measuredAt, mrkdwnText, section, type Message } from '../blocks.js';
+import { actorMention, context, fitMessage, header, measuredAt, message, mrkdwnText, section, type Message } from '../blocks.js';
 import { formatTime } from '../../format.js';
 
 export function auditView(result: AuditResult): Message {
   if (!result.entries.length) {
-    return { text: 'The audit log is empty.', blocks: [section('The audit log is empty.'), measuredAt(result.measuredAt)] };
+    return message('The audit log is empty.', [section('The audit log is empty.'), measuredAt(result.measuredAt)]);
   }
   const lines = result.entries.map(
     (e) => `\`${formatTime(e.at)}\` ${actorMention(e.actor)} *${e.kind}* ${mrkdwnText(e.summary)}${e.requestId ? ` (\`${e.requestId}\`)` : ''}`,
@@ -18,6 +18,6 @@ export function auditView(result: AuditResult): Message {
   }
   return fitMessage({
     text: `Audit log: last ${result.entries.length} entries`,
-    blocks: [header(`Audit log: last ${result.entries.length} entries`), ...chunks.map(section), context(['Oldest first.']), measuredAt(result.measuredAt)],
+    blocks: [header(`Audit log: last ${result.entries.length} entries`), ...chunks.map(section), context(['Newest first.']), measuredAt(result.measuredAt)],
   });
 }

@@ -25,7 +25,7 @@ export function backupsView(result: BackupsResult): Message {
   const lines = listWithMore(
     result.backups,
     MAX_LISTED,
-    (b) => `• \`${escapeMrkdwn(b.name)}\` · ${formatBytes(b.sizeBytes)} · ${age(now - b.takenAt.getTime())} · ${VERIFICATION[b.verification]}`,
+    (b) => `• \`${escapeMrkdwn(b.name)}\` · ${formatBytes(b.sizeBytes)} · ${age(now - b.takenAt.getTime())} · ${standing(b)}`,
     'backups',
   );
   const total = result.backups.reduce((sum, b) => sum + b.sizeBytes, 0);
@@ -35,11 +35,19 @@ export function backupsView(result: BackupsResult): Message {
     blocks: [
       header(`Backups (${count})`),
       section(lines.join('\n')),
-      context([`In ${dir} · ${formatBytes(total)} in all · kept ${result.retentionDays} days (the newest always) · \`/recipedb backup verify <name|latest>\` proves one restores`]),
+      context([`In ${dir} · ${formatBytes(total)} in all · kept ${result.retentionDays} days (the newest always) · \`${escapeMrkdwn('/recipedb backup verify <name|latest>')}\` proves one restores`]),
       ...pitrBlocks(result),
       measuredAt(result.measuredAt),
     ],
   });
+}
+
+/** Verified or not for a file the bot may use; otherwise what it takes to use it. */
+function standing(b: BackupListing): string {
+  const importIt = `\`backup import ${escapeMrkdwn(b.name)}\` to use it`;
+  if (b.trust === 'outside') return `:warning: not written by the bot — ${importIt}`;
+  if (b.trust === 'changed') return `:warning: not the file the bot recorded under this name — ${importIt}`;
+  return `${VERIFICATION[b.verification]}${b.trust === 'imported' ? ' · imported' : ''}`;
 }
 
 function age(ms: number): string {

@@ -6,6 +6,8 @@ import { formatCount, formatPercent } from '../../format.js';
 
 const MAX_LISTED = 10;
 const MAX_STATEMENTS = 5;
+/** From this dead share on, `vacuum full` is offered too: the table is mostly dead space. */
+const MOSTLY_DEAD = 0.5;
 
 export function bloatView(result: BloatResult): Message {
   const scope = result.schema === null ? '' : ` in ${result.schema}`;
@@ -49,7 +51,14 @@ export function bloatView(result: BloatResult): Message {
     );
     if (report.due > lines.length) lines.push(`… and ${formatCount(report.due - lines.length)} more`);
     blocks.push(section(`*Due for vacuum*\n${lines.join('\n')}`));
-    blocks.push(section(codeBlock(due.slice(0, MAX_STATEMENTS).map((t) => t.vacuumStatement).join('\n'))));
+    const qualified = (t: TableBloat): string => `${t.schema}.${t.table}`;
+    const commands = [`/recipedb vacuum ${due.slice(0, MAX_STATEMENTS).map(qualified).join(' ')}`];
+    // Mostly dead: a plain VACUUM makes the space reusable, only a rewrite gives it back to the disk.
+    const mostlyDead = due.filter((t) => (t.deadRatio ?? 0) >= MOSTLY_DEAD).slice(0, MAX_STATEMENTS);
+    if (mostlyDead.length) commands.push(`/recipedb vacuum full ${mostlyDead.map(qualified).join(' ')}`);
+    blocks.push(
+      section(`*To vacuum them* (progress and Cancel in the message; \`vacuum full\` needs approval and locks each table while it rewrites it):\n${codeBlock(commands.join('\n'))}`),
+    );
   }
 
   const others = report.tables.filter((t) => !t.dueForVacuum && t.deadTuples > 0).slice(0, MAX_LISTED);

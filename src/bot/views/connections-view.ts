@@ -3,6 +3,7 @@ import type { ConnectionsResult } from '../../handlers/connections.js';
 import { formatDuration } from '../../duration.js';
 import { escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, sectionFields, type Block, type Message, sqlSnippet } from '../blocks.js';
 import { formatCount, formatPercent } from '../../format.js';
+import { reservedSessionNote } from './reserved-session-note.js';
 
 const MAX_CLIENTS = 15;
 const MAX_IDLE_SHOWN = 5;
@@ -17,13 +18,18 @@ export function connectionsView(result: ConnectionsResult): Message {
       `*By state*\n${u.byState.map((s) => `${escapeMrkdwn(s.state)} ${s.count}`).join(' · ') || 'none'}`,
       `*Idle in transaction*\n${u.idleInTransactionCount}`,
     ]),
-    section(`*By client*\n${listWithMore(u.byClient, MAX_CLIENTS, (c) => clientLine(c, u.database), 'clients').join('\n') || 'none'}`),
+    section(`*By client*\n${[...listWithMore(u.byClient, MAX_CLIENTS, (c) => clientLine(c, u.database), 'clients'), ...botLine(u)].join('\n') || 'none'}`),
     ...idleBlocks(u),
+    ...reservedSessionNote(result.viaReservedSession),
     measuredAt(result.measuredAt),
   ];
   const longestIdle = u.idleInTransaction[0];
   const idleText = longestIdle ? `; longest idle in transaction: pid ${longestIdle.pid}, ${formatDuration(longestIdle.idleMs)}` : '';
   return fitMessage({ text: `${u.total} of ${u.maxConnections} connections in use${idleText}`, blocks });
+}
+
+function botLine(u: ConnectionUsage): string[] {
+  return u.botSessions > 0 ? [`• *${u.botSessions}* this bot's own sessions (its pools and reserved session)`] : [];
 }
 
 function freeText(u: ConnectionUsage): string {

@@ -2,12 +2,13 @@
 import { TO_BE_WRITTEN, chronological, documentSections, incidentDuration } from './incident-document.js';
 import type { IncidentResult } from '../../handlers/incident.js';
 import type { Incident, IncidentEvent } from '../../state/incidents.js';
-import { actorMention, context, escapeMrkdwn, header, listWithMore, mrkdwnText, section, sectionFields, truncateText, type Block, type Message } from '../blocks.js';
+import { actorMention, context, escapeMrkdwn, header, listWithMore, message, mrkdwnText, section, sectionFields, truncateText, type Block, type Message } from '../blocks.js';
 import { formatTime } from '../../format.js';
 
 const KIND_ICON: Record<string, string> = {
   command: ':arrow_forward:',
   'command.failed': ':x:',
+  'command.result': ':small_blue_diamond:',
   'approval.requested': ':raised_hand:',
   'approval.approved': ':white_check_mark:',
   'approval.rejected': ':no_entry:',
@@ -39,34 +40,33 @@ export function incidentRootView(incident: Incident, now: Date): Message {
     ]),
     context([
       open
-        ? 'The timeline is kept in this thread: every /recipedb command in this channel, approvals and results. Add to it with `/recipedb incident note <text>`, the message shortcut, or a :pushpin: reaction.'
+        ? 'The timeline is kept in this thread: every /recipedb command in this channel, approvals and results. Add to it with `/recipedb incident note &lt;text&gt;`, the message shortcut, or a :pushpin: reaction.'
         : `Incident #${incident.id} is closed; the document is in the thread.`,
     ]),
   ];
-  return { text: `${open ? 'Incident' : 'Resolved'}: ${incident.title} (${incident.severity})`, blocks };
+  return message(`${open ? 'Incident' : 'Resolved'}: ${incident.title} (${incident.severity})`, blocks);
 }
 
 export function incidentEventView(event: IncidentEvent): Message {
   const line = `${KIND_ICON[event.kind] ?? ':small_blue_diamond:'} \`${formatTime(event.at).slice(11, 19)}\` ${actorMention(event.actor)} ${mrkdwnText(event.text)}`;
-  return { text: truncateText(`${event.actor}: ${event.text}`, 300), blocks: [section(line)] };
+  // A Slack user (`@U…`) becomes a mention in the notification; the bot or Alertmanager by name.
+  const who = /^[UW][A-Z0-9_]+$/.test(event.actor) ? `@${event.actor}` : event.actor;
+  return message(truncateText(`${who}: ${event.text}`, 300), [section(line)]);
 }
 
 export function incidentStatusView(result: Extract<IncidentResult, { kind: 'status' }>): Message {
   const { incident, events, eventCount, now } = result;
   const recent = events.map((e) => `\`${formatTime(e.at).slice(11, 19)}\` ${actorMention(e.actor)} ${mrkdwnText(truncateText(e.text, 200))}`);
-  return {
-    text: `Incident ${incident.title}: open for ${incidentDuration(incident, now)}`,
-    blocks: [
-      header(`Incident: ${incident.title}`),
-      ...sectionFields([
-        `*Severity*\n${incident.severity.toUpperCase()}`,
-        `*Open for*\n${incidentDuration(incident, now)}`,
-        `*Commander*\n<@${incident.commander}>`,
-        `*Events*\n${eventCount}`,
-      ]),
-      section(`*Last events*\n${recent.join('\n') || 'none yet'}`),
-    ],
-  };
+  return message(`Incident ${incident.title}: open for ${incidentDuration(incident, now)}`, [
+    header(`Incident: ${incident.title}`),
+    ...sectionFields([
+      `*Severity*\n${incident.severity.toUpperCase()}`,
+      `*Open for*\n${incidentDuration(incident, now)}`,
+      `*Commander*\n<@${incident.commander}>`,
+      `*Events*\n${eventCount}`,
+    ]),
+    section(`*Last events*\n${recent.join('\n') || 'none yet'}`),
+  ]);
 }
 
 export function incidentDocumentView(incident: Incident, events: readonly IncidentEvent[], now: Date): Message {
@@ -78,15 +78,16 @@ export function incidentDocumentView(incident: Incident, events: readonly Incide
     ...documentSections(incident).map((s) => section(`*${s.title}*\n${s.text ? mrkdwnText(truncateText(s.text, 2_800)) : TO_BE_WRITTEN}`)),
     context(['The full document is attached as a Markdown file for the postmortem.']),
   ];
-  return { text: `Incident document: ${incident.title}`, blocks };
+  return message(`Incident document: ${incident.title}`, blocks);
 }
 
 export function incidentChangeView(change: string): Message {
-  return { text: change, blocks: [section(`:rotating_light: ${mrkdwnText(change)}`)] };
+  return message(change, [section(`:rotating_light: ${mrkdwnText(change)}`)]);
 }
 
 export function incidentAlreadyOpenView(incident: Incident): Message {
   const link = incident.rootTs ? ` (<https://slack.com/archives/${incident.channel}/p${incident.rootTs.replace('.', '')}|root message>)` : '';
-  const text = `An incident is already open in this channel: *${escapeMrkdwn(incident.title)}* (${incident.severity}), declared by <@${incident.declaredBy}> at ${formatTime(incident.startedAt)}${link}. Resolve it before starting another.`;
-  return { text, blocks: [section(`:warning: ${text}`)] };
+  const declared = `(${incident.severity}), declared by @${incident.declaredBy} at ${formatTime(incident.startedAt)}`;
+  const text = `An incident is already open in this channel: *${escapeMrkdwn(incident.title)}* ${mrkdwnText(declared)}${link}. Resolve it before starting another.`;
+  return message(`An incident is already open in this channel: ${incident.title} ${declared}. Resolve it before starting another.`, [section(`:warning: ${text}`)]);
 }

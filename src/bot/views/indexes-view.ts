@@ -1,10 +1,16 @@
-import type { IndexesResult } from '../../handlers/indexes.js';
-import { context, escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, type Block, type Message } from '../blocks.js';
+import type { IndexesResult, MissingIndexesResult } from '../../handlers/indexes.js';
+import { codeBlock, context, escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, type Block, type Message } from '../blocks.js';
 import { formatBytes, formatCount, formatTime } from '../../format.js';
 
 const MAX_LISTED = 10;
+/** Drop commands shown at most; the rest are in the lists above them. */
+const MAX_DROP_COMMANDS = 5;
 
-export function indexesView(result: IndexesResult): Message {
+export function indexesView(result: IndexesResult | MissingIndexesResult): Message {
+  return result.kind === 'missing' ? missingIndexesView(result) : usageView(result);
+}
+
+function usageView(result: IndexesResult): Message {
   const scope = result.schema === null ? '' : ` in ${result.schema}`;
   const blocks: Block[] = [header(`Indexes${scope}`)];
   if (!result.schemaFound) {
@@ -41,7 +47,7 @@ export function indexesView(result: IndexesResult): Message {
     );
     blocks.push(
       section(`*Invalid* — queries ignore them, writes still pay for them\n${lines.join('\n')}`),
-      context(['Usually a failed CREATE INDEX CONCURRENTLY: `DROP INDEX CONCURRENTLY` it, fix the cause (e.g. duplicate values), create it again.']),
+      context(['Usually a failed CREATE INDEX CONCURRENTLY: drop it (below), fix the cause (e.g. duplicate values), create it again with `/recipedb index create`.']),
     );
   }
   if (duplicates.length) {
@@ -67,8 +73,50 @@ export function indexesView(result: IndexesResult): Message {
   const notShown = others.length - usageLines.length + (usage.total - usage.indexes.length);
   if (notShown > 0) usageLines.push(`… and ${formatCount(notShown)} more`);
   if (usageLines.length) blocks.push(section(`*Usage* — least used first${listedAbove.size ? ', besides those above' : ''}\n${usageLines.join('\n')}`));
+  // Invalid first (they cost writes for nothing), then duplicates, then unused; `index drop` needs approval.
+  const droppable = [...invalid, ...duplicates, ...unused].map((i) => `/recipedb index drop ${i.schema}.${i.index}`);
+  if (droppable.length) {
+    const more = droppable.length > MAX_DROP_COMMANDS ? `\n… and ${droppable.length - MAX_DROP_COMMANDS} more like it` : '';
+    blocks.push(section(`*To drop one* (concurrently, after approval):\n${codeBlock(droppable.slice(0, MAX_DROP_COMMANDS).join('\n') + more)}`));
+  }
   blocks.push(measuredAt(result.measuredAt));
 
   const text = problems.length ? `Indexes${scope}: ${problems.join(', ')}` : `Indexes${scope}: no unused, duplicate or invalid indexes`;
   return fitMessage({ text, blocks });
+}
+
+function missingIndexesView(result: MissingIndexesResult): Message {
+  const scope = result.schema === null ? '' : ` in ${result.schema}`;
+  const blocks: Block[] = [header(`Tables read by sequential scans${scope}`)];
+  if (!result.schemaFound) {
+    blocks.push(section(`There is no schema \`${escapeMrkdwn(result.schema ?? '')}\` in this database.`), measuredAt(result.measuredAt));
+    return fitMessage({ text: `Missing indexes: no schema ${result.schema ?? ''}`, blocks });
+  }
+  const since = result.statsResetAt ? `since ${formatTime(result.statsResetAt)}` : 'since statistics began';
+  if (result.tables.length === 0) {
+    blocks.push(
+      section(`:large_green_circle: No table is read mostly by sequential scans of ${formatCount(result.minRows)} rows or more (${since}).`),
+      measuredAt(result.measuredAt),
+    );
+    return fitMessage({ text: `Missing indexes${scope}: none suspected`, blocks });
+  }
+  const schemas = new Set(result.tables.map((t) => t.schema));
+  const lines = result.tables.slice(0, MAX_LISTED).map((t) => {
+    const name = schemas.size > 1 ? `${t.schema}.${t.table}` : t.table;
+    const perScan = Math.round(t.seqRowsRead / t.seqScans);
+    const share = (t.seqScans / (t.seqScans + t.indexScans)) * 100;
+    return [
+      `• \`${escapeMrkdwn(name)}\` ~${formatCount(t.rows)} rows · ${formatBytes(t.sizeBytes)}`,
+      `   ${formatCount(t.seqScans)} sequential scans read ${formatCount(t.seqRowsRead)} rows (${formatCount(perScan)} per scan) · ${formatCount(t.indexScans)} index scans · ${share.toFixed(share >= 99.95 ? 0 : 1)}% sequential`,
+    ].join('\n');
+  });
+  if (result.total > lines.length) lines.push(`… and ${formatCount(result.total - lines.length)} more`);
+  blocks.push(
+    section(`:warning: *${formatCount(result.total)} ${result.total === 1 ? 'table is' : 'tables are'} read mostly by sequential scans* (${since}), most rows read first\n${lines.join('\n')}`),
+    context([
+      `Tables whose sequential scans read under ${formatCount(result.minRows)} rows each are left out: that is cheap. Find the statements that read a table with \`/recipedb queries\`, then \`${escapeMrkdwn('/recipedb index create <table> <column>[,<column>…]')}\` (built concurrently, after approval).`,
+    ]),
+    measuredAt(result.measuredAt),
+  );
+  return fitMessage({ text: `Missing indexes${scope}: ${result.total} ${result.total === 1 ? 'table' : 'tables'} read mostly by sequential scans`, blocks });
 }

@@ -7,6 +7,7 @@ import {
   header,
   LIMITS,
   measuredAt,
+  message,
   section,
   truncateText,
   type Block,
@@ -23,15 +24,17 @@ const ERROR_MARK = '🔴 ';
 export function logsView(result: LogsResult): Message {
   if (!result.configured) {
     const text = 'Kubernetes is not configured, so there are no pod logs to read: set KUBECONFIG, or run the bot in the cluster.';
-    return { text, blocks: [section(text)] };
+    return message(text, [section(text)]);
   }
   const where = `${result.namespace}/${result.deployment}`;
   const scope = [
+    ...(result.previous ? ['previous (crashed) container'] : []),
     result.grep === null ? `last ${result.lines} lines` : `last ${result.lines} lines containing "${result.grep}" (any case) among the newest ${result.scanLines} of each pod`,
     ...(result.since === null ? [] : [`since ${result.since} ago`]),
     `container ${result.container}`,
   ];
-  const blocks: Block[] = [header(`Logs of ${where}`), context([escapeMrkdwn(scope.join(' · '))])];
+  const title = result.previous ? `Previous logs of ${where}` : `Logs of ${where}`;
+  const blocks: Block[] = [header(title), context([escapeMrkdwn(scope.join(' · '))])];
 
   const shown = result.pods.slice(0, MAX_PODS);
   const perPod = Math.min(LIMITS.sectionText - 200, Math.floor(LOG_BUDGET / Math.max(1, shown.length)));
@@ -41,7 +44,7 @@ export function logsView(result: LogsResult): Message {
 
   const errors = result.pods.reduce((sum, p) => sum + p.lines.filter((l) => l.error).length, 0);
   const lines = result.pods.reduce((sum, p) => sum + p.lines.length, 0);
-  return fitMessage({ text: `Logs of ${where}: ${lines} lines, ${errors} ${errors === 1 ? 'error' : 'errors'}`, blocks });
+  return fitMessage({ text: `${title}: ${lines} lines, ${errors} ${errors === 1 ? 'error' : 'errors'}`, blocks });
 }
 
 function podBlocks(pod: PodLogLines, budget: number, grep: boolean): Block[] {
@@ -82,12 +85,15 @@ function newestThatFit(lines: LogLine[], budget: number): { text: string; kept: 
   return { text: [...(cut > 0 ? [note(cut)] : []), ...rendered].join('\n'), kept: rendered.length };
 }
 
-/** One line, marked when it is an error, escaped, and never longer than `max` (cut whole characters, never an entity). */
+/**
+ * One line, marked when it is an error, never longer than `max` once codeBlock has escaped it (cut
+ * whole characters, never an entity).
+ */
 function render(line: LogLine, max: number): string {
   let limit = MAX_LINE;
   for (;;) {
-    const escaped = escapeMrkdwn(`${line.error ? ERROR_MARK : ''}${truncateText(line.text, limit)}`);
-    if (escaped.length <= max || limit <= 1) return escaped;
+    const text = `${line.error ? ERROR_MARK : ''}${truncateText(line.text, limit)}`;
+    if (escapeMrkdwn(text).length <= max || limit <= 1) return text;
     limit = Math.floor(limit / 2);
   }
 }

@@ -2,13 +2,13 @@
 import { formatDuration } from '../../duration.js';
 import { formatBytes, formatTime } from '../../format.js';
 import type { PitrBackupListing, PitrBackupTaken, PitrOverview, PitrResult } from '../../handlers/pitr.js';
-import { context, escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, section, sectionFields, type Block, type Message } from '../blocks.js';
+import { context, escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, message, section, sectionFields, type Block, type Message } from '../blocks.js';
 
 const MAX_BACKUPS_LISTED = 15;
 const RESTORE_HINT = '`/recipedb restore --to-time <time>` (an ISO time with its offset, or e.g. `10m ago`) restores to a moment in the window';
 
 export function pitrView(result: PitrResult): Message {
-  if (result.kind === 'not-configured') return { text: result.message, blocks: [section(`:information_source: ${escapeMrkdwn(result.message)}`)] };
+  if (result.kind === 'not-configured') return message(result.message, [section(`:information_source: ${escapeMrkdwn(result.message)}`)]);
   return result.kind === 'backup' ? backupTakenView(result) : overviewView(result);
 }
 

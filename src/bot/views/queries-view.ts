@@ -7,8 +7,14 @@ import { formatCount, formatTime } from '../../format.js';
 // Shared by all query texts so that 50 statements, with their figures, still fit one message.
 const QUERY_TEXT_BUDGET = 5_000;
 
+const TITLE: Record<QueriesResult['by'], string> = {
+  total: 'Top queries by total time',
+  mean: 'Slowest queries by mean time',
+  calls: 'Most frequent queries',
+};
+
 export function queriesView(result: QueriesResult): Message {
-  const blocks: Block[] = [header('Slowest queries by mean time')];
+  const blocks: Block[] = [header(TITLE[result.by])];
   if (!result.available) {
     blocks.push(section(howToEnable(result.missing)), measuredAt(result.measuredAt));
     return fitMessage({ text: 'pg_stat_statements is not enabled: no query statistics yet.', blocks });
@@ -23,18 +29,18 @@ export function queriesView(result: QueriesResult): Message {
   const entries = statements.map((s, i) => statementEntry(s, i + 1, queryChars));
   blocks.push(...packSections(entries));
   blocks.push(context([`Top ${statements.length} of this database's statements · ${since}`]), measuredAt(result.measuredAt));
-  const slowest = statements[0] as StatementStats;
+  const top = statements[0] as StatementStats;
   return fitMessage({
-    text: `Slowest query: ${formatMs(slowest.meanMs)} mean over ${formatCount(slowest.calls)} calls`,
+    text: `Top query by ${result.by === 'calls' ? 'calls' : `${result.by} time`}: ${formatMs(top.totalMs)} total, ${formatMs(top.meanMs)} mean over ${formatCount(top.calls)} calls`,
     blocks,
   });
 }
 
 function statementEntry(s: StatementStats, rank: number, queryChars: number): string {
   const facts = [
-    `mean *${formatMs(s.meanMs)}*`,
+    `total *${formatMs(s.totalMs)}*`,
+    `mean ${formatMs(s.meanMs)} ± ${formatMs(s.stddevMs)}`,
     `${formatCount(s.calls)} ${s.calls === 1 ? 'call' : 'calls'}`,
-    `total ${formatMs(s.totalMs)}`,
     `${formatCount(s.rows)} ${s.rows === 1 ? 'row' : 'rows'}`,
   ];
   if (s.user) facts.push(escapeMrkdwn(s.user));

@@ -34,11 +34,11 @@ function doneView(r: ScheduledBackupDone): Message {
 function failedView(r: ScheduledBackupFailed): Message {
   const reason = escapeMrkdwn(r.reason);
   return fitMessage({
-    text: `<!here> Scheduled backup FAILED: ${reason}`,
+    text: `Scheduled backup FAILED: ${r.reason}`,
     blocks: [
       section(`:rotating_light: <!here> *The scheduled backup of ${formatTime(r.slot)} FAILED:* ${reason}`),
       context([`No backup was written for this slot. Take one now with \`/recipedb backup\`; the next scheduled backup is at ${formatTime(r.next)}.`]),
       measuredAt(r.failedAt),
     ],
-  });
+  }, { notifyHere: true });
 }

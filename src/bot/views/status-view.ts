@@ -1,7 +1,13 @@
 import type { ServerStatus } from '../../ops/postgres/server-status.js';
 import type { ContainerUse, DatabasePod, DatabasePods, ResourceUse } from '../../ops/kube/database-pods.js';
 import type { ExporterMetrics } from '../../ops/exporter/exporter-metrics.js';
-import type { StatusResult, Verdict } from '../../handlers/status.js';
+import { digestOf, shortDigest } from '../../ops/kube/image-reference.js';
+import type { NodeConditions } from '../../ops/kube/node-conditions.js';
+import type { ServiceEndpoints } from '../../ops/kube/service-endpoints.js';
+import type { WarningEvents } from '../../ops/kube/warning-events.js';
+import { eventLine } from './events-view.js';
+import type { SourceResult, StatusResult, Verdict } from '../../handlers/status.js';
+import type { StatusTrend } from '../../handlers/status-trend.js';
 import { formatDuration } from '../../duration.js';
 import {
   codeBlock,
@@ -19,6 +25,7 @@ import {
 } from '../blocks.js';
 import { formatBytes, formatCount, formatPercent } from '../../format.js';
 import { formatCpu, formatMemory, formatShare } from './resource-format.js';
+import { reservedSessionNote } from './reserved-session-note.js';
 
 const VERDICT_ICON: Record<Verdict, string> = { OK: ':large_green_circle:', WARN: ':warning:', DOWN: ':red_circle:' };
 
@@ -26,16 +33,13 @@ const VERDICT_ICON: Record<Verdict, string> = { OK: ':large_green_circle:', WARN
 const MAX_PODS = 6;
 const MAX_BUSINESS_METRICS = 12;
 const MAX_REASONS = 8;
+const MAX_WARNINGS = 5;
+const MAX_ADDRESSES = 4;
 
 export function statusView(result: StatusResult): Message {
-  const reasons = listWithMore(result.reasons, MAX_REASONS, escapeMrkdwn, 'findings').join('; ');
-  // A source that did not answer is its own line below; the verdict only admits it was not judged.
-  const unanswered = [result.kubernetes, result.exporter].some((source) => source !== null && !source.ok);
-  const allPass = unanswered ? ' — the checks that could run pass' : ' — all checks pass';
-  const verdictLine = `${VERDICT_ICON[result.verdict]} *${result.verdict}*${result.reasons.length ? ` — ${reasons}` : allPass}`;
-  const blocks: Block[] = [header('Recipe Database status'), section(verdictLine)];
+  const blocks: Block[] = [header('Recipe Database status'), section(statusVerdictLine(result))];
   if (result.postgres.ok) {
-    blocks.push(...postgresBlocks(result.postgres.data));
+    blocks.push(...postgresBlocks(result.postgres.data, result.trend), ...reservedSessionNote(result.viaReservedSession));
   } else {
     blocks.push(section(`*PostgreSQL:* down — ${escapeMrkdwn(result.postgres.reason)}`));
   }
@@ -43,7 +47,13 @@ export function statusView(result: StatusResult): Message {
   const notes: string[] = [];
   if (result.kubernetes === null) notes.push('Kubernetes: not configured');
   else if (!result.kubernetes.ok) blocks.push(section(`Kubernetes: unavailable — ${escapeMrkdwn(result.kubernetes.reason)}`));
-  else blocks.push(...podBlocks(result.kubernetes.data, result.measuredAt));
+  else {
+    blocks.push(...podBlocks(result.kubernetes.data, result.measuredAt));
+    // Only beside an answering pod list: when Kubernetes does not answer, its one line above says it all.
+    if (result.service !== null) blocks.push(serviceBlock(result.service));
+    blocks.push(...nodeBlocks(result.nodes));
+    if (result.verdict !== 'OK' && result.warnings !== null) blocks.push(...warningBlocks(result.warnings, result.measuredAt));
+  }
 
   if (result.exporter === null) notes.push('Exporter: not configured (EXPORTER_URL)');
   else if (!result.exporter.ok) blocks.push(section(`Exporter: unavailable — ${escapeMrkdwn(result.exporter.reason)}`));
@@ -54,23 +64,37 @@ export function statusView(result: StatusResult): Message {
   return fitMessage({ text: `Recipe Database: ${result.verdict}${result.reasons[0] ? ` — ${result.reasons[0]}` : ''}`, blocks });
 }
 
-function postgresBlocks(s: ServerStatus): Block[] {
+/** ":warning: *WARN* — why": the verdict and its reasons, worst first (also the App Home's first line). */
+export function statusVerdictLine(result: StatusResult): string {
+  const reasons = listWithMore(result.reasons, MAX_REASONS, escapeMrkdwn, 'findings').join('; ');
+  // A source that did not answer is its own line below; the verdict only admits it was not judged.
+  const unanswered = [result.kubernetes, result.exporter].some((source) => source !== null && !source.ok);
+  const allPass = unanswered ? ' — the checks that could run pass' : ' — all checks pass';
+  return `${VERDICT_ICON[result.verdict]} *${result.verdict}*${result.reasons.length ? ` — ${reasons}` : allPass}`;
+}
+
+function postgresBlocks(s: ServerStatus, trend: StatusTrend | null): Block[] {
   const connections = s.connections.map((c) => `${c.state} ${c.count}`).join(', ') || 'none';
+  const connectionsTrend = trend?.connections ? ` · ${signed(trend.connections.delta, formatCount)} in ${trend.connections.minutes} min` : '';
+  const sizeTrend = trend?.size ? ` · ${signed(trend.size.deltaBytes, formatBytes)} in ${trend.size.hours} h` : '';
   const blocks: Block[] = [
     ...sectionFields([
-      `*PostgreSQL*\nup · ${s.version}`,
+      `*PostgreSQL*\nup · ${escapeMrkdwn(s.version)}`,
       `*Uptime*\n${formatDuration(s.uptimeSeconds * 1000)}`,
-      `*Connections*\n${s.totalConnections} / ${s.maxConnections} (${connections})`,
+      // max_connections is the server's: its slots are judged, and this database's share shown beside.
+      `*Connections*\n${s.totalConnections} / ${s.maxConnections} on the server${connectionsTrend} (${connections}) · ${s.databaseConnections} in ${escapeMrkdwn(s.database)} · the bot's own ${s.botConnections}`,
       `*Idle in transaction*\n${s.idleInTransaction}`,
       `*Cache hit*\ntables ${formatPercent(s.cacheHitRatio.tables)} · indexes ${formatPercent(s.cacheHitRatio.indexes)}`,
       `*Transactions*\n${formatCount(s.commits)} commits · ${formatCount(s.rollbacks)} rollbacks · ${s.deadlocks} deadlocks`,
-      `*Database size*\n${formatBytes(s.databaseSizeBytes)} (${s.database})`,
-      `*Locks*\n${s.locks.granted} held · ${s.locks.waiting} waiting · ${s.blockedQueries} blocked`,
+      `*Database size*\n${formatBytes(s.databaseSizeBytes)}${sizeTrend} (${escapeMrkdwn(s.database)})`,
+      `*Locks*\n${s.locks.granted} held · ${s.locks.waiting} waiting · ${s.blockedQueries} blocked · the bot's own ${s.botLocks}`,
     ]),
   ];
   const t = s.longestTransaction;
   if (t) {
-    blocks.push(section(`*Longest transaction:* pid ${t.pid}, ${formatDuration(t.seconds * 1000)}, ${t.state || 'unknown state'}\n${codeBlock(truncateText(t.query, 500))}`));
+    blocks.push(section(`*Longest transaction:* pid ${t.pid}, ${formatDuration(t.seconds * 1000)}, ${escapeMrkdwn(t.state || 'unknown state')}\n${codeBlock(truncateText(t.query, 500))}`));
+  } else {
+    blocks.push(section('*Longest transaction:* none open'));
   }
   if (s.isReplica || s.replication.length) {
     const replicas = s.replication.map((r) => `${r.clientAddr ?? 'local'} ${r.state}${r.lagBytes !== null ? ` (lag ${formatBytes(r.lagBytes)})` : ''}`);
@@ -100,11 +124,56 @@ function podLines(pod: DatabasePod, now: Date): string {
     age,
     pod.node === null ? 'not scheduled' : `node ${escapeMrkdwn(pod.node)}`,
   ].join(' · ');
-  return [head, ...pod.containers.map(containerLine)].join('\n');
+  return [head, ...pod.containers.map((c) => containerLine(c, now))].join('\n');
 }
 
-function containerLine(c: ContainerUse): string {
-  return `   ◦ ${escapeMrkdwn(c.name)}: CPU ${usage(c.cpu, formatCpu)} · memory ${usage(c.memory, formatMemory)}`;
+function containerLine(c: ContainerUse, now: Date): string {
+  const image = c.image === null ? '' : ` · image \`${escapeMrkdwn(c.image)}\` (${shortDigest(digestOf(c.imageId))})`;
+  const lines = [`   ◦ ${escapeMrkdwn(c.name)}: CPU ${usage(c.cpu, formatCpu)} · memory ${usage(c.memory, formatMemory)}${image}`];
+  if (c.waiting !== null) {
+    lines.push(`      :warning: waiting: *${escapeMrkdwn(c.waiting.reason)}*${c.waiting.message ? ` — ${escapeMrkdwn(truncateText(c.waiting.message, 200))}` : ''}`);
+  }
+  const t = c.lastTermination;
+  if (t !== null) {
+    const when = t.finishedAt === null ? '' : ` ${formatDuration(Math.max(0, now.getTime() - t.finishedAt.getTime()))} ago`;
+    const ran = t.startedAt !== null && t.finishedAt !== null ? ` after running ${formatDuration(Math.max(0, t.finishedAt.getTime() - t.startedAt.getTime()))}` : '';
+    const flag = t.reason === 'OOMKilled' ? ':red_circle: ' : '';
+    const signal = t.signal !== null ? `, signal ${t.signal}` : '';
+    lines.push(`      ${flag}last terminated${when}: *${escapeMrkdwn(t.reason ?? 'unknown reason')}* (exit code ${t.exitCode ?? '?'}${signal})${ran}`);
+  }
+  return lines.join('\n');
+}
+
+function serviceBlock(service: SourceResult<ServiceEndpoints>): Block {
+  if (!service.ok) return context([`Service endpoints: unavailable — ${escapeMrkdwn(service.reason)}`]);
+  const s = service.data;
+  const address = (a: { ip: string; pod: string | null }): string => `${a.ip}${a.pod ? ` (${escapeMrkdwn(a.pod)})` : ''}`;
+  const ports = s.ports.length > 0 ? ` · port ${s.ports.join(', ')}` : '';
+  const notReady = s.notReady.length > 0 ? ` · not ready: ${listWithMore(s.notReady, MAX_ADDRESSES, address, 'addresses').join(', ')}` : '';
+  if (s.ready.length === 0) {
+    return section(`:red_circle: *Service* ${escapeMrkdwn(s.service)}: *no ready endpoints* — the application cannot connect${notReady}${ports}`);
+  }
+  return section(`*Service* ${escapeMrkdwn(s.service)}: ready ${listWithMore(s.ready, MAX_ADDRESSES, address, 'addresses').join(', ')}${notReady}${ports}`);
+}
+
+function nodeBlocks(nodes: NodeConditions[]): Block[] {
+  if (nodes.length === 0) return [];
+  const lines = nodes.map((n) => {
+    if (!n.ok) return `Node ${escapeMrkdwn(n.name)}: unavailable — ${escapeMrkdwn(n.reason)}`;
+    const problems = [
+      ...(n.ready ? [] : [`:warning: not Ready (${escapeMrkdwn(n.notReadyReason ?? 'no reason given')})`]),
+      ...n.pressures.map((p) => `:warning: ${p.type}${p.message ? ` (${escapeMrkdwn(p.message)})` : ''}`),
+    ];
+    return `Node ${escapeMrkdwn(n.name)}: ${problems.length > 0 ? problems.join(' · ') : 'Ready, no memory, disk or PID pressure'}`;
+  });
+  return [context(lines)];
+}
+
+function warningBlocks(warnings: SourceResult<WarningEvents>, now: Date): Block[] {
+  if (!warnings.ok) return [context([`Warning events: unavailable — ${escapeMrkdwn(warnings.reason)}`])];
+  if (warnings.data.events.length === 0) return [];
+  const lines = listWithMore(warnings.data.events, MAX_WARNINGS, (e) => eventLine(e, now), 'events');
+  return [section(`*Recent warning events* (last hour; \`events\` lists them all)\n${lines.join('\n')}`)];
 }
 
 /** `120m (48% of 250m request, 12% of 1 core limit)`: what the scheduler promised, and what throttles or kills. */
@@ -153,4 +222,10 @@ function labelText(labels: Record<string, string>): string {
 function formatValue(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   return Number.isInteger(value) ? formatCount(value) : String(Number(value.toPrecision(6)));
+}
+
+/** "+40", "−12", "±0": a change, with its sign. */
+function signed(n: number, format: (n: number) => string): string {
+  if (n === 0) return '±0';
+  return `${n > 0 ? '+' : '−'}${format(Math.abs(n))}`;
 }

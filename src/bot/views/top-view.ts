@@ -1,6 +1,6 @@
 import type { TopResult } from '../../handlers/top.js';
 import type { NodeTop, PodTop, TopPart } from '../../ops/kube/top.js';
-import { codeBlock, context, escapeMrkdwn, fitMessage, header, measuredAt, section, type Block, type Message } from '../blocks.js';
+import { codeBlock, context, escapeMrkdwn, fitMessage, header, measuredAt, message, section, type Block, type Message } from '../blocks.js';
 import { formatCpu, formatMemory, formatShare } from './resource-format.js';
 
 // Rows per table: the tables are code blocks, which Slack caps at 3,000 characters each.
@@ -9,7 +9,7 @@ const MAX_ROWS = 20;
 export function topView(result: TopResult): Message {
   if (!result.configured) {
     const text = 'Kubernetes is not configured, so there is no pod or node usage to show: set KUBECONFIG, or run the bot in the cluster.';
-    return { text, blocks: [section(text)] };
+    return message(text, [section(text)]);
   }
   const blocks: Block[] = [
     header('Resource usage'),
@@ -25,7 +25,7 @@ export function topView(result: TopResult): Message {
 function part<T>(title: string, data: TopPart<T>, table: (items: T[]) => string, empty: string): Block[] {
   if (!data.ok) return [section(`${title}: unavailable — ${escapeMrkdwn(data.reason)}`)];
   if (data.items.length === 0) return [section(`${title}: ${empty}`)];
-  const blocks: Block[] = [section(`${title}\n${codeBlock(escapeMrkdwn(table(data.items)))}`)];
+  const blocks: Block[] = [section(`${title}\n${codeBlock(table(data.items))}`)];
   if (data.note !== null) blocks.push(context([escapeMrkdwn(data.note)]));
   return blocks;
 }

@@ -41,6 +41,11 @@ export async function acquireBackupLock(state: pg.Pool, holder: { requestedBy: s
   return lock;
 }
 
+/** The backup running now on any replica (who started it and when, as far as known); null when none is. */
+export async function runningBackup(state: pg.Pool): Promise<BackupLockHolder | null> {
+  return (await readHolder(state)) ?? null;
+}
+
 /** Who holds the lock, or undefined when nobody does (or their session is not visible to us). */
 async function readHolder(state: pg.Pool): Promise<BackupLockHolder | undefined> {
   const [name] = await sessionLockHolders(state, BOT_LOCKS.backup);

@@ -28,7 +28,7 @@ const versions = new Map<string, Promise<string>>();
 export async function requireClientTool(name: ClientToolName, serverVersionNum: number): Promise<ClientTool> {
   const toolPath = findClientTool(name);
   const version = await toolVersion(toolPath);
-  const problem = versionProblem(name, version, serverVersionNum);
+  const problem = versionProblem(name, version, serverVersionNum) ?? (name === 'psql' ? restrictedModeProblem(version) : undefined);
   if (problem !== undefined) throw new Error(problem);
   return { name, path: toolPath, version, major: majorLabel(parseToolVersionNum(version) ?? 0) };
 }
@@ -40,6 +40,28 @@ export function versionProblem(name: ClientToolName, versionText: string, server
   if (majorOf(client) >= majorOf(serverVersionNum)) return undefined;
   const server = majorLabel(serverVersionNum);
   return `${name} ${majorLabel(client)} cannot ${VERB[name]} a PostgreSQL ${server} server: install the PostgreSQL ${server} client tools`;
+}
+
+/**
+ * The first release of each major version whose psql has `\restrict` (CVE-2025-8714): without it,
+ * psql would run the meta-commands (\!, \connect…) a backup file holds.
+ */
+const RESTRICT_SINCE: Record<number, number> = { 13: 130_022, 14: 140_019, 15: 150_014, 16: 160_010, 17: 170_006 };
+
+/** The sentence saying which psql is needed, or undefined when this one can restore safely. */
+export function restrictedModeProblem(versionText: string): string | undefined {
+  const client = parseToolVersionNum(versionText);
+  if (client === undefined) return `Could not read the version of psql from "${versionText.trim().slice(0, 80)}".`;
+  const major = client >= 100_000 ? Math.floor(client / 10_000) : 0;
+  if (major >= 18) return undefined;
+  const since = RESTRICT_SINCE[major];
+  if (since !== undefined && client >= since) return undefined;
+  const needed = since === undefined ? '13.22' : `${major}.${since % 10_000}`;
+  return `psql ${versionLabel(client)} cannot refuse the psql meta-commands (\\!, \\connect…) a backup file may hold, so the bot will not restore with it: install psql ${needed} or newer (the release with \\restrict)`;
+}
+
+function versionLabel(versionNum: number): string {
+  return versionNum >= 100_000 ? `${Math.floor(versionNum / 10_000)}.${versionNum % 10_000}` : `${Math.floor(versionNum / 10_000)}.${Math.floor(versionNum / 100) % 100}.${versionNum % 100}`;
 }
 
 /** `pg_dump (PostgreSQL) 15.18 (Debian …)` → 150018; `psql (PostgreSQL) 9.6.24` → 90624. */

@@ -12,16 +12,18 @@ import path from 'node:path';
 import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { FingerprintHasher, type Fingerprint } from './fingerprint.js';
+import { BackupIntegrityError } from './integrity-error.js';
 
 export interface BackupIntegrity {
   fileBytes: number;
   dumpBytes: number;
   sha256: string;
+  /** What a restore checks the file against, chunk by chunk. */
+  fingerprint: Fingerprint;
 }
 
-export class BackupIntegrityError extends Error {
-  override name = 'BackupIntegrityError';
-}
+export { BackupIntegrityError };
 
 /** pg_dump's last comment in a plain dump (followed, since 2025's releases, by `\unrestrict …`). */
 const DUMP_COMPLETE = '-- PostgreSQL database dump complete';
@@ -31,13 +33,11 @@ const READ_CHUNK = 1 << 20;
 
 export async function checkBackupIntegrity(file: string, options: { expectedSha256?: string } = {}): Promise<BackupIntegrity> {
   const name = path.basename(file);
-  const hash = createHash('sha256');
-  let fileBytes = 0;
+  const hash = new FingerprintHasher();
   let dumpBytes = 0;
   const hashing = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       hash.update(chunk);
-      fileBytes += chunk.length;
       done(null, chunk);
     },
   });
@@ -52,11 +52,12 @@ export async function checkBackupIntegrity(file: string, options: { expectedSha2
   } catch (error) {
     throw asIntegrityError(error, name);
   }
-  const sha256 = hash.digest('hex');
+  const fingerprint = hash.digest();
+  const { sha256 } = fingerprint;
   if (options.expectedSha256 !== undefined && options.expectedSha256 !== sha256) {
     throw new BackupIntegrityError(`${name} is not the file that was written: its SHA-256 differs from the one recorded at backup time`);
   }
-  return { fileBytes, dumpBytes, sha256 };
+  return { fileBytes: fingerprint.sizeBytes, dumpBytes, sha256, fingerprint };
 }
 
 /** The file's SHA-256 and size, read in large chunks (the check after a backup is written). */
@@ -72,8 +73,8 @@ export async function fileSha256(file: string): Promise<{ sha256: string; bytes:
 
 /**
  * Passes a decompressed dump through and fails at its end when pg_dump's completion line is
- * missing. Failing in flush, before the end reaches psql, matters: psql run with
- * --single-transaction commits whatever it got when its input simply ends.
+ * missing. Failing in flush, before the end moves on, matters: the restore writes its COMMIT
+ * only after every stream before it ended cleanly (restricted-script.ts).
  */
 export function dumpCompleteCheck(name: string): Transform {
   let tail: Buffer = Buffer.alloc(0);

@@ -1,7 +1,8 @@
 /**
  * The environment for pg_dump and psql, taken from a connection URL: libpq reads PGHOST, PGPORT,
  * PGUSER, PGPASSWORD and PGDATABASE, so the password never appears on a command line (where
- * `ps` would show it to every user of the machine).
+ * `ps` would show it to every user of the machine). Nothing else is passed: not the bot's tokens,
+ * not the state database's URL.
  *
  *   spawn(pgDump, args, { env: libpqEnv('postgres://bot:s3cret@db:5432/recipe_database', 'recipedb-ops pg_dump') });
  */
@@ -35,15 +36,18 @@ const HARMLESS_PARAMETERS = new Set(['application_name', 'fallback_application_n
 
 const DEFAULT_CONNECT_TIMEOUT_SECONDS = '10';
 
+/** All the tools get from the bot's own environment: where programs are, and a home for libpq's files. */
+const INHERITED = ['PATH', 'HOME'] as const;
+
 export function libpqEnv(databaseUrl: string, applicationName: string): NodeJS.ProcessEnv {
   const url = new URL(databaseUrl);
+  // Nothing else of the bot's environment: it holds the Slack tokens and both database URLs, and
+  // its PG* variables (PGSERVICE, PGPASSFILE…) would silently change where the tools connect.
+  // LC_ALL=C keeps their messages in the English we parse.
   const env: NodeJS.ProcessEnv = {};
-  // Variables from the bot's own environment (PGSERVICE, PGPASSFILE, PGOPTIONS…) would silently
-  // change where the tools connect; LC_ALL=C keeps their messages in the English we parse.
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('PG') && name !== 'LANGUAGE') env[name] = value;
-  }
+  for (const name of INHERITED) if (process.env[name] !== undefined) env[name] = process.env[name];
   env.LC_ALL = 'C';
+  env.LANG = 'C';
   env.PGAPPNAME = applicationName;
   env.PGCONNECT_TIMEOUT = DEFAULT_CONNECT_TIMEOUT_SECONDS;
 

@@ -1,32 +1,48 @@
 /**
- * The backups in BACKUP_DIR: every regular file named like a backup, whoever wrote it (files of
- * the runbook's script have no sidecar and show as not verified), newest first.
+ * The backups in BACKUP_DIR: every regular file named like a backup, whoever wrote it, joined with
+ * what the state database records about it (ops/backup/backup-record.ts). Only a recorded file is
+ * trusted (the bot wrote it, or an approved `backup import` accepted it); `latest` is the newest
+ * file the bot wrote, by the time it recorded, never by a file name.
  *
- *   const backups = await listBackups('/backups/recipe-database');
- *   const chosen = await resolveBackupName('/backups/recipe-database', 'latest'); // or an exact name from the list
+ *   const backups = await listBackups('/backups/recipe-database', records);
+ *   const chosen = await resolveBackupName('/backups/recipe-database', 'latest', records); // or an exact name from the list
+ *   requireTrusted(chosen); // UntrustedBackupError '… was not written by the bot: `backup import …` to use it'
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { backupTakenAt, isBackupFileName } from './backup-name.js';
-import { readSidecar, type BackupSidecar } from './sidecar.js';
+import type { BackupRecord } from './backup-record.js';
 
 export type Verification = 'verified' | 'failed' | 'never';
+
+/**
+ * `bot`, `imported`: recorded, and the file is still the recorded size (its bytes are checked
+ * whenever it is read); `outside`: no record (the runbook's script, a copy, a planted file);
+ * `changed`: recorded, but the file on disk is not the recorded size.
+ */
+export type BackupTrust = 'bot' | 'imported' | 'outside' | 'changed';
 
 export interface StoredBackup {
   name: string;
   path: string;
   sizeBytes: number;
   modifiedAt: Date;
-  /** The time in the name; the modification time for a name holding an impossible date. */
+  /**
+   * When it was taken: the recorded time for a trusted file; otherwise the time in its name, but
+   * never later than the file's ctime (which nobody can set), so a name from the future cannot
+   * make a file look new.
+   */
   takenAt: Date;
+  trust: BackupTrust;
+  record?: BackupRecord;
   verification: Verification;
   verifiedAt?: Date;
-  sha256?: string;
-  sidecar?: BackupSidecar;
 }
 
+export type BackupRecords = ReadonlyMap<string, BackupRecord>;
+
 /** Empty when the folder does not exist yet. */
-export async function listBackups(dir: string): Promise<StoredBackup[]> {
+export async function listBackups(dir: string, records: BackupRecords): Promise<StoredBackup[]> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -43,36 +59,48 @@ export async function listBackups(dir: string): Promise<StoredBackup[]> {
     const file = path.join(dir, entry.name);
     const info = await stat(file).catch(() => undefined);
     if (info === undefined) continue; // deleted meanwhile
-    const sidecar = await readSidecar(file);
-    const verification: Verification = sidecar?.verified ? 'verified' : sidecar?.verification ? 'failed' : 'never';
+    const record = records.get(entry.name);
+    const trust: BackupTrust = record === undefined ? 'outside' : record.fingerprint.sizeBytes !== info.size ? 'changed' : record.origin;
+    const trusted = trust === 'bot' || trust === 'imported';
+    const verification = trusted ? record?.verification : undefined;
+    const named = backupTakenAt(entry.name);
     backups.push({
       name: entry.name,
       path: file,
       sizeBytes: info.size,
       modifiedAt: info.mtime,
-      takenAt: backupTakenAt(entry.name) ?? info.mtime,
-      verification,
-      verifiedAt: sidecar?.verifiedAt ? new Date(sidecar.verifiedAt) : undefined,
-      sha256: sidecar?.sha256,
-      sidecar,
+      takenAt: trusted && record ? record.takenAt : named && named < info.ctime ? named : info.ctime,
+      trust,
+      record,
+      verification: verification ? (verification.ok ? 'verified' : 'failed') : 'never',
+      verifiedAt: verification?.ok ? new Date(verification.at) : undefined,
     });
   }
   return backups.sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime() || b.name.localeCompare(a.name));
+}
+
+/** The newest backup the bot wrote itself (what `latest`, retention and the freshness metric go by). */
+export function newestBotBackup(backups: readonly StoredBackup[]): StoredBackup | undefined {
+  return backups.filter((b) => b.trust === 'bot').sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime())[0];
 }
 
 export class UnknownBackupError extends Error {
   override name = 'UnknownBackupError';
 }
 
+export class UntrustedBackupError extends Error {
+  override name = 'UntrustedBackupError';
+}
+
 /**
  * A backup chosen by an operator: `latest`, or a name exactly as `backups` lists it. Nothing else
  * is accepted (no paths, no patterns), so a name can never reach outside BACKUP_DIR.
  */
-export async function resolveBackupName(dir: string, nameOrLatest: string): Promise<StoredBackup> {
-  const backups = await listBackups(dir);
+export async function resolveBackupName(dir: string, nameOrLatest: string, records: BackupRecords): Promise<StoredBackup> {
+  const backups = await listBackups(dir, records);
   if (nameOrLatest === 'latest') {
-    const newest = backups[0];
-    if (newest === undefined) throw new UnknownBackupError(`there are no backups in ${dir} yet`);
+    const newest = newestBotBackup(backups);
+    if (newest === undefined) throw new UnknownBackupError(`there is no backup written by the bot in ${dir} yet`);
     return newest;
   }
   const found = backups.find((b) => b.name === nameOrLatest);
@@ -82,4 +110,15 @@ export async function resolveBackupName(dir: string, nameOrLatest: string): Prom
     throw new UnknownBackupError(`there is no backup named "${shown}" in ${dir}: \`backups\` lists them, or say \`latest\``);
   }
   return found;
+}
+
+/** The backup with its record, or why it may not be verified or restored. */
+export function requireTrusted(backup: StoredBackup): StoredBackup & { record: BackupRecord } {
+  if ((backup.trust === 'bot' || backup.trust === 'imported') && backup.record) return backup as StoredBackup & { record: BackupRecord };
+  if (backup.trust === 'changed') {
+    throw new UntrustedBackupError(
+      `${backup.name} is not the file the bot recorded under that name (it is ${backup.sizeBytes} bytes, not ${backup.record?.fingerprint.sizeBytes ?? '?'}): \`backup import ${backup.name}\` to use it anyway`,
+    );
+  }
+  throw new UntrustedBackupError(`${backup.name} was not written by the bot: \`backup import ${backup.name}\` to use it`);
 }

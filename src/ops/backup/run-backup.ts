@@ -14,7 +14,6 @@
  * be proven against them exactly. Only where a snapshot cannot be exported are they counted
  * alongside the dump instead, and the sidecar says so.
  */
-import { createHash } from 'node:crypto';
 import { link, lstat, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
@@ -26,6 +25,7 @@ import { backupFileName, partialFileName } from './backup-name.js';
 import { fileSystemProblem, syncDir } from './backup-dir.js';
 import { requireClientTool } from './client-tools.js';
 import { countRows, type RowCounts } from './count-rows.js';
+import { FingerprintHasher, type Fingerprint } from './fingerprint.js';
 import { fileSha256 } from './integrity.js';
 import { inFlightCheck } from './in-flight-check.js';
 import { libpqEnv } from './libpq-env.js';
@@ -34,6 +34,7 @@ import { writeSidecar, type BackupSidecar } from './sidecar.js';
 import { startTool } from './tool-process.js';
 import { describeFailure, errorText, failure } from '../failure.js';
 import { withConnection } from '../postgres/databases.js';
+import { trackBotSession } from '../postgres/bot-sessions.js';
 
 export interface RunBackupOptions {
   databaseUrl: string;
@@ -52,6 +53,11 @@ export interface RunBackupOptions {
   /** How long pg_dump (and the row counts) wait for a table lock before failing. */
   lockWaitTimeoutMs?: number;
   gzipLevel?: number;
+  /**
+   * Called once the file is complete and checked, before it gets its final name (the state
+   * database records it here): a failure here fails the backup and leaves no file.
+   */
+  beforePublish?: (backup: BackupResult) => Promise<void>;
 }
 
 export interface BackupResult {
@@ -62,6 +68,8 @@ export interface BackupResult {
   /** Size of the SQL inside it. */
   dumpBytes: number;
   sha256: string;
+  /** The whole file's and each chunk's checksum, which a restore checks every byte against. */
+  fingerprint: Fingerprint;
   startedAt: Date;
   finishedAt: Date;
   durationMs: number;
@@ -143,8 +151,6 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       throw new Error(`the backup file read back differs from what was written (${onDisk.bytes} of ${written.fileBytes} bytes)`);
     }
     const checkMs = performance.now() - checkStarted;
-    await publish(partialPath, finalPath, name, dir);
-    published = true;
 
     const finishedAt = now();
     const durationMs = performance.now() - started;
@@ -154,6 +160,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       sizeBytes: written.fileBytes,
       dumpBytes: written.dumpBytes,
       sha256: written.sha256,
+      fingerprint: written.fingerprint,
       startedAt,
       finishedAt,
       durationMs,
@@ -163,6 +170,9 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       rowCountsTaken: snapshot.snapshotId !== undefined ? 'same-snapshot' : 'separately',
       warnings: [],
     };
+    await options.beforePublish?.(result);
+    await publish(partialPath, finalPath, name, dir);
+    published = true;
     const sidecar: BackupSidecar = {
       format: 1,
       name,
@@ -216,6 +226,8 @@ async function openSnapshot(databaseUrl: string, connectTimeoutMs: number, lockW
   client.on('error', () => undefined);
   try {
     await client.connect();
+    // It idles in its transaction for as long as pg_dump runs: `kill --older-than` must not end it.
+    await trackBotSession(client);
   } catch (error) {
     await client.end().catch(() => undefined);
     throw failure(`could not connect to the database to back it up: ${scrub(describeFailure(error))}`, error);
@@ -284,14 +296,14 @@ interface Written {
   fileBytes: number;
   dumpBytes: number;
   sha256: string;
+  fingerprint: Fingerprint;
 }
 
 /** pg_dump → count → gzip → check → hash → file, with backpressure all the way back to pg_dump's pipe. */
 async function dumpInto(output: Writable, o: DumpIntoOptions): Promise<Written> {
   const tool = startTool(o.pgDump, o.args, { env: o.env, stdin: 'ignore', stdout: 'pipe' });
-  const hash = createHash('sha256');
+  const hash = new FingerprintHasher();
   let dumpBytes = 0;
-  let fileBytes = 0;
   const counted = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       dumpBytes += chunk.length;
@@ -301,7 +313,6 @@ async function dumpInto(output: Writable, o: DumpIntoOptions): Promise<Written> 
   const hashed = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       hash.update(chunk);
-      fileBytes += chunk.length;
       done(null, chunk);
     },
   });
@@ -329,7 +340,8 @@ async function dumpInto(output: Writable, o: DumpIntoOptions): Promise<Written> 
     if (exit.code !== 0) throw new Error(tool.failure('pg_dump', exit, o.scrub));
     const checked = await check.result();
     if (checked.dumpBytes !== dumpBytes) throw new Error(`the compressed backup decompresses to ${checked.dumpBytes} bytes, not the ${dumpBytes} dumped`);
-    return { fileBytes, dumpBytes, sha256: hash.digest('hex') };
+    const fingerprint = hash.digest();
+    return { fileBytes: fingerprint.sizeBytes, dumpBytes, sha256: fingerprint.sha256, fingerprint };
   } finally {
     o.signal?.removeEventListener('abort', cancel);
     stopProgress();

@@ -1,20 +1,23 @@
 /**
  * A backup as the bot takes it, on command or on schedule: BACKUP_DIR made ready, the backup lock
  * taken (one backup at a time across replicas), leftovers of killed backups removed, the backup
- * run, and retention applied after it succeeded.
+ * run and recorded in the state database before it gets its final name (so every file the bot
+ * trusts is one it recorded), and retention applied after it succeeded.
  *
- *   const taken = await takeBackup({ state: ctx.state, databaseUrl, dir, retentionDays: 30, verifyTables, requestedBy: 'U123' });
+ *   const taken = await takeBackup({ state: ctx.state, databaseUrl, dir, retentionDays: 30, verifyTables, requestedBy: 'U123', instance });
  *   taken.backup.name; taken.deleted // names removed by retention
  */
 import type pg from 'pg';
+import { forgetBackupFiles, readBackupRecords, recordBackupFile } from '../../state/backup-records.js';
 import { acquireBackupLock } from './backup-lock.js';
 import { prepareBackupDir, removeStalePartials } from './backup-dir.js';
 import { backupsInUse } from './backups-in-use.js';
 import { applyRetention } from './retention.js';
 import { runBackup, type BackupResult } from './run-backup.js';
+import { errorText, failure } from '../failure.js';
 
 export interface TakeBackupOptions {
-  /** The state database's pool: the lock lives there, so that a restore of the operated database cannot lose it. */
+  /** The state database's pool: the lock and the record live there, so that a restore of the operated database cannot lose them. */
   state: pg.Pool;
   databaseUrl: string;
   dir: string;
@@ -22,6 +25,8 @@ export interface TakeBackupOptions {
   verifyTables: readonly string[];
   /** A Slack user ID, or `schedule`. */
   requestedBy: string;
+  /** This replica, as the record names who wrote the file. */
+  instance: string;
   now?: () => Date;
   onProgress?: (dumpedBytes: number) => unknown;
   progressIntervalMs?: number;
@@ -43,21 +48,46 @@ export async function takeBackup(options: TakeBackupOptions): Promise<TakenBacku
   const lock = await acquireBackupLock(options.state, { requestedBy: options.requestedBy, at: now() });
   try {
     await removeStalePartials(options.dir, now());
-    const backup = await runBackup({
-      databaseUrl: options.databaseUrl,
-      dir: options.dir,
-      verifyTables: options.verifyTables,
-      now,
-      onProgress: options.onProgress,
-      progressIntervalMs: options.progressIntervalMs,
-      signal: options.signal,
-      requestedBy: options.requestedBy,
-      connectTimeoutMs: options.connectTimeoutMs,
-    });
+    let recorded: string | undefined;
+    let backup: BackupResult;
     try {
+      backup = await runBackup({
+        databaseUrl: options.databaseUrl,
+        dir: options.dir,
+        verifyTables: options.verifyTables,
+        now,
+        onProgress: options.onProgress,
+        progressIntervalMs: options.progressIntervalMs,
+        signal: options.signal,
+        requestedBy: options.requestedBy,
+        connectTimeoutMs: options.connectTimeoutMs,
+        beforePublish: async (written) => {
+          await recordBackupFile(options.state, {
+            name: written.name,
+            origin: 'bot',
+            fingerprint: written.fingerprint,
+            takenAt: written.startedAt,
+            recordedBy: options.instance,
+            requestedBy: options.requestedBy,
+            rowCounts: written.rowCounts,
+            rowCountsTaken: written.rowCountsTaken,
+          }).catch((error: unknown) => {
+            throw failure(`the backup could not be recorded in the state database (${errorText(error).split('\n')[0] ?? ''}), so it was not kept`, error);
+          });
+          recorded = written.name;
+        },
+      });
+    } catch (error) {
+      // Recorded but never published: the record must not vouch for whatever takes the name later.
+      if (recorded !== undefined) await forgetBackupFiles(options.state, [recorded]).catch(() => undefined);
+      throw error;
+    }
+    try {
+      const records = await readBackupRecords(options.state);
       const inUse = new Set([...backupsInUse(), backup.name]);
-      const deleted = await applyRetention({ dir: options.dir, retentionDays: options.retentionDays, now: now(), inUse });
-      return { backup, deleted };
+      const retention = await applyRetention({ dir: options.dir, retentionDays: options.retentionDays, now: now(), inUse, records });
+      await forgetBackupFiles(options.state, [...retention.deleted, ...retention.gone]);
+      return { backup, deleted: retention.deleted };
     } catch (error) {
       return { backup, deleted: [], retentionProblem: error instanceof Error ? error.message : String(error) };
     }

@@ -30,6 +30,8 @@ export interface StartToolOptions {
   env: NodeJS.ProcessEnv;
   stdin: 'pipe' | 'ignore';
   stdout: 'pipe' | 'ignore';
+  /** psql: lines the bot wrote ahead of the dump, so that errors name the dump's own line numbers. */
+  scriptLineOffset?: number;
 }
 
 const KEPT_TAIL_LINES = 10;
@@ -37,7 +39,7 @@ const MAX_LINE = 2_000;
 
 export function startTool(file: string, args: readonly string[], options: StartToolOptions): RunningTool {
   const child = spawn(file, args, { env: options.env, stdio: [options.stdin, options.stdout, 'pipe'], shell: false });
-  const errors = new ErrorLines();
+  const errors = new ErrorLines(options.scriptLineOffset ?? 0);
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => errors.add(chunk));
   let startError: Error | undefined;
@@ -86,6 +88,10 @@ class ErrorLines {
   private first: string | undefined;
   private detail: string | undefined;
   private lastLines: string[] = [];
+  /** True when the first error was a lock that could not be taken in time (lock_timeout; --lock-wait-timeout is a statement timeout). */
+  private lockTimeout = false;
+
+  constructor(private readonly lineOffset: number) {}
 
   add(chunk: string): void {
     const lines = (this.partial + chunk).split('\n');
@@ -113,17 +119,21 @@ class ErrorLines {
     this.lastLines.push(line);
     if (this.lastLines.length > KEPT_TAIL_LINES) this.lastLines.shift();
     if (this.first === undefined) {
-      const explained = explainLine(line);
-      if (explained) this.first = explained;
+      const explained = explainLine(line, this.lineOffset);
+      if (explained) {
+        this.first = explained;
+        this.lockTimeout = /lock timeout|statement timeout|could not obtain lock/i.test(line);
+      }
       return;
     }
     if (this.detail !== undefined) return;
     // pg_dump: "detail: Error message from server: FATAL: terminating connection …"
     const fromServer = /detail: Error message from server: (.*)$/.exec(line);
     if (fromServer?.[1]) this.detail = `server said: ${fromServer[1]}`;
-    // pg_dump: "detail: Query was: LOCK TABLE recipe_manager.reviews IN ACCESS SHARE MODE"
+    // pg_dump: "detail: Query was: LOCK TABLE recipe_manager.reviews IN ACCESS SHARE MODE" — after a
+    // lock timeout another session holds it; after "permission denied" nobody does.
     const locking = /detail: Query was: LOCK TABLE (\S+)/.exec(line);
-    if (locking?.[1]) this.detail = `while locking ${locking[1]}, which another session holds locked`;
+    if (locking?.[1]) this.detail = this.lockTimeout ? `while locking ${locking[1]}, which another session holds locked` : `while locking ${locking[1]}`;
   }
 }
 
@@ -132,9 +142,20 @@ class ErrorLines {
  *   psql:<stdin>:45: ERROR: relation "x" already exists
  *   psql: error: connection to server … failed: …
  */
-function explainLine(line: string): string | undefined {
+function explainLine(line: string, lineOffset: number): string | undefined {
+  const at = (reported: string | undefined): string => {
+    const n = Number(reported) - lineOffset;
+    return n >= 1 ? `at line ${n} of the dump` : 'before the dump';
+  };
   const script = /^psql:[^:]*:(\d+): (ERROR|FATAL|PANIC): (.*)$/.exec(line);
-  if (script) return `stopped at line ${script[1]} of the dump: ${script[2]}: ${script[3]}`;
+  if (script) return `stopped ${at(script[1])}: ${script[2]}: ${script[3]}`;
+  // psql's own errors in a script: a meta-command refused in restricted mode, a bad \ command.
+  const meta = /^psql:[^:]*:(\d+): error: (.*)$/.exec(line);
+  if (meta) {
+    return /backslash commands are restricted/.test(meta[2] ?? '')
+      ? `stopped ${at(meta[1])}: it holds a psql meta-command (a \\ command), which the bot never runs from a backup file`
+      : `stopped ${at(meta[1])}: ${meta[2] ?? ''}`;
+  }
   const tool = /^(?:pg_dump|psql|pg_restore): (?:error|fatal): (.*)$/i.exec(line);
   if (tool?.[1]) return tool[1];
   const bare = /^(ERROR|FATAL|PANIC): (.*)$/.exec(line);

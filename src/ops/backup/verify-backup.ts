@@ -1,32 +1,41 @@
 /**
  * Proves a backup restores, as the runbook's "Backup Verification" does by hand: the file's
- * integrity, then a real restore into a scratch database on the same server, the row counts of
+ * integrity against its recorded fingerprint, then a real restore (restore-backup.ts: checked
+ * bytes, no meta-commands) into a scratch database on the same server, the row counts of
  * VERIFY_TABLES compared with those recorded at backup time, and the scratch database dropped
- * again whatever happened. The outcome is written into the backup's sidecar.
+ * again whatever happened (and whenever it is stopped). The caller records the outcome; the
+ * backup's sidecar, when it has one, is updated for people reading it.
  *
- *   const result = await verifyBackup({ databaseUrl, backup, verifyTables });
+ *   const result = await verifyBackup({ databaseUrl, backup, expected: { fingerprint, rowCounts, rowCountsTaken }, verifyTables });
  *   result.ok // false with result.problems ['recipe_manager.recipes: 299 rows restored, 300 at backup time']
  *
  * A backup that is corrupt or does not restore is an answer (ok: false), not an exception; a
  * server that refuses to create the scratch database is an exception.
  */
 import { randomBytes } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import pg from 'pg';
 import { createScrubber, urlPassword, type Scrubber } from '../../redact.js';
 import { databaseUrl as withDatabase, withConnection } from '../postgres/databases.js';
+import { trackBotSession } from '../postgres/bot-sessions.js';
 import { quoteIdent } from '../postgres/quote-ident.js';
 import { countRows, type RowCounts } from './count-rows.js';
 import { BackupIntegrityError, checkBackupIntegrity, type BackupIntegrity } from './integrity.js';
 import { restoreBackup, RestoreError } from './restore-backup.js';
-import { readSidecar, writeSidecar, type BackupSidecar } from './sidecar.js';
+import type { Fingerprint } from './fingerprint.js';
+import { readSidecar, writeSidecar } from './sidecar.js';
 import { errorText } from '../failure.js';
 
 export interface VerifyBackupOptions {
   /** The operated database: the scratch database is created next to it, on the same server. */
   databaseUrl: string;
   backup: { name: string; path: string };
+  /** What the state database recorded: the bytes to accept, and the row counts at backup time (null: none recorded). */
+  expected: { fingerprint: Fingerprint; rowCounts: RowCounts | null; rowCountsTaken: 'same-snapshot' | 'separately' | null };
   verifyTables: readonly string[];
+  /** Stops the restore into the scratch database (a shutdown); the scratch database is dropped all the same. */
+  signal?: AbortSignal;
+  /** Told of each scratch database before it is created and after it was dropped, so that a crash's leftover can be found. */
+  scratch?: { creating(name: string): Promise<void>; dropped(name: string): Promise<void> };
   now?: () => Date;
   connectTimeoutMs?: number;
   /** A short sentence per stage, for long verifications. */
@@ -62,14 +71,13 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Backup
   const started = performance.now();
   const scrub = createScrubber([urlPassword(options.databaseUrl)].filter((s): s is string => s !== undefined));
   const progress = (stage: string): void => void Promise.resolve().then(() => options.onProgress?.(stage)).catch(() => undefined);
-  const sidecar = await readSidecar(options.backup.path);
   const problems: string[] = [];
   const warnings: string[] = [];
 
   progress(`Checking the integrity of ${options.backup.name}…`);
   let integrity: BackupIntegrity | undefined;
   try {
-    integrity = await checkBackupIntegrity(options.backup.path, { expectedSha256: sidecar?.sha256 });
+    integrity = await checkBackupIntegrity(options.backup.path, { expectedSha256: options.expected.fingerprint.sha256 });
   } catch (error) {
     if (!(error instanceof BackupIntegrityError)) throw error;
     problems.push(error.message);
@@ -83,7 +91,7 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Backup
   }
 
   const counts = restored?.counts;
-  const checks = counts === undefined ? [] : compareCounts(options.verifyTables, sidecar, counts, problems, warnings);
+  const checks = counts === undefined ? [] : compareCounts(options.verifyTables, options.expected, counts, problems, warnings);
   const verification: BackupVerification = {
     name: options.backup.name,
     ok: problems.length === 0,
@@ -96,7 +104,7 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Backup
     durationMs: performance.now() - started,
     phases: { integrityMs, restoreMs: restored?.restoreMs, countMs: restored?.countMs },
   };
-  await recordVerification(options.backup, sidecar, verification, counts ?? {}).catch((error: unknown) => {
+  await noteInSidecar(options.backup, verification).catch((error: unknown) => {
     warnings.push(`the result could not be written to ${options.backup.name}.json: ${error instanceof Error ? error.message : String(error)}`);
   });
   return verification;
@@ -119,6 +127,7 @@ async function restoreIntoScratch(options: VerifyBackupOptions, scrub: Scrubber,
   admin.on('error', () => undefined);
   try {
     await admin.connect();
+    await trackBotSession(admin);
   } catch (error) {
     await admin.end().catch(() => undefined);
     throw new Error(`could not connect to the database server to verify the backup: ${scrub(firstLine(error))}`);
@@ -126,6 +135,7 @@ async function restoreIntoScratch(options: VerifyBackupOptions, scrub: Scrubber,
   const scratch = `${SCRATCH_DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
   try {
     const versionNum = Number((await admin.query<{ num: string }>(`SELECT current_setting('server_version_num') AS num`)).rows[0]?.num);
+    await options.scratch?.creating(scratch);
     try {
       // template0: an empty database, whatever was added to template1 on this server.
       await admin.query(`CREATE DATABASE ${quoteIdent(scratch)} TEMPLATE template0`);
@@ -139,8 +149,15 @@ async function restoreIntoScratch(options: VerifyBackupOptions, scrub: Scrubber,
       const scratchUrl = withDatabase(options.databaseUrl, scratch);
       const restoreStarted = performance.now();
       try {
-        await restoreBackup({ databaseUrl: scratchUrl, file: options.backup.path, connectTimeoutMs: options.connectTimeoutMs });
+        await restoreBackup({
+          databaseUrl: scratchUrl,
+          file: options.backup.path,
+          expected: options.expected.fingerprint,
+          connectTimeoutMs: options.connectTimeoutMs,
+          signal: options.signal,
+        });
       } catch (error) {
+        if (options.signal?.aborted) throw new Error('the bot was shutting down and stopped the verification; the scratch database was dropped');
         if (!(error instanceof RestoreError && error.inDump)) throw error;
         problems.push(`it does not restore: ${error.message}`);
         return { scratchDatabase: scratch, restoreMs: performance.now() - restoreStarted };
@@ -152,9 +169,12 @@ async function restoreIntoScratch(options: VerifyBackupOptions, scrub: Scrubber,
     } finally {
       // FORCE (PostgreSQL 13+) also ends a psql that a cancel left behind.
       const force = versionNum >= 130_000 ? ' WITH (FORCE)' : '';
-      await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratch)}${force}`).catch((error: unknown) => {
-        warnings.push(`the scratch database ${scratch} could not be dropped (${scrub(firstLine(error))}): drop it by hand`);
-      });
+      await admin
+        .query(`DROP DATABASE IF EXISTS ${quoteIdent(scratch)}${force}`)
+        .then(() => options.scratch?.dropped(scratch))
+        .catch((error: unknown) => {
+          warnings.push(`the scratch database ${scratch} could not be dropped (${scrub(firstLine(error))}): it is dropped when the bot next starts`);
+        });
     }
   } finally {
     await admin.end().catch(() => undefined);
@@ -167,14 +187,14 @@ async function countIn(url: string, tables: readonly string[], connectTimeoutMs 
 
 function compareCounts(
   tables: readonly string[],
-  sidecar: BackupSidecar | undefined,
+  expected: VerifyBackupOptions['expected'],
   restored: RowCounts,
   problems: string[],
   warnings: string[],
 ): TableCheck[] {
-  const recorded = sidecar?.rowCounts;
+  const recorded = expected.rowCounts ?? undefined;
   // Counts taken alongside the dump (not in its snapshot) may differ by the writes made meanwhile.
-  const exact = sidecar?.rowCountsTaken === 'same-snapshot';
+  const exact = expected.rowCountsTaken === 'same-snapshot';
   return tables.map((table) => {
     const atBackup = recorded === undefined ? undefined : recorded[table];
     const after = restored[table] ?? null;
@@ -194,33 +214,20 @@ function compareCounts(
   });
 }
 
-async function recordVerification(
-  backup: { name: string; path: string },
-  sidecar: BackupSidecar | undefined,
-  verification: BackupVerification,
-  restoredCounts: RowCounts,
-): Promise<void> {
+/** The sidecar, when the file has one, says how its last verification went (for people reading it). */
+async function noteInSidecar(backup: { name: string; path: string }, verification: BackupVerification): Promise<void> {
+  const sidecar = await readSidecar(backup.path);
+  if (sidecar === undefined) return;
   const at = verification.verifiedAt.toISOString();
-  const base: BackupSidecar = sidecar ?? {
-    format: 1,
-    name: backup.name,
-    origin: 'external',
-    sha256: verification.integrity?.sha256,
-    sizeBytes: verification.integrity?.fileBytes ?? 0,
-    dumpBytes: verification.integrity?.dumpBytes,
-    verified: false,
-    verifiedAt: null,
-  };
-  if (verification.integrity === undefined && sidecar === undefined) base.sizeBytes = (await stat(backup.path)).size;
   await writeSidecar(backup.path, {
-    ...base,
+    ...sidecar,
     verified: verification.ok,
     verifiedAt: verification.ok ? at : null,
     verification: {
       at,
       ok: verification.ok,
       problems: verification.problems,
-      restoredCounts,
+      restoredCounts: Object.fromEntries(verification.checks.map((c) => [c.table, c.restored])),
       durationMs: Math.round(verification.durationMs),
     },
   });

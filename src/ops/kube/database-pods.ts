@@ -23,12 +23,28 @@ export interface ResourceUse {
   limit: number | null;
 }
 
+/** How a container last ended (`kubectl describe`'s "Last State: Terminated"): OOMKilled, exit code 137… */
+export interface Termination {
+  reason: string | null;
+  exitCode: number | null;
+  signal: number | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
 export interface ContainerUse {
   name: string;
   ready: boolean;
   restarts: number;
   cpu: ResourceUse;
   memory: ResourceUse;
+  /** The image the pod spec asks for, and the one the runtime runs with its digest (null until pulled). */
+  image: string | null;
+  imageId: string | null;
+  /** Why it does not run now (CrashLoopBackOff, ImagePullBackOff…) with the kubelet's message. */
+  waiting: { reason: string; message: string | null } | null;
+  /** The previous run of a restarted container. */
+  lastTermination: Termination | null;
 }
 
 export interface DatabasePod {
@@ -41,6 +57,11 @@ export interface DatabasePod {
   totalContainers: number;
   restarts: number;
   startedAt: Date | null;
+  createdAt: Date | null;
+  /** When the pod last became ready (its Ready condition); null while it is not. */
+  readyAt: Date | null;
+  /** The pod's IP, as the Service's endpoints name it. */
+  ip: string | null;
   node: string | null;
   containers: ContainerUse[];
 }
@@ -84,10 +105,25 @@ function describePod(pod: V1Pod, metric: PodMetric | undefined): DatabasePod {
     const status = statuses.find((s) => s.name === spec.name);
     const usage = metric?.containers.find((c) => c.name === spec.name)?.usage;
     const resources = spec.resources ?? {};
+    const waiting = status?.state?.waiting;
+    const last = status?.lastState?.terminated;
     return {
       name: spec.name,
       ready: status?.ready ?? false,
       restarts: status?.restartCount ?? 0,
+      image: spec.image ?? null,
+      imageId: status?.imageID || null,
+      waiting: waiting?.reason ? { reason: waiting.reason, message: waiting.message ?? null } : null,
+      lastTermination:
+        last === undefined
+          ? null
+          : {
+              reason: last.reason ?? null,
+              exitCode: last.exitCode ?? null,
+              signal: last.signal ?? null,
+              startedAt: last.startedAt ? new Date(last.startedAt) : null,
+              finishedAt: last.finishedAt ? new Date(last.finishedAt) : null,
+            },
       cpu: {
         used: parseQuantity(usage?.cpu),
         request: parseQuantity(resources.requests?.cpu),
@@ -102,14 +138,20 @@ function describePod(pod: V1Pod, metric: PodMetric | undefined): DatabasePod {
   });
   const waiting = statuses.map((s) => s.state?.waiting?.reason ?? s.state?.terminated?.reason).find((r) => r !== undefined);
   const started = pod.status?.startTime ?? pod.metadata?.creationTimestamp;
+  const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  const unschedulable = scheduled?.status === 'False' ? (scheduled.reason ?? 'Unschedulable') : undefined;
   return {
     name: pod.metadata?.name ?? '(unnamed)',
     phase: pod.status?.phase ?? 'Unknown',
-    reason: pod.metadata?.deletionTimestamp !== undefined ? 'Terminating' : waiting ?? pod.status?.reason ?? null,
+    reason: pod.metadata?.deletionTimestamp !== undefined ? 'Terminating' : (waiting ?? unschedulable ?? pod.status?.reason ?? null),
     readyContainers: containers.filter((c) => c.ready).length,
     totalContainers: containers.length,
     restarts: containers.reduce((sum, c) => sum + c.restarts, 0),
     startedAt: started === undefined ? null : new Date(started),
+    createdAt: pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp) : null,
+    readyAt: ready?.status === 'True' && ready.lastTransitionTime ? new Date(ready.lastTransitionTime) : null,
+    ip: pod.status?.podIP ?? null,
     node: pod.spec?.nodeName ?? null,
     containers,
   };

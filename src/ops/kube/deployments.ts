@@ -44,14 +44,17 @@ export async function readDeploymentReplicas(kube: Kube, namespace: string, name
   };
 }
 
-/** Polls until `replicas` are ready (and no more are running), or the timeout; returns the last reading. */
+/**
+ * Polls until `replicas` are ready (and no more are running), the timeout, or `signal` (a
+ * shutdown: `stopped`); returns the last reading.
+ */
 export async function waitForReplicas(
   kube: Kube,
   namespace: string,
   name: string,
   replicas: number,
-  options: { timeoutMs: number; pollMs?: number; onProgress?: (state: DeploymentReplicas) => Promise<void> },
-): Promise<{ done: boolean; state: DeploymentReplicas }> {
+  options: { timeoutMs: number; pollMs?: number; onProgress?: (state: DeploymentReplicas) => Promise<void>; signal?: AbortSignal },
+): Promise<{ done: boolean; state: DeploymentReplicas; stopped?: boolean }> {
   const deadline = Date.now() + options.timeoutMs;
   let last = '';
   for (;;) {
@@ -62,7 +65,20 @@ export async function waitForReplicas(
       await options.onProgress?.(state);
     }
     if (state.ready === replicas && state.available === replicas) return { done: true, state };
+    if (options.signal?.aborted) return { done: false, state, stopped: true };
     if (Date.now() >= deadline) return { done: false, state };
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1_000));
+    await pause(options.pollMs ?? 1_000, options.signal);
   }
+}
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

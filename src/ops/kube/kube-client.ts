@@ -13,6 +13,10 @@ export interface Kube {
   config: KubeLibrary.KubeConfig;
   apps: KubeLibrary.AppsV1Api;
   core: KubeLibrary.CoreV1Api;
+  /** Storage classes (whether the database's volume may grow). */
+  storage: KubeLibrary.StorageV1Api;
+  /** SelfSubjectAccessReviews: whether an optional permission is granted, asked without being refused. */
+  authorization: KubeLibrary.AuthorizationV1Api;
   metrics: KubeLibrary.Metrics;
   logs: KubeLibrary.Log;
 }
@@ -29,6 +33,8 @@ export async function createKube(options: { kubeconfig?: string; env?: NodeJS.Pr
     config,
     apps: config.makeApiClient(lib.AppsV1Api),
     core: config.makeApiClient(lib.CoreV1Api),
+    storage: config.makeApiClient(lib.StorageV1Api),
+    authorization: config.makeApiClient(lib.AuthorizationV1Api),
     metrics: new lib.Metrics(config),
     logs: new lib.Log(config),
   };

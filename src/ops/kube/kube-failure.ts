@@ -20,6 +20,8 @@ export function kubeFailure(error: unknown, action: KubeAction): Error {
     const code = error.code;
     const detail = statusMessage(error.body);
     if (code === 401) return failure("Kubernetes rejected the bot's credentials (401 Unauthorized)", error);
+    // RBAC says `… is forbidden: User "…" cannot …`; an admission plugin's refusal gives its own reason instead.
+    if (code === 403 && detail !== undefined && /is forbidden: (?!User ")/.test(detail)) return failure(`Kubernetes refused to ${action.what}: ${detail}`, error);
     if (code === 403) return failure(action.forbidden ?? `the bot's Kubernetes account may not ${action.what} (403 Forbidden)`, error);
     if (code === 404) return failure(action.notFound ?? `Kubernetes could not ${action.what}: not found`, error);
     return failure(`Kubernetes could not ${action.what}: ${detail ?? `HTTP ${code}`}`, error);

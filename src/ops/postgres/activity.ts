@@ -1,11 +1,11 @@
 /**
  * What is running in this database right now: every client session that is not idle, longest
- * first. The bot's own sessions are left out, so nothing built on this list can act on the bot.
+ * first. The bot's own sessions (by pid, bot-sessions.ts) are left out, so nothing built on this
+ * list can act on the bot; a session that only calls itself `recipedb-ops` is listed like any other.
  *
  *   const slow = await listActiveQueries(pool, { olderThanMs: 600_000 }); // running 10 min or more
  */
-import type pg from 'pg';
-import { BOT_SESSIONS_PATTERN } from './pool.js';
+import { botSessionPids, type Queryable } from './bot-sessions.js';
 
 export interface ActiveQuery {
   pid: number;
@@ -51,8 +51,8 @@ interface ActivityRow {
   transaction_ms: number | null;
 }
 
-export async function listActiveQueries(pool: pg.Pool, { olderThanMs = 0 }: ListActiveQueriesOptions = {}): Promise<ActiveQuery[]> {
-  const { rows } = await pool.query<ActivityRow>(
+export async function listActiveQueries(db: Queryable, { olderThanMs = 0 }: ListActiveQueriesOptions = {}): Promise<ActiveQuery[]> {
+  const { rows } = await db.query<ActivityRow>(
     `
     SELECT pid, usename AS user, application_name AS application, host(client_addr) AS client_addr,
            state, wait_event_type, wait_event, query,
@@ -65,10 +65,10 @@ export async function listActiveQueries(pool: pg.Pool, { olderThanMs = 0 }: List
        AND datname = current_database()
        AND state <> 'idle'
        AND pid <> pg_backend_pid()
-       AND coalesce(application_name, '') NOT LIKE $1
+       AND pid <> ALL($1::int[])
        AND ($2::float8 = 0 OR now() - query_start >= $2::float8 * interval '1 millisecond')
      ORDER BY query_start ASC NULLS LAST, pid`,
-    [BOT_SESSIONS_PATTERN, olderThanMs],
+    [botSessionPids(db), olderThanMs],
   );
   return rows.map((row) => ({
     pid: row.pid,

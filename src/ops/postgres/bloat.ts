@@ -28,8 +28,6 @@ export interface TableBloat {
   dueForVacuum: boolean;
   /** Off globally or by this table's `autovacuum_enabled = false`. */
   autovacuumEnabled: boolean;
-  /** The statement an operator would run, identifiers quoted as needed. */
-  vacuumStatement: string;
 }
 
 export interface TableBloatReport {
@@ -58,7 +56,6 @@ interface Row {
   vacuum_threshold: number;
   due: boolean;
   autovacuum_enabled: boolean;
-  vacuum_statement: string;
   total: number;
   total_due: number;
   total_over_limit: number;
@@ -75,8 +72,7 @@ export async function readTableBloat(pool: pg.Pool, scope: BloatScope, limit = 5
               coalesce(o.threshold, current_setting('autovacuum_vacuum_threshold')::float8)
                 + coalesce(o.scale_factor, current_setting('autovacuum_vacuum_scale_factor')::float8)
                   * greatest(c.reltuples, 0) AS vacuum_threshold,
-              current_setting('autovacuum')::bool AND coalesce(o.enabled, true) AS autovacuum_enabled,
-              format('VACUUM (ANALYZE) %I.%I;', s.schemaname, s.relname) AS vacuum_statement
+              current_setting('autovacuum')::bool AND coalesce(o.enabled, true) AS autovacuum_enabled
          FROM pg_stat_user_tables s
          JOIN pg_class c ON c.oid = s.relid
          LEFT JOIN LATERAL (
@@ -111,7 +107,6 @@ export async function readTableBloat(pool: pg.Pool, scope: BloatScope, limit = 5
       vacuumThreshold: Math.floor(r.vacuum_threshold),
       dueForVacuum: r.due,
       autovacuumEnabled: r.autovacuum_enabled,
-      vacuumStatement: r.vacuum_statement,
     })),
     total: rows[0]?.total ?? 0,
     due: rows[0]?.total_due ?? 0,

@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import { quoteIdent } from './quote-ident.js';
+import { trackBotSession } from './bot-sessions.js';
 
 /** `url` with its database replaced by `database` (the rest, including credentials, kept). */
 export function databaseUrl(url: string, database: string): string {
@@ -15,7 +16,7 @@ export function databaseUrl(url: string, database: string): string {
   return parsed.toString();
 }
 
-/** Runs `work` on a connection of its own, always closed afterwards. */
+/** Runs `work` on a connection of its own (one of the bot's sessions), always closed afterwards. */
 export async function withConnection<T>(
   url: string,
   work: (client: pg.Client) => Promise<T>,
@@ -26,6 +27,7 @@ export async function withConnection<T>(
   client.on('error', () => undefined);
   await client.connect();
   try {
+    await trackBotSession(client);
     return await work(client);
   } finally {
     await client.end().catch(() => undefined);

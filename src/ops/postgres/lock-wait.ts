@@ -2,9 +2,10 @@
  * Who blocks whom in this database: every session waiting for a lock, with the sessions it waits
  * behind (pg_blocking_pids). The `locks` command shows them all; the restore follows its own psql
  * session, because pg_dump's `SET lock_timeout = 0` would let a forgotten session holding a table
- * keep it waiting forever without a word.
+ * keep it waiting forever without a word. The restore's session is named by its backend pid:
+ * any user can take any application_name.
  *
- *   const [wait] = await readLockWaits(pool, { applicationName: 'recipedb-ops restore' });
+ *   const [wait] = await readLockWaits(pool, { pid: psqlPid });
  *   wait?.blockers[0]?.pid; // 4242, idle in transaction for 12 minutes
  *   await endWaitingSession(pool, wait); // 'ended': its transaction rolls back
  */
@@ -60,11 +61,11 @@ interface LockWaitRow {
 const BACKEND_START = `to_char(backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /**
- * The sessions of this database that wait for a lock — only those named `applicationName` when
- * given — longest waiting first. Ages are measured with clock_timestamp(): now() would be the
+ * The sessions of this database that wait for a lock — only the session `pid` when given —
+ * longest waiting first. Ages are measured with clock_timestamp(): now() would be the
  * start of the transaction this runs in.
  */
-export async function readLockWaits(pool: pg.Pool, options: { applicationName?: string } = {}): Promise<LockWait[]> {
+export async function readLockWaits(pool: pg.Pool, options: { pid?: number } = {}): Promise<LockWait[]> {
   // pg_blocking_pids briefly locks the lock manager, so it runs only for sessions that do wait.
   // Query texts are cut at 1,000 characters: enough for the 400 the `locks` view shows at most.
   const { rows } = await pool.query<LockWaitRow>(
@@ -74,7 +75,7 @@ export async function readLockWaits(pool: pg.Pool, options: { applicationName?: 
         WHERE datname = current_database()
           AND wait_event_type = 'Lock'
           AND pid <> pg_backend_pid()
-          AND ($1::text IS NULL OR application_name = $1)
+          AND ($1::int IS NULL OR pid = $1)
      ), wanted AS MATERIALIZED (
        SELECT DISTINCT ON (pid) pid,
               json_build_object('mode', mode, 'lockType', locktype, 'relation', relation::regclass::text) AS lock
@@ -96,7 +97,7 @@ export async function readLockWaits(pool: pg.Pool, options: { applicationName?: 
        FROM waiting w
        LEFT JOIN wanted l ON l.pid = w.pid
       ORDER BY w.query_start ASC NULLS LAST, w.pid`,
-    [options.applicationName ?? null],
+    [options.pid ?? null],
   );
   return rows.map((row) => ({
     pid: row.pid,

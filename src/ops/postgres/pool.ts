@@ -1,15 +1,15 @@
 /**
  * The one way to open a pg pool: every pool has a connect timeout and a statement timeout, so no
- * command can hang on a dead or locked database, and an application_name that lets the bot
- * recognise (and never kill) its own sessions.
+ * command can hang on a dead or locked database, and registers its connections as the bot's own
+ * (bot-sessions.ts), so that the bot never kills them. The application_name only tells people
+ * whose sessions they are: anyone can set it.
  *
  *   const pool = createPool({ url, applicationName: BOT_APPLICATION_NAME, connectMs: 3000, statementMs: 5000 });
  */
 import pg from 'pg';
+import { forgetPoolSession, registerPoolSession, type Queryable } from './bot-sessions.js';
 
 export const BOT_APPLICATION_NAME = 'recipedb-ops';
-/** Every session the bot opens (pool, pg_dump, restore, verify) has a name matching this LIKE pattern. */
-export const BOT_SESSIONS_PATTERN = `${BOT_APPLICATION_NAME}%`;
 
 export interface PoolOptions {
   url: string;
@@ -23,7 +23,7 @@ export interface PoolOptions {
 }
 
 export function createPool(options: PoolOptions): pg.Pool {
-  const pool = new pg.Pool({
+  const pool: pg.Pool = new pg.Pool({
     connectionString: options.url,
     application_name: options.applicationName ?? BOT_APPLICATION_NAME,
     connectionTimeoutMillis: options.connectMs,
@@ -36,15 +36,29 @@ export function createPool(options: PoolOptions): pg.Pool {
     max: options.max ?? 5,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
+    onConnect: (client) => registerPoolSession(pool, client),
   });
+  pool.on('remove', (client) => forgetPoolSession(pool, client));
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', (error) => options.onError?.(error));
   return pool;
 }
 
-/** Runs `fn` with one client of the pool; always releases it. */
-export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+/**
+ * Runs the queries side by side on a pool (each on a connection of its own), or one after the
+ * other on a single session, which cannot run two at once.
+ */
+export async function eachQuery<T extends readonly unknown[]>(db: Queryable, tasks: { readonly [K in keyof T]: () => Promise<T[K]> }): Promise<T> {
+  if (db instanceof pg.Pool) return (await Promise.all(tasks.map((task) => task()))) as unknown as T;
+  const results: unknown[] = [];
+  for (const task of tasks) results.push(await task());
+  return results as unknown as T;
+}
+
+/** Runs `fn` with one client of the pool (always released), or on the session it is given. */
+export async function withClient<T>(db: Queryable, fn: (client: pg.ClientBase) => Promise<T>): Promise<T> {
+  if (!(db instanceof pg.Pool)) return fn(db);
+  const client = await db.connect();
   try {
     return await fn(client);
   } finally {

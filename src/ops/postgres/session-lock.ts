@@ -15,7 +15,7 @@ import type pg from 'pg';
 
 /** The two-key advisory lock space (classid 'rdb0', objid per kind of work). */
 const LOCK_NAMESPACE = 0x72646230;
-export const BOT_LOCKS = { backup: 1, operation: 2 } as const;
+export const BOT_LOCKS = { backup: 1, operation: 2, verify: 3 } as const;
 
 const CHECK_EVERY_MS = 5_000;
 

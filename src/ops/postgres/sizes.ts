@@ -117,3 +117,19 @@ export async function readRelationSizes(pool: pg.Pool, scope: SizeScope, limit =
     indexCount: indexes.rows[0]?.count ?? 0,
   };
 }
+
+export interface ServerDiskUse {
+  /** Every database on the server (the data volume holds them all). */
+  databasesBytes: number;
+  /** pg_wal; null when the bot may not list it (pg_monitor is needed). */
+  walBytes: number | null;
+}
+
+/** What the server keeps on its data volume, as far as SQL can see it. */
+export async function readServerDiskUse(pool: pg.Pool): Promise<ServerDiskUse> {
+  const [databases, wal] = await Promise.all([
+    pool.query<{ bytes: number }>(`SELECT coalesce(sum(pg_database_size(oid)), 0)::float8 AS bytes FROM pg_database WHERE datallowconn`),
+    pool.query<{ bytes: number }>(`SELECT coalesce(sum(size), 0)::float8 AS bytes FROM pg_ls_waldir()`).catch(() => null),
+  ]);
+  return { databasesBytes: databases.rows[0]?.bytes ?? 0, walBytes: wal?.rows[0]?.bytes ?? null };
+}

@@ -1,9 +1,10 @@
 /**
- * The runbook's "Identifying Slow Queries": the statements of this database with the highest mean
- * execution time, from pg_stat_statements. A missing extension is an answer, not a failure.
+ * The runbook's "Identifying Slow Queries": the statements of this database that cost the most,
+ * from pg_stat_statements: by total time (PgHero's default: what the server spent), mean time or
+ * calls. A missing extension is an answer, not a failure.
  *
- *   const top = await readSlowestStatements(pool, { limit: 10 });
- *   if (top.available) top.statements[0]?.meanMs;
+ *   const top = await readSlowestStatements(pool, { limit: 10, by: 'total' });
+ *   if (top.available) top.statements[0]?.totalMs;
  */
 import type pg from 'pg';
 import { quoteIdent } from './quote-ident.js';
@@ -15,8 +16,13 @@ export interface StatementStats {
   calls: number;
   totalMs: number;
   meanMs: number;
+  /** Standard deviation of the execution time: a mean over very different runs says little. */
+  stddevMs: number;
   rows: number;
 }
+
+/** What ranks the statements. */
+export type StatementOrder = 'total' | 'mean' | 'calls';
 
 /** Why pg_stat_statements cannot be read: never created in this database, or not preloaded by the server. */
 export type StatementsMissing = 'not-created' | 'not-preloaded';
@@ -27,6 +33,7 @@ export type SlowestStatements =
 
 export interface ReadSlowestStatementsOptions {
   limit?: number;
+  by?: StatementOrder;
 }
 
 // PostgreSQL 13 split planning from execution time and renamed the columns.
@@ -42,12 +49,13 @@ interface StatementRow {
   calls: string;
   total_ms: number;
   mean_ms: number;
+  stddev_ms: number;
   rows: string;
 }
 
 export async function readSlowestStatements(
   pool: pg.Pool,
-  { limit = 10 }: ReadSlowestStatementsOptions = {},
+  { limit = 10, by = 'total' }: ReadSlowestStatementsOptions = {},
 ): Promise<SlowestStatements> {
   const setup = await pool.query<{ version_num: number; schema: string | null }>(`
     SELECT current_setting('server_version_num')::int AS version_num,
@@ -58,7 +66,10 @@ export async function readSlowestStatements(
   const view = `${quoteIdent(schema)}.pg_stat_statements`;
 
   try {
-    const sql = statementsSql(view, versionNum >= EXEC_TIME_COLUMNS_SINCE ? { total: 'total_exec_time', mean: 'mean_exec_time' } : { total: 'total_time', mean: 'mean_time' });
+    const columns = versionNum >= EXEC_TIME_COLUMNS_SINCE
+      ? { total: 'total_exec_time', mean: 'mean_exec_time', stddev: 'stddev_exec_time' }
+      : { total: 'total_time', mean: 'mean_time', stddev: 'stddev_time' };
+    const sql = statementsSql(view, columns, by);
     const [statements, statsSince] = await Promise.all([
       pool.query<StatementRow>(sql, [limit, QUERY_TEXT_MAX]),
       versionNum >= STATS_INFO_SINCE ? readStatsReset(pool, schema) : Promise.resolve(null),
@@ -72,16 +83,18 @@ export async function readSlowestStatements(
 }
 
 /** PostgreSQL 13 renamed the time columns (total_time → total_exec_time); the rest is the same. */
-function statementsSql(view: string, columns: { total: string; mean: string }): string {
+function statementsSql(view: string, columns: { total: string; mean: string; stddev: string }, by: StatementOrder): string {
+  // Column names from the table above only, never from input.
+  const order = { total: columns.total, mean: columns.mean, calls: 'calls' }[by];
   return `
     SELECT left(s.query, $2) AS query, r.rolname AS user, s.calls::text AS calls,
-           s.${columns.total} AS total_ms, s.${columns.mean} AS mean_ms, s.rows::text AS rows
+           s.${columns.total} AS total_ms, s.${columns.mean} AS mean_ms, s.${columns.stddev} AS stddev_ms, s.rows::text AS rows
       FROM ${view} s
       LEFT JOIN pg_roles r ON r.oid = s.userid
      WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
        AND s.calls > 0
        AND s.query NOT ILIKE '%pg_stat_statements%'
-     ORDER BY s.${columns.mean} DESC
+     ORDER BY s.${order} DESC, s.${columns.total} DESC
      LIMIT $1`;
 }
 
@@ -99,6 +112,7 @@ function toStatementStats(row: StatementRow): StatementStats {
     calls: Number(row.calls),
     totalMs: row.total_ms,
     meanMs: row.mean_ms,
+    stddevMs: row.stddev_ms,
     rows: Number(row.rows),
   };
 }

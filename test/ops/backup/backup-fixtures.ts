@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { findClientTool } from '../../../src/ops/backup/client-tools.js';
 import { libpqEnv } from '../../../src/ops/backup/libpq-env.js';
@@ -115,4 +116,32 @@ export async function backupIsWaiting(url: string, timeoutMs = 15_000): Promise<
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A file that passes every integrity check: valid gzip, pg_dump's completion line at the end. Its
+ * line 6 writes (a table `public.planted_probe`, in any database, scratch or not); its own lines
+ * start at line 7.
+ */
+export function plantedDump(lines: string[]): Buffer {
+  return gzipSync(
+    ['--', '-- PostgreSQL database dump', '--', '', 'SET statement_timeout = 0;', 'CREATE TABLE public.planted_probe (id int);', ...lines, '', '--', '-- PostgreSQL database dump complete', '--', ''].join('\n'),
+  );
+}
+
+/** The meta-commands a hostile file would use, each with what it would leave behind if it ran. */
+export function hostileFiles(markerDir: string, otherDatabase: string): { name: string; lines: string[]; marker?: string }[] {
+  const marker = (n: string) => path.join(markerDir, `ran-${n}`);
+  return [
+    { name: 'recipe-database-backup-2024-05-01_00-00-01.sql.gz', lines: [`\\! touch ${marker('shell')}`], marker: marker('shell') },
+    { name: 'recipe-database-backup-2024-05-01_00-00-02.sql.gz', lines: [`\\connect ${otherDatabase}`, 'INSERT INTO planted_target VALUES (1);'] },
+    { name: 'recipe-database-backup-2024-05-01_00-00-03.sql.gz', lines: [`\\copy (SELECT 1) TO PROGRAM 'touch ${marker('copy')}'`], marker: marker('copy') },
+    { name: 'recipe-database-backup-2024-05-01_00-00-04.sql.gz', lines: [`\\o |touch ${marker('pipe')}`, 'SELECT 1;'], marker: marker('pipe') },
+    // Its own \restrict and \unrestrict, mid-file: a key it chose cannot lift the bot's.
+    {
+      name: 'recipe-database-backup-2024-05-01_00-00-05.sql.gz',
+      lines: ['\\unrestrict abcdefabcdefabcdef', `\\! touch ${marker('unrestrict')}`],
+      marker: marker('unrestrict'),
+    },
+  ];
 }

@@ -7,6 +7,7 @@ import { runBackup } from '../../../src/ops/backup/run-backup.js';
 import { restoreBackup, RestoreError } from '../../../src/ops/backup/restore-backup.js';
 import { checkBackupIntegrity } from '../../../src/ops/backup/integrity.js';
 import { listBackups } from '../../../src/ops/backup/list-backups.js';
+import { FingerprintHasher, type Fingerprint } from '../../../src/ops/backup/fingerprint.js';
 import { readSidecar } from '../../../src/ops/backup/sidecar.js';
 import { databaseUrl } from '../../../src/ops/postgres/databases.js';
 import { createDemoTestDatabase } from '../../support/postgres.js';
@@ -69,7 +70,7 @@ describe('runBackup and restoreBackup', () => {
     await sql(url, `INSERT INTO recipe_manager.users (username, email, display_name) VALUES ('late', 'late@example.com', 'Late Comer')`);
     expect(await tableCounts(url)).not.toEqual(before);
 
-    const restored = await restoreBackup({ databaseUrl: url, file: backup.path });
+    const restored = await restoreBackup({ databaseUrl: url, file: backup.path, expected: backup.fingerprint });
     expect(restored.dumpBytes).toBe(backup.dumpBytes);
     expect(await tableCounts(url)).toEqual(before);
     const [recipe] = await sql<{ title: string }>(url, `SELECT title FROM recipe_manager.recipes WHERE id = 1`);
@@ -142,6 +143,28 @@ describe('runBackup and restoreBackup', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('a table the bot may not read is reported as a permission problem, not as a lock another session holds', async () => {
+    const dir = await subdir('permission');
+    const role = `no_reviews_${Date.now().toString(36)}`;
+    await sql(url, `CREATE ROLE ${role} LOGIN PASSWORD 'not-a-secret-1'`);
+    try {
+      await sql(url, `GRANT USAGE ON SCHEMA recipe_manager TO ${role}`);
+      await sql(url, `GRANT SELECT ON ALL TABLES IN SCHEMA recipe_manager TO ${role}`);
+      await sql(url, `REVOKE SELECT ON recipe_manager.reviews FROM ${role}`);
+      const limited = new URL(url);
+      limited.username = role;
+      limited.password = 'not-a-secret-1';
+      const error: Error = await runBackup({ databaseUrl: limited.toString(), dir }).then(() => new Error('the backup succeeded'), (e: Error) => e);
+      expect(error.message).toMatch(/^pg_dump failed: query failed: ERROR: permission denied for table reviews/);
+      expect(error.message).not.toContain('another session');
+      expect(error.message).not.toContain('not-a-secret-1');
+    } finally {
+      await sql(url, `DROP OWNED BY ${role}`);
+      await sql(url, `DROP ROLE ${role}`);
+    }
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('a cancelled backup stops pg_dump and leaves no file', async () => {
     const dir = await subdir('cancelled');
     const lock = await holdTableLock(url, 'recipe_manager.reviews');
@@ -158,7 +181,7 @@ describe('runBackup and restoreBackup', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it('a truncated backup fails the integrity check, and a restore of it changes nothing', async () => {
+  it('a truncated backup fails the integrity check, and a restore of it is stopped before psql runs any of it', async () => {
     const dir = await subdir('corrupt');
     const backup = await runBackup({ databaseUrl: url, dir });
     await truncate(backup.path, Math.floor(backup.sizeBytes / 2));
@@ -166,9 +189,9 @@ describe('runBackup and restoreBackup', () => {
 
     await sql(url, `UPDATE recipe_manager.recipes SET title = 'kept' WHERE id = 2`);
     const counts = await tableCounts(url);
-    const error: unknown = await restoreBackup({ databaseUrl: url, file: backup.path }).catch((e: unknown) => e);
+    const error: unknown = await restoreBackup({ databaseUrl: url, file: backup.path, expected: backup.fingerprint }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RestoreError);
-    expect((error as Error).message).toContain('is corrupt');
+    expect((error as Error).message).toBe(`${backup.name} is not the file that was approved: its bytes differ from those recorded at byte 0; nothing of it was kept`);
     expect(await tableCounts(url)).toEqual(counts);
     expect((await sql<{ title: string }>(url, 'SELECT title FROM recipe_manager.recipes WHERE id = 2'))[0]?.title).toBe('kept');
   });
@@ -182,7 +205,7 @@ describe('runBackup and restoreBackup', () => {
     await expect(checkBackupIntegrity(cut)).rejects.toThrow(/is incomplete: .*pg_dump did not finish/);
 
     const counts = await tableCounts(url);
-    await expect(restoreBackup({ databaseUrl: url, file: cut })).rejects.toThrow(/is incomplete/);
+    await expect(restoreBackup({ databaseUrl: url, file: cut, expected: await fingerprintOf(cut) })).rejects.toThrow(/is incomplete/);
     expect(await tableCounts(url)).toEqual(counts);
   });
 
@@ -194,28 +217,36 @@ describe('runBackup and restoreBackup', () => {
     await sql(url, 'CREATE TABLE recipe_manager.created_later (id int)');
     await sql(url, `UPDATE recipe_manager.recipes SET title = 'current' WHERE id = 3`);
     const counts = await tableCounts(url);
-    const error: unknown = await restoreBackup({ databaseUrl: url, file: backup.path }).catch((e: unknown) => e);
+    const error: unknown = await restoreBackup({ databaseUrl: url, file: backup.path, expected: backup.fingerprint }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RestoreError);
     expect((error as RestoreError).inDump).toBe(true);
+    expect((error as RestoreError).rolledBack).toBe(true);
     expect((error as Error).message).toMatch(/^psql failed: stopped at line \d+ of the dump: ERROR: cannot drop schema recipe_manager because other objects depend on it/);
     expect(await tableCounts(url)).toEqual(counts);
     expect((await sql<{ title: string }>(url, 'SELECT title FROM recipe_manager.recipes WHERE id = 3'))[0]?.title).toBe('current');
     await sql(url, 'DROP TABLE recipe_manager.created_later');
   });
 
-  it('a file made the runbook way is listed (without sidecar) and restorable', async () => {
+  it('a file made the runbook way is listed as not written by the bot, and restorable once its bytes are approved', async () => {
     const dir = await subdir('runbook');
     const name = 'recipe-database-backup-2024-01-15_10-30-00.sql.gz';
     const before = await tableCounts(url);
     await runbookBackup(url, path.join(dir, name));
 
-    const listed = await listBackups(dir);
-    expect(listed.map((b) => [b.name, b.verification, b.sha256])).toEqual([[name, 'never', undefined]]);
+    const listed = await listBackups(dir, new Map());
+    expect(listed.map((b) => [b.name, b.verification, b.trust])).toEqual([[name, 'never', 'outside']]);
     expect(listed[0]?.takenAt.toISOString()).toBe('2024-01-15T10:30:00.000Z');
-    await checkBackupIntegrity(path.join(dir, name));
+    const { fingerprint } = await checkBackupIntegrity(path.join(dir, name));
 
     await sql(url, 'DELETE FROM recipe_manager.ingredients WHERE id % 2 = 0');
-    await restoreBackup({ databaseUrl: url, file: path.join(dir, name) });
+    await restoreBackup({ databaseUrl: url, file: path.join(dir, name), expected: fingerprint });
     expect(await tableCounts(url)).toEqual(before);
   });
 });
+
+/** The fingerprint of a file that does not pass the integrity check (as if it had been approved). */
+async function fingerprintOf(file: string): Promise<Fingerprint> {
+  const hasher = new FingerprintHasher();
+  hasher.update(await readFile(file));
+  return hasher.digest();
+}

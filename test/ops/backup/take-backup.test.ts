@@ -5,6 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireBackupLock, BackupRunningError } from '../../../src/ops/backup/backup-lock.js';
 import { backupFileName } from '../../../src/ops/backup/backup-name.js';
 import { takeBackup } from '../../../src/ops/backup/take-backup.js';
+import { fileSha256 } from '../../../src/ops/backup/integrity.js';
+import { createPool } from '../../../src/ops/postgres/pool.js';
+import { migrate, STATE_SCHEMA } from '../../../src/state/migrate.js';
+import { findBackupRecord } from '../../../src/state/backup-records.js';
 import { createDemoTestDatabase, createTestDatabase } from '../../support/postgres.js';
 import { holdTableLock, tempBackupDir, waitingPgDumpPid } from './backup-fixtures.js';
 
@@ -15,7 +19,8 @@ describe('takeBackup: one at a time, then retention', () => {
 
   beforeAll(async () => {
     url = await createDemoTestDatabase();
-    state = new pg.Pool({ connectionString: await createTestDatabase('state') });
+    state = createPool({ url: await createTestDatabase('state'), connectMs: 3_000, statementMs: 10_000, searchPath: STATE_SCHEMA });
+    await migrate(state);
     backups = await tempBackupDir();
   });
   afterAll(async () => {
@@ -30,6 +35,7 @@ describe('takeBackup: one at a time, then retention', () => {
     retentionDays: 30,
     verifyTables: ['recipe_manager.recipes'],
     requestedBy,
+    instance: 'test-replica',
   });
 
   it('a second backup while one runs is refused, saying who started the first and when', async () => {
@@ -54,7 +60,7 @@ describe('takeBackup: one at a time, then retention', () => {
   });
 
   it('the lock is held across processes: a lock from another session refuses the backup', async () => {
-    const other = new pg.Pool({ connectionString: state.options.connectionString });
+    const other = new pg.Pool({ connectionString: state.options.connectionString, options: `-c search_path=${STATE_SCHEMA}` });
     try {
       const held = await acquireBackupLock(other, { requestedBy: 'schedule', at: new Date('2026-01-15T02:00:00Z') });
       await expect(takeBackup(options(path.join(backups.dir, 'held'), 'U_BOB'))).rejects.toThrow(
@@ -79,5 +85,27 @@ describe('takeBackup: one at a time, then retention', () => {
     expect((await readdir(dir)).sort()).toEqual(
       [taken.backup.name, `${taken.backup.name}.json`, next.backup.name, `${next.backup.name}.json`].sort(),
     );
+  });
+
+  it('records each backup in the state database, with the checksum of its bytes, before it gets its name', async () => {
+    const dir = path.join(backups.dir, 'recorded');
+    const { backup } = await takeBackup(options(dir, 'U_ALICE'));
+    const record = await findBackupRecord(state, backup.name);
+    const onDisk = await fileSha256(backup.path);
+    expect(record).toMatchObject({ origin: 'bot', requestedBy: 'U_ALICE', recordedBy: 'test-replica', rowCountsTaken: 'same-snapshot' });
+    expect(record?.fingerprint).toMatchObject({ sha256: onDisk.sha256, sizeBytes: onDisk.bytes, chunkBytes: 1 << 20 });
+    expect(record?.fingerprint.chunkSha256).toHaveLength(32 * Math.ceil(onDisk.bytes / (1 << 20)));
+    expect(record?.takenAt.toISOString()).toBe(backup.startedAt.toISOString());
+  });
+
+  it('a backup the state database cannot record is not kept: no file under the final name', async () => {
+    const dir = path.join(backups.dir, 'unrecordable');
+    await state.query('ALTER TABLE backup_files ADD CONSTRAINT refuse_all CHECK (false) NOT VALID');
+    try {
+      await expect(takeBackup(options(dir, 'U_ALICE'))).rejects.toThrow(/^the backup could not be recorded in the state database \(.*\), so it was not kept$/);
+    } finally {
+      await state.query('ALTER TABLE backup_files DROP CONSTRAINT refuse_all');
+    }
+    expect(await readdir(dir)).toEqual([]);
   });
 });

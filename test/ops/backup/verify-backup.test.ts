@@ -1,15 +1,18 @@
-import { mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listBackups } from '../../../src/ops/backup/list-backups.js';
-import { runBackup } from '../../../src/ops/backup/run-backup.js';
+import { checkBackupIntegrity } from '../../../src/ops/backup/integrity.js';
+import { runBackup, type BackupResult } from '../../../src/ops/backup/run-backup.js';
 import { readSidecar, writeSidecar } from '../../../src/ops/backup/sidecar.js';
 import { SCRATCH_DATABASE_PREFIX, verifyBackup } from '../../../src/ops/backup/verify-backup.js';
 import { createDemoTestDatabase } from '../../support/postgres.js';
 import { runbookBackup, sql, tempBackupDir } from './backup-fixtures.js';
 
 const VERIFY_TABLES = ['recipe_manager.recipes', 'recipe_manager.users', 'recipe_manager.ingredients'];
+
+/** What the state database records for a backup the bot wrote. */
+const expectedOf = (backup: BackupResult) => ({ fingerprint: backup.fingerprint, rowCounts: backup.rowCounts, rowCountsTaken: backup.rowCountsTaken });
 
 describe('verifyBackup', () => {
   let url: string;
@@ -29,7 +32,7 @@ describe('verifyBackup', () => {
   it('restores into a scratch database, matches the counts, drops it, and marks the backup verified', async () => {
     const backup = await runBackup({ databaseUrl: url, dir: backups.dir, verifyTables: VERIFY_TABLES });
     const stages: string[] = [];
-    const result = await verifyBackup({ databaseUrl: url, backup, verifyTables: VERIFY_TABLES, onProgress: (s) => stages.push(s) });
+    const result = await verifyBackup({ databaseUrl: url, backup, expected: expectedOf(backup), verifyTables: VERIFY_TABLES, onProgress: (s) => stages.push(s) });
 
     expect(result.problems).toEqual([]);
     expect(result.ok).toBe(true);
@@ -40,26 +43,33 @@ describe('verifyBackup', () => {
     expect(await databaseExists(result.scratchDatabase)).toBe(false);
     expect(stages.length).toBeGreaterThan(0);
 
+    // The sidecar, for people reading it, says so too.
     const sidecar = await readSidecar(backup.path);
     expect(sidecar).toMatchObject({ verified: true, verification: { ok: true, problems: [] } });
     expect(sidecar?.verifiedAt).toBe(result.verifiedAt.toISOString());
-    expect((await listBackups(backups.dir)).find((b) => b.name === backup.name)?.verification).toBe('verified');
   });
 
   it('reports counts that differ from those recorded at backup time', async () => {
     const dir = path.join(backups.dir, 'tampered');
     await mkdir(dir);
     const backup = await runBackup({ databaseUrl: url, dir, verifyTables: VERIFY_TABLES });
-    const sidecar = await readSidecar(backup.path);
-    if (!sidecar) throw new Error('no sidecar');
     const recipes = backup.rowCounts['recipe_manager.recipes'] ?? 0;
-    await writeSidecar(backup.path, { ...sidecar, rowCounts: { ...sidecar.rowCounts, 'recipe_manager.recipes': recipes + 1 } });
+    const recorded = { ...expectedOf(backup), rowCounts: { ...backup.rowCounts, 'recipe_manager.recipes': recipes + 1 } };
 
-    const result = await verifyBackup({ databaseUrl: url, backup, verifyTables: VERIFY_TABLES });
+    const result = await verifyBackup({ databaseUrl: url, backup, expected: recorded, verifyTables: VERIFY_TABLES });
     expect(result.ok).toBe(false);
     expect(result.problems).toEqual([`recipe_manager.recipes: ${recipes} rows restored, ${recipes + 1} at backup time`]);
     expect((await readSidecar(backup.path))?.verified).toBe(false);
-    expect((await listBackups(dir))[0]?.verification).toBe('failed');
+  });
+
+  it('a sidecar cannot vouch for anything: counts come from what the caller recorded, not from the file next to it', async () => {
+    const dir = path.join(backups.dir, 'lying-sidecar');
+    await mkdir(dir);
+    const backup = await runBackup({ databaseUrl: url, dir, verifyTables: VERIFY_TABLES });
+    const sidecar = await readSidecar(backup.path);
+    await writeSidecar(backup.path, { ...sidecar!, rowCounts: { 'recipe_manager.recipes': 1 } });
+    const result = await verifyBackup({ databaseUrl: url, backup, expected: expectedOf(backup), verifyTables: VERIFY_TABLES });
+    expect(result.ok).toBe(true);
   });
 
   it('a corrupt backup fails verification without creating a scratch database', async () => {
@@ -67,7 +77,7 @@ describe('verifyBackup', () => {
     await mkdir(dir);
     const backup = await runBackup({ databaseUrl: url, dir });
     await truncate(backup.path, 100);
-    const result = await verifyBackup({ databaseUrl: url, backup, verifyTables: VERIFY_TABLES });
+    const result = await verifyBackup({ databaseUrl: url, backup, expected: expectedOf(backup), verifyTables: VERIFY_TABLES });
     expect(result).toMatchObject({ ok: false, problems: [`${backup.name} is corrupt: the gzip data is truncated`], checks: [] });
     expect(result.scratchDatabase).toBeUndefined();
   });
@@ -77,13 +87,13 @@ describe('verifyBackup', () => {
     await mkdir(dir);
     const name = 'recipe-database-backup-2025-06-01_02-00-00.sql.gz';
     await writeFile(path.join(dir, name), gzipSync('SELECT 1;\nSELECT 1/0;\n--\n-- PostgreSQL database dump complete\n--\n'));
-    const result = await verifyBackup({ databaseUrl: url, backup: { name, path: path.join(dir, name) }, verifyTables: VERIFY_TABLES });
+    const file = path.join(dir, name);
+    const { fingerprint } = await checkBackupIntegrity(file);
+    const result = await verifyBackup({ databaseUrl: url, backup: { name, path: file }, expected: { fingerprint, rowCounts: null, rowCountsTaken: null }, verifyTables: VERIFY_TABLES });
     expect(result.ok).toBe(false);
     expect(result.problems).toEqual(['it does not restore: psql failed: stopped at line 2 of the dump: ERROR: division by zero']);
     expect(result.scratchDatabase).toBeDefined();
     expect(await databaseExists(result.scratchDatabase)).toBe(false);
-    // A runbook file gets a sidecar of its own, recording the failed verification.
-    expect(JSON.parse(await readFile(path.join(dir, `${name}.json`), 'utf8'))).toMatchObject({ origin: 'external', verified: false });
   });
 
   it('a file made the runbook way verifies, without counts to compare', async () => {
@@ -91,10 +101,10 @@ describe('verifyBackup', () => {
     await mkdir(dir);
     const name = 'recipe-database-backup-2024-01-15_10-30-00.sql.gz';
     await runbookBackup(url, path.join(dir, name));
-    const result = await verifyBackup({ databaseUrl: url, backup: { name, path: path.join(dir, name) }, verifyTables: VERIFY_TABLES });
+    const file = path.join(dir, name);
+    const { fingerprint } = await checkBackupIntegrity(file);
+    const result = await verifyBackup({ databaseUrl: url, backup: { name, path: file }, expected: { fingerprint, rowCounts: null, rowCountsTaken: null }, verifyTables: VERIFY_TABLES });
     expect(result.ok).toBe(true);
     expect(result.checks.every((c) => c.atBackup === undefined && typeof c.restored === 'number' && c.restored > 0)).toBe(true);
-    const listed = (await listBackups(dir))[0];
-    expect(listed).toMatchObject({ name, verification: 'verified', sha256: result.integrity?.sha256 });
   });
 });

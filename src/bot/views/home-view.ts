@@ -1,0 +1,157 @@
+/**
+ * The App Home tab: what an on-call engineer wants at a glance, rebuilt each time the tab is opened.
+ * Pending approvals carry the same Approve / Reject buttons as their channel message, so they can
+ * be decided from here. The 24 h chart is a sparkline: an image in a Home view needs a public URL
+ * or a file the viewer can see, and sharing a fresh PNG into a channel at every opening would be noise.
+ */
+import type { types as slack } from '@slack/bolt';
+import type { HomeResult } from '../../handlers/home.js';
+import type { FigureChart } from '../../handlers/history-figures.js';
+import type { SourceResult } from '../../handlers/status.js';
+import { sparkline } from '../../charts/sparkline.js';
+import { formatDuration } from '../../duration.js';
+import { formatBytes, formatTime } from '../../format.js';
+import { describeOperation } from '../../ops/operation-lock.js';
+import { codeBlock, context, divider, escapeMrkdwn, header, mrkdwnText, section, type Block } from '../blocks.js';
+import { alertName, alertSeverity, alertTitle } from '../../handlers/alert-facts.js';
+import { approvalButtons } from './approval-view.js';
+import { statusVerdictLine } from './status-view.js';
+
+/** Slack's limit for a Home view. */
+const MAX_HOME_BLOCKS = 100;
+const MAX_PENDING = 10;
+const MAX_INCIDENTS = 10;
+const MAX_ALERTS = 10;
+const SPARKLINE_WIDTH = 48;
+const SEVERITY_ICON: Record<string, string> = { critical: ':red_circle:', warning: ':warning:', info: ':information_source:' };
+
+export interface HomeViewOptions {
+  /** A line for the viewer alone, at the top: what became of their click. */
+  notice?: string;
+}
+
+export function homeView(home: HomeResult, options: HomeViewOptions = {}): slack.HomeView {
+  const blocks: Block[] = [header('Recipe Database'), section(statusVerdictLine(home.status))];
+  blocks.push(context([`Refreshed ${formatTime(home.measuredAt)} — each time you open this tab. \`/recipedb status\` has the details.`]));
+  if (options.notice) blocks.push(section(`:information_source: ${mrkdwnText(options.notice)}`));
+
+  blocks.push(divider(), ...pendingBlocks(home));
+  blocks.push(divider(), section(`*Running now*\n${runningLine(home)}`));
+  blocks.push(divider(), section(`*Open incidents*\n${incidentLines(home)}`));
+  blocks.push(divider(), section(`*Alerts firing*\n${alertLines(home)}`));
+  blocks.push(divider(), section(`*Last backup*\n${backupLine(home)}`));
+  if (home.pitr) blocks.push(section(`*Point-in-time recovery*\n${pitrLines(home.pitr, home.measuredAt)}`));
+  blocks.push(divider(), ...dayBlocks(home.day));
+  return { type: 'home', blocks: blocks.slice(0, MAX_HOME_BLOCKS) };
+}
+
+function unavailable(source: Extract<SourceResult<unknown>, { ok: false }>): string {
+  return `n/a — ${escapeMrkdwn(source.reason)}`;
+}
+
+function pendingBlocks(home: HomeResult): Block[] {
+  const { pending } = home;
+  if (!pending.ok) return [section(`*Waiting for approval*\n${unavailable(pending)}`)];
+  if (pending.data.length === 0) return [section('*Waiting for approval*\nnothing')];
+  const blocks: Block[] = [section(`*Waiting for approval* (${pending.data.length})`)];
+  for (const request of pending.data.slice(0, MAX_PENDING)) {
+    blocks.push(
+      section(
+        `*${mrkdwnText(request.action)}*: ${mrkdwnText(request.summary)}\nrequested by <@${request.requester}> in <#${request.channel}> · expires ${formatTime(request.expiresAt)} · \`${request.id}\``,
+      ),
+      approvalButtons(request),
+    );
+  }
+  if (pending.data.length > MAX_PENDING) blocks.push(context([`… and ${pending.data.length - MAX_PENDING} more: see the channels`]));
+  return blocks;
+}
+
+function runningLine(home: HomeResult): string {
+  const { running } = home;
+  if (!running.ok) return unavailable(running);
+  const lines: string[] = [];
+  const { operation, maintenance, backup } = running.data;
+  if (maintenance) {
+    const since = formatDuration(Math.max(0, home.measuredAt.getTime() - maintenance.startedAt.getTime()));
+    const approved = maintenance.requestId && operation?.by && operation.by !== maintenance.requester ? `, approved by <@${operation.by}>` : '';
+    const cancelling = maintenance.cancelRequestedBy ? ` · cancelled by <@${maintenance.cancelRequestedBy}>, stopping` : ` · its message in <#${maintenance.channel}> has the progress and Cancel`;
+    lines.push(`:hourglass_flowing_sand: *${mrkdwnText(maintenance.operation)}*: ${mrkdwnText(maintenance.summary)} — started by <@${maintenance.requester}>${approved} ${since} ago${cancelling}`);
+  } else if (operation) lines.push(`:hourglass_flowing_sand: ${describeOperation(operation)}${operation.by ? ` (approved by <@${operation.by}>)` : ''}`);
+  if (backup) {
+    const who = backup.requestedBy ? ` started by ${backup.requestedBy === 'schedule' ? 'the schedule' : `<@${backup.requestedBy}>`}` : '';
+    const since = backup.since ? ` ${formatDuration(home.measuredAt.getTime() - backup.since.getTime())} ago` : '';
+    lines.push(`:floppy_disk: a backup${who}${since}`);
+  }
+  return lines.join('\n') || 'nothing';
+}
+
+function incidentLines(home: HomeResult): string {
+  const { incidents } = home;
+  if (!incidents.ok) return unavailable(incidents);
+  if (incidents.data.length === 0) return 'none';
+  const lines = incidents.data
+    .slice(0, MAX_INCIDENTS)
+    .map((i) => `:rotating_light: *${i.severity.toUpperCase()}* ${mrkdwnText(i.title)} — <#${i.channel}>, commander <@${i.commander}>, open for ${formatDuration(home.measuredAt.getTime() - i.startedAt.getTime())}`);
+  if (incidents.data.length > MAX_INCIDENTS) lines.push(`… and ${incidents.data.length - MAX_INCIDENTS} more`);
+  return lines.join('\n');
+}
+
+function alertLines(home: HomeResult): string {
+  const { alerts } = home;
+  if (!alerts.ok) return unavailable(alerts);
+  const a = alerts.data;
+  if (a.kind === 'no-source') return 'no alert source (ALERTS_TOKEN, ALERTMANAGER_URL)';
+  // Said only when Alertmanager was meant to answer: without ALERTMANAGER_URL the received alerts are the source.
+  const fallback = a.source === 'received' && a.alertmanager && a.alertmanagerProblem ? [`_received by the bot (Alertmanager: ${escapeMrkdwn(a.alertmanagerProblem)})_`] : [];
+  if (a.alerts.length === 0) return [':large_green_circle: none', ...fallback].join('\n');
+  const lines = a.alerts.slice(0, MAX_ALERTS).map((alert) => {
+    const since = `firing ${formatDuration(home.measuredAt.getTime() - alert.startsAt.getTime())}`;
+    const silenced = alert.suppressed ? ' · :no_bell: silenced or inhibited' : '';
+    return `${SEVERITY_ICON[alertSeverity(alert)] ?? ':red_circle:'} *${escapeMrkdwn(alertName(alert.labels))}* (${escapeMrkdwn(alertSeverity(alert))}) — ${escapeMrkdwn(alertTitle(alert))} · ${since}${silenced}`;
+  });
+  const more = Math.max(0, a.alerts.length - MAX_ALERTS) + a.truncated;
+  if (more > 0) lines.push(`… and ${more} more: \`/recipedb alerts\``);
+  return [...lines, ...fallback].join('\n');
+}
+
+function backupLine(home: HomeResult): string {
+  const { lastBackup } = home;
+  if (!lastBackup.ok) return unavailable(lastBackup);
+  const b = lastBackup.data;
+  if (b === null) return ':warning: none written by the bot in BACKUP_DIR';
+  const ageMs = home.measuredAt.getTime() - b.takenAt.getTime();
+  // The runbook's daily backup: a day and a bit is late, as the example alert rules say (26 h).
+  const stale = ageMs > 26 * 3_600_000 ? ':warning: ' : '';
+  const verified = b.verification === 'verified' ? 'verified' : b.verification === 'failed' ? ':x: verification failed' : 'not verified';
+  return `${stale}\`${escapeMrkdwn(b.name)}\` · ${formatBytes(b.sizeBytes)} · ${formatDuration(ageMs)} ago · ${verified}`;
+}
+
+/** The recoverable window and the newest base backup: what `restore --to-time` can reach now. */
+function pitrLines(pitr: NonNullable<HomeResult['pitr']>, now: Date): string {
+  if (!pitr.ok) return unavailable(pitr);
+  const { newest, window, problem } = pitr.data;
+  const lines: string[] = [];
+  if (window === null) lines.push(`:warning: no recoverable window: ${escapeMrkdwn(problem ?? 'unknown')}`);
+  else if (window.oldest === null) lines.push(':warning: nothing recoverable: no base backup on this timeline yet (`/recipedb pitr backup --full`)');
+  else if (window.newestIsNow) lines.push(`recoverable from ${formatTime(window.oldest)} to now (timeline ${window.timeline})`);
+  else {
+    const until = window.newest ? formatTime(window.newest) : 'an unknown point';
+    lines.push(`:warning: recoverable from ${formatTime(window.oldest)} to ${until} only: ${escapeMrkdwn(window.newestLimit ?? 'archiving is not working')}`);
+  }
+  if (newest) lines.push(`newest base backup \`${escapeMrkdwn(newest.label)}\` (${newest.type}) · ${formatDuration(Math.max(0, now.getTime() - newest.stoppedAt.getTime()))} ago`);
+  return lines.join('\n');
+}
+
+function dayBlocks(day: HomeResult['day']): Block[] {
+  if (!day.ok) return [section(`*Last 24 h*\n${unavailable(day)}`)];
+  const lines = [figureLine(day.data.connections, 'connections'), figureLine(day.data.tps, 'commits/s')].filter((l): l is string => l !== null);
+  if (lines.length === 0) return [section('*Last 24 h*\nno samples yet (HISTORY_INTERVAL)')];
+  return [section(`*Last 24 h*\n${codeBlock(lines.join('\n'))}`), context(['`/recipedb chart connections` (or tps, cache-hit, size, longest-tx, locks) posts the picture.'])];
+}
+
+function figureLine(chart: FigureChart, label: string): string | null {
+  const line = sparkline(chart.series[0]?.points.map((p) => p[1]) ?? [], SPARKLINE_WIDTH);
+  if (!line) return null;
+  const round = (v: number | null) => (v === null ? 'n/a' : v >= 10 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
+  return `${label.padEnd(12)} ${line}  now ${round(chart.summary.latest)}, peak ${round(chart.summary.max)}`;
+}

@@ -1,0 +1,36 @@
+/**
+ * The `--since D` of `chart` and `growth`: how far back to look, never past what the history keeps.
+ *
+ *   const window = historyWindow(ctx, args.sinceMs ?? DAY_MS); // { from, to, sinceMs, clamped }
+ */
+import { z } from 'zod';
+import { parseDuration } from '../duration.js';
+import type { Services } from '../context.js';
+
+export const sinceFlag = z
+  .union([z.string(), z.literal(true)])
+  .optional()
+  .transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const ms = value === true ? undefined : parseDuration(value);
+    if (ms === undefined || ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: 'needs a duration after --since, like 6h, 7d or 30d' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+export interface HistoryWindow {
+  from: Date;
+  to: Date;
+  sinceMs: number;
+  /** The asked-for window was longer than HISTORY_RETENTION and was cut to it. */
+  clamped: boolean;
+}
+
+export function historyWindow(services: Pick<Services, 'now' | 'config'>, sinceMs: number): HistoryWindow {
+  const to = services.now();
+  const kept = services.config.history.retentionMs;
+  const shown = Math.min(sinceMs, kept);
+  return { from: new Date(to.getTime() - shown), to, sinceMs: shown, clamped: shown < sinceMs };
+}

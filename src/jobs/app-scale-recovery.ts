@@ -1,0 +1,118 @@
+/**
+ * Scales back an application that a dead replica left at 0: the replica running a restore wrote
+ * "it had N replicas" into the state database before scaling it to 0 (state/app-scale-downs.ts),
+ * and died (or was stopped) before scaling it back. Every replica looks for such rows on start
+ * and then every REPLICA_TIMEOUT/4; one claims each, scales the application back (unless someone
+ * already did) and says so in OPS_CHANNEL and the audit log (and the ops channel's incident).
+ *
+ *   const recovery = startAppScaleRecovery(services); // src/jobs/start-jobs.ts
+ *   await recovery.tick(); … recovery.stop();
+ */
+import type { Services } from '../context.js';
+import { describeFailure } from '../ops/failure.js';
+import { KUBE_CALL_TIMEOUT_MS, readReplicas, setReplicas } from '../ops/kube/deployments.js';
+import { kubeFailure } from '../ops/kube/kube-failure.js';
+import { runningOperation } from '../ops/operation-lock.js';
+import { claimStrandedScaleDowns, finishRecovery, type ScaleDown } from '../state/app-scale-downs.js';
+import { withTimeout } from '../with-timeout.js';
+
+/** A claim whose scale-back did not go through (Kubernetes down) is tried again after this. */
+const RETRY_MS = 60_000;
+
+export interface AppRecovery {
+  down: ScaleDown;
+  /** `scaled-back`: it was at 0 and is asked for its replicas again; `already-up`: someone scaled it meanwhile. */
+  outcome: 'scaled-back' | 'already-up';
+  /** The replicas it has now (asked for). */
+  now: number;
+}
+
+export interface AppScaleRecovery {
+  tick(): Promise<AppRecovery[]>;
+  stop(): void;
+}
+
+export function createAppScaleRecovery(services: Services): AppScaleRecovery {
+  const { config, log, state } = services;
+  let running: Promise<AppRecovery[]> | undefined;
+
+  const recover = async (down: ScaleDown): Promise<AppRecovery | undefined> => {
+    const kube = services.kube;
+    const name = `${down.namespace}/${down.deployment}`;
+    if (!kube) return undefined;
+    try {
+      const current = await withTimeout(readReplicas(kube, down.namespace, down.deployment), KUBE_CALL_TIMEOUT_MS, 'Kubernetes');
+      if (current === 0) await withTimeout(setReplicas(kube, down.namespace, down.deployment, down.replicas), KUBE_CALL_TIMEOUT_MS, 'Kubernetes');
+      await finishRecovery(state, down, services.instance);
+      const recovery: AppRecovery = { down, outcome: current === 0 ? 'scaled-back' : 'already-up', now: current === 0 ? down.replicas : current };
+      const said =
+        recovery.outcome === 'scaled-back'
+          ? `scaled ${name} back to ${down.replicas} replicas: the replica running a ${down.operation} (${down.instance}) stopped with it at 0`
+          : `${name} is at ${current} replicas again (someone scaled it); the ${down.operation} that stopped it on ${down.instance} had left it at 0`;
+      log.warn({ app: name, replicas: down.replicas, instance: down.instance, requestId: down.requestId }, said);
+      await services.recorder
+        .record({
+          actor: 'recipedb-ops',
+          channel: config.opsChannel,
+          kind: 'action.recovered',
+          action: down.operation,
+          summary: said,
+          details: { namespace: down.namespace, deployment: down.deployment, replicas: down.replicas, outcome: recovery.outcome, instance: down.instance },
+          requestId: down.requestId ?? undefined,
+        })
+        .catch((error: unknown) => log.error({ err: error }, 'could not record the application scaled back'));
+      await services.notices.publish({ kind: 'app-scaled-back', recovery });
+      return recovery;
+    } catch (error) {
+      const reason = describeFailure(kubeFailure(error, { what: `scale the deployment ${name}` }));
+      log.error({ err: error, app: name }, `could not scale ${name} back to ${down.replicas} (tried again in ${RETRY_MS / 1000}s): ${reason}`);
+      return undefined;
+    }
+  };
+
+  const tickOnce = async (): Promise<AppRecovery[]> => {
+    if (!services.kube) return [];
+    // A restore running now takes the row over itself, and scales the application back at its end.
+    const operation = await runningOperation(state);
+    if (operation && (operation.kind === 'restore' || operation.kind === 'pitr-restore')) return [];
+    const stranded = await claimStrandedScaleDowns(state, { instance: services.instance, replicaTimeoutMs: config.replicaTimeoutMs, retryMs: RETRY_MS });
+    const recovered: AppRecovery[] = [];
+    for (const down of stranded) {
+      const done = await recover(down);
+      if (done) recovered.push(done);
+    }
+    return recovered;
+  };
+
+  return {
+    async tick() {
+      if (running) return [];
+      running = tickOnce().catch((error: unknown) => {
+        log.warn({ err: error }, 'could not look for applications left at 0 replicas');
+        return [];
+      });
+      try {
+        return await running;
+      } finally {
+        running = undefined;
+      }
+    },
+    stop() {
+      // Nothing to abort: a tick is a few short calls.
+    },
+  };
+}
+
+/** The job with its timer: a tick at once, then every REPLICA_TIMEOUT/4. */
+export function startAppScaleRecovery(services: Services): AppScaleRecovery {
+  const recovery = createAppScaleRecovery(services);
+  void recovery.tick();
+  const timer = setInterval(() => void recovery.tick(), Math.max(250, services.config.replicaTimeoutMs / 4));
+  timer.unref();
+  return {
+    tick: () => recovery.tick(),
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}

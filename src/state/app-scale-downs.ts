@@ -1,0 +1,93 @@
+/**
+ * "The application had N replicas", written in the state database before a procedure scales it to
+ * 0, and removed once it is scaled back. When the replica running the procedure dies (or is
+ * stopped before it could scale back), a surviving replica — or the next one to start — finds the
+ * row, scales the application back and says so (src/jobs/app-scale-recovery.ts).
+ *
+ *   await rememberScaleDown(state, { namespace, deployment, replicas: 3, operation: 'restore', instance, requestId, approvedBy });
+ *   await forgetScaleDown(state, { namespace, deployment });
+ *   const stranded = await claimStrandedScaleDowns(state, { instance, replicaTimeoutMs, retryMs });
+ */
+import type pg from 'pg';
+import { replicaGone } from './replicas.js';
+
+export interface ScaleDown {
+  namespace: string;
+  deployment: string;
+  replicas: number;
+  operation: string;
+  requestId: string | null;
+  approvedBy: string | null;
+  /** The replica that scaled it down. */
+  instance: string;
+  scaledAt: Date;
+}
+
+interface Row {
+  namespace: string;
+  deployment: string;
+  replicas: number;
+  operation: string;
+  request_id: string | null;
+  approved_by: string | null;
+  instance: string;
+  scaled_at: Date;
+}
+
+function fromRow(row: Row): ScaleDown {
+  return {
+    namespace: row.namespace,
+    deployment: row.deployment,
+    replicas: row.replicas,
+    operation: row.operation,
+    requestId: row.request_id,
+    approvedBy: row.approved_by,
+    instance: row.instance,
+    scaledAt: row.scaled_at,
+  };
+}
+
+/** Notes the replicas before the scale to 0 (taking over a row an earlier, dead procedure left). */
+export async function rememberScaleDown(
+  pool: pg.Pool,
+  entry: { namespace: string; deployment: string; replicas: number; operation: string; instance: string; requestId?: string; approvedBy?: string },
+): Promise<void> {
+  await pool.query(
+    `INSERT INTO app_scale_downs (namespace, deployment, replicas, operation, instance, request_id, approved_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (namespace, deployment) DO UPDATE SET
+       replicas = EXCLUDED.replicas, operation = EXCLUDED.operation, instance = EXCLUDED.instance, request_id = EXCLUDED.request_id,
+       approved_by = EXCLUDED.approved_by, scaled_at = now(), recovery_by = NULL, recovery_at = NULL`,
+    [entry.namespace, entry.deployment, entry.replicas, entry.operation, entry.instance, entry.requestId ?? null, entry.approvedBy ?? null],
+  );
+}
+
+/** A row an earlier procedure left (its replica died before scaling back): what the application had before it. */
+export async function leftoverScaleDown(pool: pg.Pool, app: { namespace: string; deployment: string }): Promise<ScaleDown | null> {
+  const { rows } = await pool.query<Row>('SELECT * FROM app_scale_downs WHERE namespace = $1 AND deployment = $2', [app.namespace, app.deployment]);
+  return rows[0] ? fromRow(rows[0]) : null;
+}
+
+export async function forgetScaleDown(pool: pg.Pool, app: { namespace: string; deployment: string }): Promise<void> {
+  await pool.query('DELETE FROM app_scale_downs WHERE namespace = $1 AND deployment = $2', [app.namespace, app.deployment]);
+}
+
+/**
+ * Rows whose replica is gone (stopped beating, or left), claimed by this replica so that only one
+ * scales each back; a claim not finished within `retryMs` (Kubernetes did not answer) is free again.
+ */
+export async function claimStrandedScaleDowns(pool: pg.Pool, options: { instance: string; replicaTimeoutMs: number; retryMs: number }): Promise<ScaleDown[]> {
+  const { rows } = await pool.query<Row>(
+    `UPDATE app_scale_downs s SET recovery_by = $1, recovery_at = now()
+      WHERE ${replicaGone('s.instance', '$2')}
+        AND (s.recovery_at IS NULL OR s.recovery_at < now() - make_interval(secs => $3::float8))
+      RETURNING *`,
+    [options.instance, options.replicaTimeoutMs / 1000, options.retryMs / 1000],
+  );
+  return rows.map(fromRow);
+}
+
+/** Removes a recovered row, unless a new procedure took it over meanwhile. */
+export async function finishRecovery(pool: pg.Pool, down: ScaleDown, instance: string): Promise<void> {
+  await pool.query('DELETE FROM app_scale_downs WHERE namespace = $1 AND deployment = $2 AND recovery_by = $3', [down.namespace, down.deployment, instance]);
+}
