@@ -144,6 +144,9 @@ describe('backup commands', () => {
   it('a verification stops when the bot shuts down, and drops its scratch database', async () => {
     const stopping = await openTestServices({ databaseUrl: services.databaseUrl, stateDatabaseUrl: stateUrl(), env: { BACKUP_DIR: dir } });
     try {
+      // Its start-up sweep takes the verify lock for a moment: wait until it is free again.
+      const swept = await waitUntil(async () => (await tryVerifyLock(stopping.state, { requestedBy: 'U_TEST' })) ?? undefined, 10_000, 'the verify lock');
+      await swept.release();
       const verifying = stopping.lifecycle.track(verify('latest', stopping).then(() => undefined, (e: unknown) => e));
       await stopping.lifecycle.drain({ graceMs: 0, cleanupMs: 20_000 });
       const error = await verifying;
