@@ -43,7 +43,7 @@ export function chartView(result: ChartResult): Message {
   );
   const line = sparkline(chart.series[0]?.points.map((p) => p[1]) ?? [], SPARKLINE_WIDTH);
   if (line) blocks.push(section(`${escapeMrkdwn(chart.series[0]?.name ?? '')}\n${codeBlock(line)}`));
-  const notes = [`${s.points} points from ${formatTime(window.from)} to ${formatTime(window.to)}`];
+  const notes = [`${s.points} ${s.points === 1 ? "point" : "points"} from ${formatTime(window.from)} to ${formatTime(window.to)}`];
   if (window.clamped) notes.push('cut to HISTORY_RETENTION, how long the history is kept');
   if (result.historySince) notes.push(`the history starts at ${formatTime(result.historySince)}`);
   blocks.push(context(notes));
