@@ -16,7 +16,7 @@ import { digestOf, shortDigest } from '../ops/kube/image-reference.js';
 import { readServerVersion, type ServerVersion } from '../ops/postgres/server-version.js';
 import { currentPods, databaseChange, followDatabaseRollout, rolloutFailure, runLockedProcedure, serverBack, startDuration, type DatabaseChange } from './database-change.js';
 import type { ActionOutcome, ExecutionContext } from './gated.js';
-import type { ImagePlan } from './image.js';
+import type { ImagePlan } from './image-plan.js';
 import type { Procedure } from './procedure-runner.js';
 
 interface ImageState {

@@ -15,17 +15,9 @@ import { readServerVersion, type ServerVersion } from '../ops/postgres/server-ve
 import { requireKube, restartWarning } from './database-change.js';
 import { planned, type GatedAction, type GatedResult } from './gated.js';
 import { defineHandler } from './handler.js';
+import { imagePlan, type ImagePlan } from './image-plan.js';
 import { runImageProcedure } from './image-procedure.js';
 import { Refusal } from './refusal.js';
-
-const imagePlan = z.object({
-  namespace: z.string().min(1),
-  deployment: z.string().min(1),
-  container: z.string().min(1),
-  from: z.object({ image: z.string().min(1), digest: z.string().nullable() }),
-  to: z.object({ image: z.string().min(1), digest: z.string().nullable(), version: z.string().min(1), major: z.number().int().positive() }),
-});
-export type ImagePlan = z.infer<typeof imagePlan>;
 
 const imageArgs = z
   .object({ positional: z.array(z.string()), flags: z.record(z.string(), z.unknown()) })

@@ -27,7 +27,7 @@ import {
 } from './database-change.js';
 import type { ActionOutcome, ExecutionContext } from './gated.js';
 import type { Procedure } from './procedure-runner.js';
-import type { ResizePlan } from './resize.js';
+import type { ResizePlan } from './resize-plan.js';
 
 type Resources = NonNullable<ContainerChange['resources']>;
 

@@ -15,6 +15,7 @@ import { requireKube, restartWarning } from './database-change.js';
 import { planned, type GatedAction, type GatedResult } from './gated.js';
 import { defineHandler } from './handler.js';
 import { Refusal } from './refusal.js';
+import { resizePlan, type ResizePlan } from './resize-plan.js';
 import { runResizeProcedure } from './resize-procedure.js';
 
 type Resource = 'cpu' | 'memory';
@@ -26,18 +27,6 @@ const BOUNDS: Record<Resource, { min: number; max: number; min_text: string; max
 
 // Kubernetes quantities without sign or exponent: what an operator types for CPU and memory.
 const QUANTITY = /^(?:\d+(?:\.\d+)?|\.\d+)(?:m|k|M|G|T|P|Ki|Mi|Gi|Ti|Pi)?$/;
-
-const quantities = z.object({ cpu: z.string().min(1).optional(), memory: z.string().min(1).optional() });
-const resourcesSchema = z.object({ requests: quantities, limits: quantities });
-
-const resizePlan = z.object({
-  namespace: z.string().min(1),
-  deployment: z.string().min(1),
-  container: z.string().min(1),
-  from: resourcesSchema,
-  to: resourcesSchema,
-});
-export type ResizePlan = z.infer<typeof resizePlan>;
 
 interface ResourceChange {
   request: string;

@@ -17,7 +17,7 @@ import { readDataSize } from '../ops/postgres/data-size.js';
 import { runLockedProcedure } from './database-change.js';
 import type { ActionOutcome, ExecutionContext } from './gated.js';
 import type { Procedure } from './procedure-runner.js';
-import type { StorageExpandPlan } from './storage.js';
+import type { StorageExpandPlan } from './storage-expand-plan.js';
 import type pg from 'pg';
 
 interface ExpandState {
