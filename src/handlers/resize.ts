@@ -6,8 +6,8 @@
  * bounds, or a request above its limit is refused before any approval is asked.
  */
 import { z } from 'zod';
-import { formatCpu, formatMemory } from '../bot/views/resource-format.js';
 import { formatDuration } from '../duration.js';
+import { formatCpu, formatMemory } from '../format.js';
 import { readDatabaseDeployment, type ContainerResources } from '../ops/kube/database-deployment.js';
 import { readDatabasePods } from '../ops/kube/database-pods.js';
 import { parseQuantity } from '../ops/kube/quantity.js';
