@@ -12,9 +12,10 @@
  */
 import type pg from 'pg';
 import { formatDuration } from '../duration.js';
-import { KUBE_CALL_TIMEOUT_MS, readDeploymentReplicas, readReplicas, setReplicas, waitForReplicas, type DeploymentReplicas } from '../ops/kube/deployments.js';
+import { KUBE_CALL_TIMEOUT_MS, readReplicas, setReplicas } from '../ops/kube/deployments.js';
 import type { Kube } from '../ops/kube/kube-client.js';
 import { kubeFailure } from '../ops/kube/kube-failure.js';
+import { followReplicas, readRolloutState, type RolloutResult, type RolloutState } from '../ops/kube/rollout.js';
 import { withTimeout } from '../with-timeout.js';
 import { failure } from '../ops/failure.js';
 import { forgetScaleDown, leftoverScaleDown, rememberScaleDown } from '../state/app-scale-downs.js';
@@ -105,8 +106,8 @@ export function stopApplicationStep<S>(pick: (state: S) => AppScaling, deps: App
       await remember(replicas);
       app.stopTried = true;
       await kubeCall(setReplicas(kube, app.namespace, app.deployment, 0), `scale the deployment ${name}`);
-      const { done, stopped, state } = await follow(kube, app, 0, STOP_TIMEOUT_MS, ctx, (r) => `stopping ${name}… ${r.ready} ready`);
-      if (stopped) throw failure(`stopped while ${name} was stopping (${state.ready} ready): ${ctx.reason(ctx.signal.reason)}; ${deps.notStopped}`);
+      const { done, failure: stopped, state } = await follow(kube, app, 0, STOP_TIMEOUT_MS, ctx, (r) => `stopping ${name}… ${r.ready} ready`);
+      if (stopped === 'stopped') throw failure(`stopped while ${name} was stopping (${state.ready} ready): ${ctx.reason(ctx.signal.reason)}; ${deps.notStopped}`);
       if (!done) throw new Error(`${name} still had ${state.ready} ready pods after ${formatDuration(STOP_TIMEOUT_MS)}; ${deps.notStopped}`);
       return { title };
     },
@@ -138,8 +139,8 @@ export function scaleApplicationBackStep<S>(pick: (state: S) => AppScaling, deps
           app.end = { kind: 'not-followed', reason: ctx.reason(ctx.signal.reason) };
           return { note: `not followed to ready: ${app.end.reason}` };
         }
-        const { done, stopped, state } = await follow(kube, app, replicas, START_TIMEOUT_MS, ctx, (r) => `starting ${name}… ${r.ready}/${replicas} ready`);
-        if (stopped) {
+        const { done, failure: stopped, state } = await follow(kube, app, replicas, START_TIMEOUT_MS, ctx, (r) => `starting ${name}… ${r.ready}/${replicas} ready`);
+        if (stopped === 'stopped') {
           app.end = { kind: 'not-followed', reason: ctx.reason(ctx.signal.reason) };
           return { note: `${state.ready} ready when the bot stopped following it: ${app.end.reason}` };
         }
@@ -149,7 +150,7 @@ export function scaleApplicationBackStep<S>(pick: (state: S) => AppScaling, deps
       } catch (error) {
         if (app.end === undefined) {
           // Read from the deployment itself: the scale subresource is what just failed.
-          const now = await kubeCall(readDeploymentReplicas(kube, app.namespace, app.deployment), `read the deployment ${name}`).then(
+          const now = await kubeCall(readRolloutState(kube, app), `read the deployment ${name}`).then(
             (state) => state.desired,
             () => undefined,
           );
@@ -210,19 +211,6 @@ async function kubeCall<T>(call: Promise<T>, what: string): Promise<T> {
   }
 }
 
-async function follow(
-  kube: Kube,
-  app: AppScaling,
-  replicas: number,
-  timeoutMs: number,
-  ctx: StepContext,
-  describe: (state: DeploymentReplicas) => string,
-): Promise<{ done: boolean; stopped?: boolean; state: DeploymentReplicas }> {
-  const waiting = waitForReplicas(kube, app.namespace, app.deployment, replicas, { timeoutMs, onProgress: (r) => ctx.progress(describe(r)), signal: ctx.signal });
-  try {
-    // Each poll has no deadline of its own: bound the whole wait.
-    return await withTimeout(waiting, timeoutMs + KUBE_CALL_TIMEOUT_MS, 'Kubernetes');
-  } catch (error) {
-    throw kubeFailure(error, { what: `follow the deployment ${appName(app)}` });
-  }
+function follow(kube: Kube, app: AppScaling, replicas: number, timeoutMs: number, ctx: StepContext, describe: (state: RolloutState) => string): Promise<RolloutResult> {
+  return followReplicas(kube, app, replicas, { timeoutMs, onProgress: (r) => ctx.progress(describe(r)), signal: ctx.signal, what: `follow the deployment ${appName(app)}` });
 }

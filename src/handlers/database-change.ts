@@ -77,11 +77,16 @@ export async function runLockedProcedure<State>(
 
 /** Follows the rollout of `generation` within ROLLOUT_TIMEOUT, showing kubectl's sentence as it goes. */
 export async function followDatabaseRollout(change: DatabaseChange, generation: number, progress: (text: string) => Promise<void>): Promise<RolloutResult> {
+  let shown = '';
   return followRollout(change.kube, change.target, {
     generation,
     timeoutMs: change.config.rolloutTimeoutMs,
     pollMs: ROLLOUT_POLL_MS,
-    onProgress: (_state, message) => progress(`following the rollout: ${message}`),
+    onProgress: async (_state, message) => {
+      if (message === shown) return;
+      shown = message;
+      await progress(`following the rollout: ${message}`);
+    },
   });
 }
 

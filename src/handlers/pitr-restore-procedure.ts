@@ -18,9 +18,10 @@ import { formatDuration } from '../duration.js';
 import { formatCount } from '../format.js';
 import { countRows, type RowCounts } from '../ops/backup/count-rows.js';
 import { describeFailure, failure } from '../ops/failure.js';
-import { KUBE_CALL_TIMEOUT_MS, readReplicas, setReplicas, waitForReplicas } from '../ops/kube/deployments.js';
+import { KUBE_CALL_TIMEOUT_MS, readReplicas, setReplicas } from '../ops/kube/deployments.js';
 import type { Kube } from '../ops/kube/kube-client.js';
 import { kubeFailure } from '../ops/kube/kube-failure.js';
+import { followReplicas } from '../ops/kube/rollout.js';
 import { acquireOperationLock, OperationRunningError, type OperationLock } from '../ops/operation-lock.js';
 import type { DataDirectory, PitrRestoreRequest } from '../ops/pitr/data-directory.js';
 import { onLineage } from '../ops/pitr/timeline-history.js';
@@ -157,7 +158,7 @@ export function pitrRestoreProcedure(ctx: ExecutionContext): Procedure<PitrResto
           s.databaseReplicas = replicas;
           s.databaseStopped = true;
           await kubeCall(setReplicas(s.kube, namespace, deployment, 0), `scale the deployment ${databaseName(s)}`);
-          const { done, state } = await follow(s.kube, namespace, deployment, 0, STOP_TIMEOUT_MS);
+          const { done, state } = await followReplicas(s.kube, { namespace, deployment }, 0, { timeoutMs: STOP_TIMEOUT_MS, what: `follow the deployment ${databaseName(s)}` });
           if (!done) throw failure(`${databaseName(s)} still had ${state.ready} ready pods after ${formatDuration(STOP_TIMEOUT_MS)}`);
           await waitUntilDown(s.ctx.databaseUrl, { timeoutMs: STOP_TIMEOUT_MS });
           return { title: `scale ${databaseName(s)} ${replicas} → 0`, note: 'the database no longer answers' };
@@ -289,13 +290,5 @@ async function kubeCall<T>(call: Promise<T>, what: string): Promise<T> {
     return await withTimeout(call, KUBE_CALL_TIMEOUT_MS, 'Kubernetes');
   } catch (error) {
     throw kubeFailure(error, { what });
-  }
-}
-
-async function follow(kube: Kube, namespace: string, deployment: string, replicas: number, timeoutMs: number) {
-  try {
-    return await withTimeout(waitForReplicas(kube, namespace, deployment, replicas, { timeoutMs }), timeoutMs + KUBE_CALL_TIMEOUT_MS, 'Kubernetes');
-  } catch (error) {
-    throw kubeFailure(error, { what: `follow the deployment ${namespace}/${deployment}` });
   }
 }

@@ -5,7 +5,8 @@
  * replica) it refuses: the restore scales the application itself.
  */
 import { z } from 'zod';
-import { readReplicas, setReplicas, waitForReplicas } from '../ops/kube/deployments.js';
+import { readReplicas, setReplicas } from '../ops/kube/deployments.js';
+import { followReplicas } from '../ops/kube/rollout.js';
 import { formatDuration } from '../duration.js';
 import type { Services } from '../context.js';
 import { OperationRunningError, runningOperation } from '../ops/operation-lock.js';
@@ -94,7 +95,7 @@ export const scaleAction: GatedAction<ScalePlan> = {
     // An operator's scale supersedes what an interrupted restore left to be scaled back.
     await forgetScaleDown(ctx.state, { namespace: plan.namespace, deployment: plan.name }).catch(() => undefined);
     const lines = [`${plan.namespace}/${plan.name}: ${before} → ${plan.to} replicas${before !== plan.from ? ` (it had ${before}, not ${plan.from} as planned)` : ''}`];
-    const { done, state } = await waitForReplicas(ctx.kube, plan.namespace, plan.name, plan.to, {
+    const { done, state } = await followReplicas(ctx.kube, { namespace: plan.namespace, deployment: plan.name }, plan.to, {
       timeoutMs: ROLLOUT_TIMEOUT_MS,
       onProgress: (s) => ctx.progress(`Scaling ${plan.namespace}/${plan.name} to ${plan.to}: ${s.ready}/${plan.to} ready`),
     });
