@@ -122,6 +122,8 @@ function scrubPasswords(secrets: Pick<Secrets, 'password' | 'previous'>, ctx: Pi
   return createScrubber([...ctx.config.secrets, ...values, ...values.map((v) => Buffer.from(v, 'utf8').toString('base64'))]);
 }
 
+// Not ops/kube's kubeCall: a deadline of our own would race the client's abort, which tells
+// outcomeUnknown that a patch may have been applied.
 function kubeCall<T>(call: Promise<T>, what: string, notFound?: string): Promise<T> {
   return call.catch((error: unknown) => {
     throw kubeFailure(error, { what, notFound });
