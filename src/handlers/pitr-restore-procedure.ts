@@ -16,7 +16,7 @@
  */
 import { formatDuration } from '../duration.js';
 import { formatCount } from '../format.js';
-import { countRows, type RowCounts } from '../ops/backup/count-rows.js';
+import { countRowsReadOnly, type RowCounts } from '../ops/backup/count-rows.js';
 import { describeFailure, failure } from '../ops/failure.js';
 import { readReplicas, setReplicas } from '../ops/kube/deployments.js';
 import type { Kube } from '../ops/kube/kube-client.js';
@@ -47,7 +47,6 @@ import { RESTORE_UNTOUCHED } from './restore-procedure.js';
 import type { PitrRestorePlan } from './pitr-restore-plan.js';
 
 const ARCHIVE_TIMEOUT_MS = 2 * 60_000;
-const COUNT_STATEMENT_TIMEOUT = '10min';
 const SERVER_LOG_LINES = 30;
 
 export interface PitrRestoreState {
@@ -249,15 +248,8 @@ function safetyLine(s: PitrRestoreState): string {
 
 async function readCounts(s: PitrRestoreState): Promise<RowCounts> {
   // A connection of its own: the pool's sessions did not survive the database's restart.
-  return withConnection(
-    s.ctx.databaseUrl,
-    async (client) => {
-      await client.query('BEGIN READ ONLY');
-      await client.query(`SELECT set_config('statement_timeout', $1, true)`, [COUNT_STATEMENT_TIMEOUT]);
-      const counts = await countRows(client, s.ctx.config.verifyTables);
-      await client.query('COMMIT');
-      return counts;
-    },
-    { connectTimeoutMs: s.ctx.config.timeouts.connectMs, applicationName: 'recipedb-ops pitr-restore' },
-  );
+  return withConnection(s.ctx.databaseUrl, (client) => countRowsReadOnly(client, s.ctx.config.verifyTables), {
+    connectTimeoutMs: s.ctx.config.timeouts.connectMs,
+    applicationName: 'recipedb-ops pitr-restore',
+  });
 }

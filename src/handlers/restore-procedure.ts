@@ -13,7 +13,7 @@ import { formatDuration } from '../duration.js';
 import { formatBytes, formatCount } from '../format.js';
 import { backupFileName } from '../ops/backup/backup-name.js';
 import { markBackupInUse } from '../ops/backup/backups-in-use.js';
-import { countRows, type RowCounts } from '../ops/backup/count-rows.js';
+import { countRowsReadOnly, type RowCounts } from '../ops/backup/count-rows.js';
 import { checkBackupIntegrity } from '../ops/backup/integrity.js';
 import type { BackupRecord } from '../ops/backup/backup-record.js';
 import { requireTrusted, resolveBackupName, type StoredBackup } from '../ops/backup/list-backups.js';
@@ -27,9 +27,6 @@ import { runLockedProcedure } from './locked-procedure.js';
 import { watchLockWaits } from './lock-wait-watchdog.js';
 import type { Conclusion, Procedure, RunRecord } from './procedure-runner.js';
 import type { RestorePlan } from './restore-plan.js';
-
-/** Counting big tables takes longer than the pool's statement timeout allows for a status query. */
-const COUNT_STATEMENT_TIMEOUT = '10min';
 
 type TrustedBackup = StoredBackup & { record: BackupRecord };
 
@@ -247,14 +244,7 @@ function compareCounts(counts: RowCounts, atBackup: RowCounts | undefined): { de
 async function readCounts(ctx: ExecutionContext): Promise<RowCounts> {
   const client = await ctx.db.connect();
   try {
-    await client.query('BEGIN READ ONLY');
-    await client.query(`SELECT set_config('statement_timeout', $1, true)`, [COUNT_STATEMENT_TIMEOUT]);
-    const counts = await countRows(client, ctx.config.verifyTables);
-    await client.query('COMMIT');
-    return counts;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
+    return await countRowsReadOnly(client, ctx.config.verifyTables);
   } finally {
     client.release();
   }
