@@ -38,10 +38,16 @@ export function requireKube(ctx: HandlerContext, command: string): Kube {
   return ctx.kube;
 }
 
-export function databaseChange(ctx: ExecutionContext): DatabaseChange | null {
+/** The database's container as configured (RECIPEDB_NAMESPACE, RECIPEDB_DEPLOYMENT, RECIPEDB_CONTAINER): what a change is planned for. */
+export function databaseTarget(config: Config): ContainerTarget {
+  const { namespace, deployment, container } = config.database;
+  return { namespace, deployment, container };
+}
+
+/** What an approved change works on: the container its plan names, null without Kubernetes. */
+export function databaseChange(ctx: ExecutionContext, planned: ContainerTarget): DatabaseChange | null {
   if (!ctx.kube) return null;
-  const { namespace, deployment, container } = ctx.config.database;
-  return { kube: ctx.kube, db: ctx.db, config: ctx.config, target: { namespace, deployment, container } };
+  return { kube: ctx.kube, db: ctx.db, config: ctx.config, target: { namespace: planned.namespace, deployment: planned.deployment, container: planned.container } };
 }
 
 /** Follows the rollout of `generation` within ROLLOUT_TIMEOUT, showing kubectl's sentence as it goes. */

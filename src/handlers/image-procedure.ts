@@ -172,8 +172,8 @@ export const imageProcedure: Procedure<ImageState> = {
 };
 
 export async function runImageProcedure(plan: ImagePlan, ctx: ExecutionContext): Promise<ActionOutcome> {
-  const change = databaseChange(ctx);
+  const change = databaseChange(ctx, plan);
   if (change === null) return { ok: false, summary: 'Kubernetes is not configured; nothing was done', lines: [] };
-  const state: ImageState = { plan, change: { ...change, target: { namespace: plan.namespace, deployment: plan.deployment, container: plan.container } }, patched: false };
+  const state: ImageState = { plan, change, patched: false };
   return runLockedProcedure(ctx, { kind: 'image', procedure: imageProcedure, state, untouched: [`Image: unchanged, ${plan.from.image}`] });
 }

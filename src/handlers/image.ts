@@ -12,7 +12,7 @@ import { readDatabaseDeployment } from '../ops/kube/database-deployment.js';
 import { readDatabasePods } from '../ops/kube/database-pods.js';
 import { digestOf, ImageReferenceError, parseImageReference, shortDigest, type ImageReference } from '../ops/kube/image-reference.js';
 import { readServerVersion, type ServerVersion } from '../ops/postgres/server-version.js';
-import { requireKube, restartWarning } from './database-change.js';
+import { databaseTarget, requireKube, restartWarning } from './database-change.js';
 import { planned, type GatedAction, type GatedResult } from './gated.js';
 import { defineHandler } from './handler.js';
 import { imagePlan, type ImagePlan } from './image-plan.js';
@@ -50,7 +50,7 @@ export const imageHandler = defineHandler({
   args: imageArgs,
   async run(args, ctx): Promise<GatedResult<ImagePlan>> {
     const kube = requireKube(ctx, 'image');
-    const target = { namespace: ctx.config.database.namespace, deployment: ctx.config.database.deployment, container: ctx.config.database.container };
+    const target = databaseTarget(ctx.config);
     const where = `${target.namespace}/${target.deployment}`;
     const [current, podsRead, server] = await Promise.all([
       readDatabaseDeployment(kube, target),

@@ -178,9 +178,9 @@ export const resizeProcedure: Procedure<ResizeState> = {
 };
 
 export async function runResizeProcedure(plan: ResizePlan, ctx: ExecutionContext): Promise<ActionOutcome> {
-  const change = databaseChange(ctx);
+  const change = databaseChange(ctx, plan);
   if (change === null) return { ok: false, summary: 'Kubernetes is not configured; nothing was done', lines: [] };
   const { forward, backward } = differences(plan.from, plan.to);
-  const state: ResizeState = { plan, change: { ...change, target: { namespace: plan.namespace, deployment: plan.deployment, container: plan.container } }, forward, backward, patched: false };
+  const state: ResizeState = { plan, change, forward, backward, patched: false };
   return runLockedProcedure(ctx, { kind: 'resize', procedure: resizeProcedure, state, untouched: [`Resources: unchanged (${describe(plan.from)})`] });
 }

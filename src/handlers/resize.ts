@@ -11,7 +11,7 @@ import { formatCpu, formatMemory } from '../format.js';
 import { readDatabaseDeployment, type ContainerResources } from '../ops/kube/database-deployment.js';
 import { readDatabasePods } from '../ops/kube/database-pods.js';
 import { parseQuantity } from '../ops/kube/quantity.js';
-import { requireKube, restartWarning } from './database-change.js';
+import { databaseTarget, requireKube, restartWarning } from './database-change.js';
 import { planned, type GatedAction, type GatedResult } from './gated.js';
 import { defineHandler } from './handler.js';
 import { Refusal } from './refusal.js';
@@ -100,7 +100,7 @@ export const resizeHandler = defineHandler({
   args: resizeArgs,
   async run(args, ctx): Promise<GatedResult<ResizePlan>> {
     const kube = requireKube(ctx, 'resize');
-    const target = { namespace: ctx.config.database.namespace, deployment: ctx.config.database.deployment, container: ctx.config.database.container };
+    const target = databaseTarget(ctx.config);
     const current = await readDatabaseDeployment(kube, target);
     const from = current.resources;
     const to: ContainerResources = { requests: { ...from.requests }, limits: { ...from.limits } };
