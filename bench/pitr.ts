@@ -28,6 +28,7 @@ import { takeBackup } from '../src/ops/backup/take-backup.js';
 import { takePitrBackup } from '../src/ops/pitr/pitr-backup.js';
 import { databaseUrl, ensureDatabase, withConnection } from '../src/ops/postgres/databases.js';
 import { openServices, type OpenServices } from '../src/services.js';
+import { backupRecordStore } from '../src/state/backup-records.js';
 import { startFakeKube, type FakeKube } from '../test/support/fake-kube.js';
 import { startPitrPostgres, type PitrPostgres } from '../test/support/local-pitr.js';
 import { createBigDatabase } from './big-database.js';
@@ -92,7 +93,7 @@ export async function pitrSection({ harness, say }: BenchContext): Promise<Secti
     const base = await takePitrBackup(cluster.pgbackrest, { type: 'full' });
     say(`pitr: base backup ${base.backup.label} in ${(base.tookMs / 1000).toFixed(1)} s (${(base.backup.repoSizeBytes / MB).toFixed(0)} MB stored).`);
     say('pitr: dump backup (the bot\'s backup)…');
-    const dump = await takeBackup({ state: services.state, databaseUrl: big.url, dir: backupDir, retentionDays: 30, verifyTables: config.verifyTables, requestedBy: 'bench', instance: services.instance });
+    const dump = await takeBackup({ state: services.state, records: backupRecordStore(services.state), databaseUrl: big.url, dir: backupDir, retentionDays: 30, verifyTables: config.verifyTables, requestedBy: 'bench', instance: services.instance });
     say(`pitr: dump ${dump.backup.name} in ${(dump.backup.durationMs / 1000).toFixed(1)} s (${(dump.backup.sizeBytes / MB).toFixed(0)} MB).`);
 
     say(`pitr: the application writes for ${WORK_MS / 1000} s after the dump…`);

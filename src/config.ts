@@ -228,7 +228,7 @@ export interface Config {
   alerts: { token?: string; channel?: string; alertmanagerUrl?: string };
   /** Roles whose password `user rotate-password` may change, and the Secret key that holds it. */
   managedUsers: ManagedUser[];
-  /** How long a rollout may take (ROLLOUT_TIMEOUT): resize, image, storage expand, restarts after a rotation. */
+  /** How long a rollout may take (ROLLOUT_TIMEOUT): resize, image, storage expand, restarts after a rotation, scale. */
   rolloutTimeoutMs: number;
   /** SPEC section 9: how long a maintenance statement may wait for a lock, and how often its progress is redrawn. */
   maintenance: { lockTimeoutMs: number; progressIntervalMs: number };

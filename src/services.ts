@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
-import { createKube } from './ops/kube/kube-client.js';
+import { createKube, type Kube } from './ops/kube/kube-client.js';
 import { createPool } from './ops/postgres/pool.js';
 import { openReservedSession } from './ops/postgres/reserved-session.js';
 import { STATE_SCHEMA, migrate } from './state/migrate.js';
@@ -23,7 +23,9 @@ import { listBackups, newestBotBackup } from './ops/backup/list-backups.js';
 import { readBackupRecords } from './state/backup-records.js';
 import { createNotices } from './jobs/notices.js';
 import { startJobs } from './jobs/start-jobs.js';
-import { createPitrServices, type PitrServices } from './ops/pitr/pitr-services.js';
+import { initContainerRestore } from './ops/pitr/kube-data-directory.js';
+import { createPgBackRest } from './ops/pitr/pgbackrest.js';
+import type { PitrServices } from './ops/pitr/pitr-services.js';
 
 export interface OpenServices extends Services {
   close(): Promise<void>;
@@ -92,5 +94,15 @@ export async function openServices(
       await jobs.stop();
       await closePools();
     },
+  };
+}
+
+function createPitrServices(config: Config, kube: Kube | null): PitrServices | null {
+  if (config.pitr === null) return null;
+  const { namespace, deployment, container } = config.database;
+  return {
+    stanza: config.pitr.stanza,
+    pgbackrest: createPgBackRest({ stanza: config.pitr.stanza, configFile: config.pitr.configFile, secrets: config.secrets }),
+    dataDirectory: kube ? initContainerRestore(kube, { namespace, deployment, container, timeoutMs: config.pitr.restoreTimeoutMs }) : null,
   };
 }

@@ -12,10 +12,10 @@
  */
 import type pg from 'pg';
 import { formatDuration } from '../duration.js';
-import { KUBE_CALL_TIMEOUT_MS, readDeploymentReplicas, readReplicas, setReplicas, waitForReplicas, type DeploymentReplicas } from '../ops/kube/deployments.js';
+import { readReplicas, setReplicas } from '../ops/kube/deployments.js';
 import type { Kube } from '../ops/kube/kube-client.js';
-import { kubeFailure } from '../ops/kube/kube-failure.js';
-import { withTimeout } from '../with-timeout.js';
+import { kubeCall } from '../ops/kube/kube-failure.js';
+import { followReplicas, readRolloutState, type RolloutResult, type RolloutState } from '../ops/kube/rollout.js';
 import { failure } from '../ops/failure.js';
 import { forgetScaleDown, leftoverScaleDown, rememberScaleDown } from '../state/app-scale-downs.js';
 import type { ProcedureStep, StepContext } from './procedure-runner.js';
@@ -83,7 +83,7 @@ export function stopApplicationStep<S>(pick: (state: S) => AppScaling, deps: App
       const name = appName(app);
       const kube = deps.kube;
       if (!kube) return { status: 'skipped', note: 'Kubernetes is not configured' };
-      const replicas = await kubeCall(readReplicas(kube, app.namespace, app.deployment), `read the deployment ${name}`).catch((error: unknown) => {
+      const replicas = await kubeCall(readReplicas(kube, app.namespace, app.deployment), { what: `read the deployment ${name}` }).catch((error: unknown) => {
         app.readFailed = true;
         throw error;
       });
@@ -104,9 +104,9 @@ export function stopApplicationStep<S>(pick: (state: S) => AppScaling, deps: App
       // Written first: if this replica dies from here on, another one scales the application back.
       await remember(replicas);
       app.stopTried = true;
-      await kubeCall(setReplicas(kube, app.namespace, app.deployment, 0), `scale the deployment ${name}`);
-      const { done, stopped, state } = await follow(kube, app, 0, STOP_TIMEOUT_MS, ctx, (r) => `stopping ${name}… ${r.ready} ready`);
-      if (stopped) throw failure(`stopped while ${name} was stopping (${state.ready} ready): ${ctx.reason(ctx.signal.reason)}; ${deps.notStopped}`);
+      await kubeCall(setReplicas(kube, app.namespace, app.deployment, 0), { what: `scale the deployment ${name}` });
+      const { done, failure: stopped, state } = await follow(kube, app, 0, STOP_TIMEOUT_MS, ctx, (r) => `stopping ${name}… ${r.ready} ready`);
+      if (stopped === 'stopped') throw failure(`stopped while ${name} was stopping (${state.ready} ready): ${ctx.reason(ctx.signal.reason)}; ${deps.notStopped}`);
       if (!done) throw new Error(`${name} still had ${state.ready} ready pods after ${formatDuration(STOP_TIMEOUT_MS)}; ${deps.notStopped}`);
       return { title };
     },
@@ -130,7 +130,7 @@ export function scaleApplicationBackStep<S>(pick: (state: S) => AppScaling, deps
       if (replicas === undefined) return { status: 'skipped', note: 'it was never stopped' };
       if (!app.stopTried) return { status: 'skipped', title: `scale ${name} back`, note: `left at ${replicas} replicas, as it was` };
       try {
-        await kubeCall(setReplicas(kube, app.namespace, app.deployment, replicas), `scale the deployment ${name}`);
+        await kubeCall(setReplicas(kube, app.namespace, app.deployment, replicas), { what: `scale the deployment ${name}` });
         // A row that stays is harmless: whoever finds it later sees the application back, and leaves it.
         await forgetScaleDown(deps.state, app).catch(() => undefined);
         if (ctx.signal.aborted) {
@@ -138,8 +138,8 @@ export function scaleApplicationBackStep<S>(pick: (state: S) => AppScaling, deps
           app.end = { kind: 'not-followed', reason: ctx.reason(ctx.signal.reason) };
           return { note: `not followed to ready: ${app.end.reason}` };
         }
-        const { done, stopped, state } = await follow(kube, app, replicas, START_TIMEOUT_MS, ctx, (r) => `starting ${name}… ${r.ready}/${replicas} ready`);
-        if (stopped) {
+        const { done, failure: stopped, state } = await follow(kube, app, replicas, START_TIMEOUT_MS, ctx, (r) => `starting ${name}… ${r.ready}/${replicas} ready`);
+        if (stopped === 'stopped') {
           app.end = { kind: 'not-followed', reason: ctx.reason(ctx.signal.reason) };
           return { note: `${state.ready} ready when the bot stopped following it: ${app.end.reason}` };
         }
@@ -149,7 +149,7 @@ export function scaleApplicationBackStep<S>(pick: (state: S) => AppScaling, deps
       } catch (error) {
         if (app.end === undefined) {
           // Read from the deployment itself: the scale subresource is what just failed.
-          const now = await kubeCall(readDeploymentReplicas(kube, app.namespace, app.deployment), `read the deployment ${name}`).then(
+          const now = await kubeCall(readRolloutState(kube, app), { what: `read the deployment ${name}` }).then(
             (state) => state.desired,
             () => undefined,
           );
@@ -202,27 +202,6 @@ export function applicationInTrouble(app: AppScaling): boolean {
   return app.end !== undefined && app.end.kind !== 'back' && app.end.kind !== 'not-followed';
 }
 
-async function kubeCall<T>(call: Promise<T>, what: string): Promise<T> {
-  try {
-    return await withTimeout(call, KUBE_CALL_TIMEOUT_MS, 'Kubernetes');
-  } catch (error) {
-    throw kubeFailure(error, { what });
-  }
-}
-
-async function follow(
-  kube: Kube,
-  app: AppScaling,
-  replicas: number,
-  timeoutMs: number,
-  ctx: StepContext,
-  describe: (state: DeploymentReplicas) => string,
-): Promise<{ done: boolean; stopped?: boolean; state: DeploymentReplicas }> {
-  const waiting = waitForReplicas(kube, app.namespace, app.deployment, replicas, { timeoutMs, onProgress: (r) => ctx.progress(describe(r)), signal: ctx.signal });
-  try {
-    // Each poll has no deadline of its own: bound the whole wait.
-    return await withTimeout(waiting, timeoutMs + KUBE_CALL_TIMEOUT_MS, 'Kubernetes');
-  } catch (error) {
-    throw kubeFailure(error, { what: `follow the deployment ${appName(app)}` });
-  }
+function follow(kube: Kube, app: AppScaling, replicas: number, timeoutMs: number, ctx: StepContext, describe: (state: RolloutState) => string): Promise<RolloutResult> {
+  return followReplicas(kube, app, replicas, { timeoutMs, onProgress: (r) => ctx.progress(describe(r)), signal: ctx.signal, what: `follow the deployment ${appName(app)}` });
 }

@@ -12,6 +12,7 @@ import type { Services } from '../context.js';
 import { formatBytes } from '../format.js';
 import { BackupRunningError } from '../ops/backup/backup-lock.js';
 import { takeBackup, type TakenBackup } from '../ops/backup/take-backup.js';
+import { backupRecordStore } from '../state/backup-records.js';
 
 export type BackupTrigger = 'manual' | 'schedule' | 'restore';
 
@@ -44,6 +45,7 @@ export async function backUpNow(services: Services, options: BackUpNowOptions): 
   try {
     taken = await takeBackup({
       state: services.state,
+      records: backupRecordStore(services.state),
       databaseUrl: services.databaseUrl,
       dir: path.resolve(config.backup.dir),
       retentionDays: config.backup.retentionDays,

@@ -1,10 +1,10 @@
 /**
  * What `resize`, `image` and `storage expand` share: Kubernetes must be configured to plan them,
- * each runs under the operation lock (a restore, a maintenance operation and these exclude each
- * other, across replicas), and the two that replace the database pod follow the rollout, find the
- * new pod, say why a pod that never became ready did not, and wait for the server to answer.
+ * each runs under the operation lock (runLockedProcedure: a restore, a maintenance operation and
+ * these exclude each other, across replicas), and the two that replace the database pod follow the
+ * rollout, find the new pod, say why a pod that never became ready did not, and wait for the
+ * server to answer.
  *
- *   const outcome = await runLockedProcedure('image', imageProcedure, state, ctx, ['Image: unchanged']);
  *   const rollout = await followDatabaseRollout(change, generation, (text) => step.progress(text));
  */
 import type pg from 'pg';
@@ -15,13 +15,9 @@ import type { ContainerTarget } from '../ops/kube/database-deployment.js';
 import type { Kube } from '../ops/kube/kube-client.js';
 import { followRollout, type RolloutResult } from '../ops/kube/rollout.js';
 import { readWarningEvents } from '../ops/kube/warning-events.js';
-import { acquireOperationLock, OperationRunningError, type OperationKind } from '../ops/operation-lock.js';
 import { waitForServer, type ServerBack } from '../ops/postgres/server-version.js';
-import { createScrubber } from '../redact.js';
-import { describeFailure } from '../ops/failure.js';
-import { procedureOutcome, type ActionOutcome, type ExecutionContext } from './gated.js';
+import type { ExecutionContext } from './gated.js';
 import type { HandlerContext } from './handler.js';
-import { runProcedure, type Procedure } from './procedure-runner.js';
 import { Refusal } from './refusal.js';
 
 /** How long the server may take to accept connections once its new pod is ready. */
@@ -42,46 +38,30 @@ export function requireKube(ctx: HandlerContext, command: string): Kube {
   return ctx.kube;
 }
 
-export function databaseChange(ctx: ExecutionContext): DatabaseChange | null {
-  if (!ctx.kube) return null;
-  const { namespace, deployment, container } = ctx.config.database;
-  return { kube: ctx.kube, db: ctx.db, config: ctx.config, target: { namespace, deployment, container } };
+/** The database's container as configured (RECIPEDB_NAMESPACE, RECIPEDB_DEPLOYMENT, RECIPEDB_CONTAINER): what a change is planned for. */
+export function databaseTarget(config: Config): ContainerTarget {
+  const { namespace, deployment, container } = config.database;
+  return { namespace, deployment, container };
 }
 
-/**
- * Runs the procedure while holding the operation lock; when another operation holds it, nothing
- * is done and the outcome says what runs. The lock's loss stops the procedure at its next step.
- */
-export async function runLockedProcedure<State>(
-  kind: OperationKind,
-  procedure: Procedure<State>,
-  state: State,
-  ctx: ExecutionContext,
-  untouched: string[],
-): Promise<ActionOutcome> {
-  let lock;
-  try {
-    lock = await acquireOperationLock(ctx.state, { kind, by: ctx.approver });
-  } catch (error) {
-    if (!(error instanceof OperationRunningError)) throw error;
-    return { ok: false, summary: `${error.message}; nothing was done`, lines: [...untouched, 'Run it again once the other operation has finished.'] };
-  }
-  const scrub = createScrubber(ctx.config.secrets);
-  try {
-    const report = await runProcedure(procedure, state, { progress: ctx.progress, log: ctx.log, stop: lock.lost, reason: (error) => scrub(describeFailure(error)) });
-    return procedureOutcome(report);
-  } finally {
-    await lock.release();
-  }
+/** What an approved change works on: the container its plan names, null without Kubernetes. */
+export function databaseChange(ctx: ExecutionContext, planned: ContainerTarget): DatabaseChange | null {
+  if (!ctx.kube) return null;
+  return { kube: ctx.kube, db: ctx.db, config: ctx.config, target: { namespace: planned.namespace, deployment: planned.deployment, container: planned.container } };
 }
 
 /** Follows the rollout of `generation` within ROLLOUT_TIMEOUT, showing kubectl's sentence as it goes. */
 export async function followDatabaseRollout(change: DatabaseChange, generation: number, progress: (text: string) => Promise<void>): Promise<RolloutResult> {
+  let shown = '';
   return followRollout(change.kube, change.target, {
     generation,
     timeoutMs: change.config.rolloutTimeoutMs,
     pollMs: ROLLOUT_POLL_MS,
-    onProgress: (_state, message) => progress(`following the rollout: ${message}`),
+    onProgress: async (_state, message) => {
+      if (message === shown) return;
+      shown = message;
+      await progress(`following the rollout: ${message}`);
+    },
   });
 }
 

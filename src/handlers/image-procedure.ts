@@ -14,9 +14,10 @@ import { patchDatabaseContainer, readDatabaseDeployment } from '../ops/kube/data
 import type { DatabasePod } from '../ops/kube/database-pods.js';
 import { digestOf, shortDigest } from '../ops/kube/image-reference.js';
 import { readServerVersion, type ServerVersion } from '../ops/postgres/server-version.js';
-import { currentPods, databaseChange, followDatabaseRollout, rolloutFailure, runLockedProcedure, serverBack, startDuration, type DatabaseChange } from './database-change.js';
+import { currentPods, databaseChange, followDatabaseRollout, rolloutFailure, serverBack, startDuration, type DatabaseChange } from './database-change.js';
 import type { ActionOutcome, ExecutionContext } from './gated.js';
-import type { ImagePlan } from './image.js';
+import type { ImagePlan } from './image-plan.js';
+import { runLockedProcedure } from './locked-procedure.js';
 import type { Procedure } from './procedure-runner.js';
 
 interface ImageState {
@@ -171,8 +172,8 @@ export const imageProcedure: Procedure<ImageState> = {
 };
 
 export async function runImageProcedure(plan: ImagePlan, ctx: ExecutionContext): Promise<ActionOutcome> {
-  const change = databaseChange(ctx);
+  const change = databaseChange(ctx, plan);
   if (change === null) return { ok: false, summary: 'Kubernetes is not configured; nothing was done', lines: [] };
-  const state: ImageState = { plan, change: { ...change, target: { namespace: plan.namespace, deployment: plan.deployment, container: plan.container } }, patched: false };
-  return runLockedProcedure('image', imageProcedure, state, ctx, [`Image: unchanged, ${plan.from.image}`]);
+  const state: ImageState = { plan, change, patched: false };
+  return runLockedProcedure(ctx, { kind: 'image', procedure: imageProcedure, state, untouched: [`Image: unchanged, ${plan.from.image}`] });
 }

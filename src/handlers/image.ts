@@ -12,20 +12,12 @@ import { readDatabaseDeployment } from '../ops/kube/database-deployment.js';
 import { readDatabasePods } from '../ops/kube/database-pods.js';
 import { digestOf, ImageReferenceError, parseImageReference, shortDigest, type ImageReference } from '../ops/kube/image-reference.js';
 import { readServerVersion, type ServerVersion } from '../ops/postgres/server-version.js';
-import { requireKube, restartWarning } from './database-change.js';
+import { databaseTarget, requireKube, restartWarning } from './database-change.js';
 import { planned, type GatedAction, type GatedResult } from './gated.js';
 import { defineHandler } from './handler.js';
+import { imagePlan, type ImagePlan } from './image-plan.js';
 import { runImageProcedure } from './image-procedure.js';
 import { Refusal } from './refusal.js';
-
-const imagePlan = z.object({
-  namespace: z.string().min(1),
-  deployment: z.string().min(1),
-  container: z.string().min(1),
-  from: z.object({ image: z.string().min(1), digest: z.string().nullable() }),
-  to: z.object({ image: z.string().min(1), digest: z.string().nullable(), version: z.string().min(1), major: z.number().int().positive() }),
-});
-export type ImagePlan = z.infer<typeof imagePlan>;
 
 const imageArgs = z
   .object({ positional: z.array(z.string()), flags: z.record(z.string(), z.unknown()) })
@@ -58,7 +50,7 @@ export const imageHandler = defineHandler({
   args: imageArgs,
   async run(args, ctx): Promise<GatedResult<ImagePlan>> {
     const kube = requireKube(ctx, 'image');
-    const target = { namespace: ctx.config.database.namespace, deployment: ctx.config.database.deployment, container: ctx.config.database.container };
+    const target = databaseTarget(ctx.config);
     const where = `${target.namespace}/${target.deployment}`;
     const [current, podsRead, server] = await Promise.all([
       readDatabaseDeployment(kube, target),

@@ -26,7 +26,8 @@ import { PREVIOUS_KEY_SUFFIX } from '../managed-users-config.js';
 import { createScrubber } from '../redact.js';
 import { describeFailure, failure, networkProblem } from '../ops/failure.js';
 import { kubeFailure } from '../ops/kube/kube-failure.js';
-import { restartDeployment, waitForRollout, type RolloutState } from '../ops/kube/restart-deployment.js';
+import { restartDeployment } from '../ops/kube/restart-deployment.js';
+import { followRollout, type RolloutResult, type RolloutState } from '../ops/kube/rollout.js';
 import { patchSecretData, readSecretKey } from '../ops/kube/secrets.js';
 import type { Kube } from '../ops/kube/kube-client.js';
 import { acquireOperationLock, OperationRunningError } from '../ops/operation-lock.js';
@@ -49,7 +50,7 @@ export interface Restart {
   /** The patch was accepted: its pods are being replaced by ones reading the new password. */
   requested: boolean;
   generation?: number;
-  rollout?: { done: boolean; state: RolloutState };
+  rollout?: Pick<RolloutResult, 'done' | 'state' | 'failure'>;
 }
 
 export interface RotationState {
@@ -121,6 +122,8 @@ function scrubPasswords(secrets: Pick<Secrets, 'password' | 'previous'>, ctx: Pi
   return createScrubber([...ctx.config.secrets, ...values, ...values.map((v) => Buffer.from(v, 'utf8').toString('base64'))]);
 }
 
+// Not ops/kube's kubeCall: a deadline of our own would race the client's abort, which tells
+// outcomeUnknown that a patch may have been applied.
 function kubeCall<T>(call: Promise<T>, what: string, notFound?: string): Promise<T> {
   return call.catch((error: unknown) => {
     throw kubeFailure(error, { what, notFound });
@@ -263,20 +266,21 @@ export const passwordRotation: Procedure<Run> = {
         const details: string[] = [];
         for (const r of s.restarts) {
           const where = `${r.namespace}/${r.name}`;
-          r.rollout = await kubeCall(
-            waitForRollout(kube, r, {
-              generation: r.generation ?? 0,
-              timeoutMs: ctx.config.rolloutTimeoutMs,
-              signal: step.signal,
-              onProgress: (st) => step.progress(`rolling out ${where}: ${st.updated}/${st.desired} updated, ${st.available} available`),
-            }),
-            `follow the rollout of ${where}`,
-          );
+          r.rollout = await followRollout(kube, { namespace: r.namespace, deployment: r.name }, {
+            generation: r.generation ?? 0,
+            timeoutMs: ctx.config.rolloutTimeoutMs,
+            signal: step.signal,
+            what: `follow the rollout of ${where}`,
+            onProgress: (st) => step.progress(`rolling out ${where}: ${st.updated}/${st.desired} updated, ${st.available} available`),
+          });
           details.push(`   ${where}: ${rolloutText(r.rollout.state)}${r.rollout.done ? '' : ' — NOT complete'}`);
         }
         const stuck = s.restarts.filter((r) => r.rollout?.done === false);
         if (stuck.length > 0) {
-          throw failure(`the rollout of ${stuck.map((r) => `${r.namespace}/${r.name}`).join(', ')} did not complete within ${Math.round(ctx.config.rolloutTimeoutMs / 1000)}s`);
+          const names = stuck.map((r) => `${r.namespace}/${r.name}`).join(', ');
+          // A deployment past its progress deadline is not waited for any longer (kubectl rollout status gives up too).
+          if (stuck.every((r) => r.rollout?.failure === 'deadline')) throw failure(`the rollout of ${names} exceeded its progress deadline`);
+          throw failure(`the rollout of ${names} did not complete within ${Math.round(ctx.config.rolloutTimeoutMs / 1000)}s`);
         }
         return { details };
       },

@@ -16,12 +16,12 @@
  */
 import { formatDuration } from '../duration.js';
 import { formatCount } from '../format.js';
-import { countRows, type RowCounts } from '../ops/backup/count-rows.js';
+import { countRowsReadOnly, type RowCounts } from '../ops/backup/count-rows.js';
 import { describeFailure, failure } from '../ops/failure.js';
-import { KUBE_CALL_TIMEOUT_MS, readReplicas, setReplicas, waitForReplicas } from '../ops/kube/deployments.js';
+import { readReplicas, setReplicas } from '../ops/kube/deployments.js';
 import type { Kube } from '../ops/kube/kube-client.js';
-import { kubeFailure } from '../ops/kube/kube-failure.js';
-import { acquireOperationLock, OperationRunningError, type OperationLock } from '../ops/operation-lock.js';
+import { kubeCall } from '../ops/kube/kube-failure.js';
+import { followReplicas } from '../ops/kube/rollout.js';
 import type { DataDirectory, PitrRestoreRequest } from '../ops/pitr/data-directory.js';
 import { onLineage } from '../ops/pitr/timeline-history.js';
 import { readPitrState } from '../ops/pitr/pitr-state.js';
@@ -29,8 +29,6 @@ import type { PitrServices } from '../ops/pitr/pitr-services.js';
 import { waitForPromotion, waitUntilDown, type Promoted } from '../ops/pitr/recovery-wait.js';
 import { recordSafetyPoint, type SafetyPoint } from '../ops/pitr/safety-point.js';
 import { withConnection } from '../ops/postgres/databases.js';
-import { createScrubber } from '../redact.js';
-import { withTimeout } from '../with-timeout.js';
 import {
   applicationInTrouble,
   applicationLine,
@@ -42,12 +40,13 @@ import {
   STOP_TIMEOUT_MS,
   type AppScaling,
 } from './app-scale-steps.js';
-import { procedureOutcome, type ActionOutcome, type ExecutionContext } from './gated.js';
-import { runProcedure, type Conclusion, type Procedure, type RunRecord, type StepDone } from './procedure-runner.js';
+import type { ActionOutcome, ExecutionContext } from './gated.js';
+import { runLockedProcedure } from './locked-procedure.js';
+import type { Conclusion, Procedure, RunRecord, StepDone } from './procedure-runner.js';
+import { RESTORE_UNTOUCHED } from './restore-procedure.js';
 import type { PitrRestorePlan } from './pitr-restore-plan.js';
 
 const ARCHIVE_TIMEOUT_MS = 2 * 60_000;
-const COUNT_STATEMENT_TIMEOUT = '10min';
 const SERVER_LOG_LINES = 30;
 
 export interface PitrRestoreState {
@@ -73,18 +72,7 @@ export interface PitrRestoreState {
 export async function runPitrRestoreProcedure(plan: PitrRestorePlan, ctx: ExecutionContext): Promise<ActionOutcome> {
   const { pitr, kube } = ctx;
   if (!pitr?.dataDirectory || !kube || !ctx.config.pitr) {
-    return { ok: false, summary: 'point-in-time recovery is no longer configured on this replica; nothing was done', lines: ['Database: unchanged (nothing was restored)', 'Application: not touched'] };
-  }
-  let lock: OperationLock;
-  try {
-    lock = await acquireOperationLock(ctx.state, { kind: 'pitr-restore', by: ctx.approver });
-  } catch (error) {
-    if (!(error instanceof OperationRunningError)) throw error;
-    return {
-      ok: false,
-      summary: `${error.message}; nothing was done`,
-      lines: ['Database: unchanged (nothing was restored)', 'Application: not touched', 'Run the restore again once the other operation has finished.'],
-    };
+    return { ok: false, summary: 'point-in-time recovery is no longer configured on this replica; nothing was done', lines: [...RESTORE_UNTOUCHED] };
   }
   const state: PitrRestoreState = {
     plan,
@@ -97,18 +85,7 @@ export async function runPitrRestoreProcedure(plan: PitrRestorePlan, ctx: Execut
     databaseStopped: false,
     restored: false,
   };
-  const scrub = createScrubber(ctx.config.secrets);
-  try {
-    const report = await runProcedure(pitrRestoreProcedure(ctx), state, {
-      progress: ctx.progress,
-      log: ctx.log,
-      stop: AbortSignal.any([lock.lost, ctx.lifecycle.stopSignal]),
-      reason: (error) => scrub(describeFailure(error)),
-    });
-    return procedureOutcome(report);
-  } finally {
-    await lock.release();
-  }
+  return runLockedProcedure(ctx, { kind: 'pitr-restore', procedure: pitrRestoreProcedure(ctx), state, untouched: RESTORE_UNTOUCHED, again: 'the restore', stopOnShutdown: true });
 }
 
 const at = (s: PitrRestoreState): string => s.plan.target.pg.replace(/\+00$/, ' UTC');
@@ -153,11 +130,11 @@ export function pitrRestoreProcedure(ctx: ExecutionContext): Procedure<PitrResto
         title: 'stop the database',
         async run(s): Promise<StepDone> {
           const { namespace, deployment } = s.plan.database;
-          const replicas = await kubeCall(readReplicas(s.kube, namespace, deployment), `read the deployment ${databaseName(s)}`);
+          const replicas = await kubeCall(readReplicas(s.kube, namespace, deployment), { what: `read the deployment ${databaseName(s)}` });
           s.databaseReplicas = replicas;
           s.databaseStopped = true;
-          await kubeCall(setReplicas(s.kube, namespace, deployment, 0), `scale the deployment ${databaseName(s)}`);
-          const { done, state } = await follow(s.kube, namespace, deployment, 0, STOP_TIMEOUT_MS);
+          await kubeCall(setReplicas(s.kube, namespace, deployment, 0), { what: `scale the deployment ${databaseName(s)}` });
+          const { done, state } = await followReplicas(s.kube, { namespace, deployment }, 0, { timeoutMs: STOP_TIMEOUT_MS, what: `follow the deployment ${databaseName(s)}` });
           if (!done) throw failure(`${databaseName(s)} still had ${state.ready} ready pods after ${formatDuration(STOP_TIMEOUT_MS)}`);
           await waitUntilDown(s.ctx.databaseUrl, { timeoutMs: STOP_TIMEOUT_MS });
           return { title: `scale ${databaseName(s)} ${replicas} → 0`, note: 'the database no longer answers' };
@@ -181,7 +158,7 @@ export function pitrRestoreProcedure(ctx: ExecutionContext): Procedure<PitrResto
           const { namespace, deployment } = s.plan.database;
           const replicas = s.databaseReplicas ?? 1;
           const title = `scale ${databaseName(s)} 0 → ${replicas}`;
-          await kubeCall(setReplicas(s.kube, namespace, deployment, replicas), `scale the deployment ${databaseName(s)}`);
+          await kubeCall(setReplicas(s.kube, namespace, deployment, replicas), { what: `scale the deployment ${databaseName(s)}` });
           try {
             // Recovery may replay a lot of WAL: it is bounded like the restore, not like a rollout.
             s.started = await waitForPromotion(s.ctx.databaseUrl, {
@@ -271,31 +248,8 @@ function safetyLine(s: PitrRestoreState): string {
 
 async function readCounts(s: PitrRestoreState): Promise<RowCounts> {
   // A connection of its own: the pool's sessions did not survive the database's restart.
-  return withConnection(
-    s.ctx.databaseUrl,
-    async (client) => {
-      await client.query('BEGIN READ ONLY');
-      await client.query(`SELECT set_config('statement_timeout', $1, true)`, [COUNT_STATEMENT_TIMEOUT]);
-      const counts = await countRows(client, s.ctx.config.verifyTables);
-      await client.query('COMMIT');
-      return counts;
-    },
-    { connectTimeoutMs: s.ctx.config.timeouts.connectMs, applicationName: 'recipedb-ops pitr-restore' },
-  );
-}
-
-async function kubeCall<T>(call: Promise<T>, what: string): Promise<T> {
-  try {
-    return await withTimeout(call, KUBE_CALL_TIMEOUT_MS, 'Kubernetes');
-  } catch (error) {
-    throw kubeFailure(error, { what });
-  }
-}
-
-async function follow(kube: Kube, namespace: string, deployment: string, replicas: number, timeoutMs: number) {
-  try {
-    return await withTimeout(waitForReplicas(kube, namespace, deployment, replicas, { timeoutMs }), timeoutMs + KUBE_CALL_TIMEOUT_MS, 'Kubernetes');
-  } catch (error) {
-    throw kubeFailure(error, { what: `follow the deployment ${namespace}/${deployment}` });
-  }
+  return withConnection(s.ctx.databaseUrl, (client) => countRowsReadOnly(client, s.ctx.config.verifyTables), {
+    connectTimeoutMs: s.ctx.config.timeouts.connectMs,
+    applicationName: 'recipedb-ops pitr-restore',
+  });
 }

@@ -12,16 +12,15 @@
  */
 import { z } from 'zod';
 import { formatBytes, formatTime } from '../format.js';
-import { KUBE_CALL_TIMEOUT_MS, readReplicas } from '../ops/kube/deployments.js';
+import { readReplicas } from '../ops/kube/deployments.js';
 import type { Kube } from '../ops/kube/kube-client.js';
-import { kubeFailure } from '../ops/kube/kube-failure.js';
+import { kubeCall } from '../ops/kube/kube-failure.js';
 import { pitrRestoreArgs as restoreCommandArgs } from '../ops/pitr/data-directory.js';
 import { readPitrState } from '../ops/pitr/pitr-state.js';
 import { chooseBaseBackup } from '../ops/pitr/recovery-window.js';
 import { describeTargetSpec, parseTargetTime, resolveTargetTime, type RecoveryTarget, type TargetTimeSpec } from '../ops/pitr/target-time.js';
 import { describeReplayPath } from '../ops/pitr/timeline-history.js';
 import { formatLsn, segmentsBetween, WAL_SEGMENT_BYTES } from '../ops/pitr/wal.js';
-import { withTimeout } from '../with-timeout.js';
 import { planned, type GatedAction, type GatedResult } from './gated.js';
 import type { HandlerContext, RawArgs } from './handler.js';
 import { PITR_NOT_CONFIGURED } from './pitr.js';
@@ -147,11 +146,9 @@ export function formatTarget(target: Pick<RecoveryTarget, 'pg'>): string {
 }
 
 async function replicasOf(kube: Kube, namespace: string, deployment: string, variables: string): Promise<number> {
-  return withTimeout(readReplicas(kube, namespace, deployment), KUBE_CALL_TIMEOUT_MS, 'Kubernetes').catch((error: unknown) => {
-    throw kubeFailure(error, {
-      what: `read the deployment ${namespace}/${deployment}`,
-      notFound: `the deployment ${namespace}/${deployment} does not exist in Kubernetes: fix ${variables}`,
-    });
+  return kubeCall(readReplicas(kube, namespace, deployment), {
+    what: `read the deployment ${namespace}/${deployment}`,
+    notFound: `the deployment ${namespace}/${deployment} does not exist in Kubernetes: fix ${variables}`,
   });
 }
 

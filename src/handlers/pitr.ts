@@ -21,21 +21,14 @@ import { Refusal } from './refusal.js';
 export const PITR_NOT_CONFIGURED =
   'Point-in-time recovery is not configured: set PGBACKREST_STANZA (and PGBACKREST_CONFIG) and run the database with pgBackRest as deploy/database/ shows.';
 
-export interface PitrBackupListing {
-  label: string;
-  type: BaseBackup['type'];
-  startedAt: Date;
-  stoppedAt: Date;
-  durationMs: number;
-  sizeBytes: number;
-  deltaBytes: number;
-  repoSizeBytes: number;
-  repoDeltaBytes: number;
-  timeline: number;
+/** A base backup as `pitr` lists it (no LSNs: they are bigints, and the view has no use for them). */
+export type PitrBackupListing = Pick<
+  BaseBackup,
+  'label' | 'type' | 'startedAt' | 'stoppedAt' | 'durationMs' | 'sizeBytes' | 'deltaBytes' | 'repoSizeBytes' | 'repoDeltaBytes' | 'timeline' | 'error'
+> & {
   /** Recovery along the current timeline can start from it (false: a backup of an abandoned branch). */
   usable: boolean;
-  error: boolean;
-}
+};
 
 export interface PitrOverview {
   kind: 'overview';

@@ -20,14 +20,14 @@ import {
   databaseChange,
   followDatabaseRollout,
   rolloutFailure,
-  runLockedProcedure,
   serverBack,
   startDuration,
   type DatabaseChange,
 } from './database-change.js';
 import type { ActionOutcome, ExecutionContext } from './gated.js';
+import { runLockedProcedure } from './locked-procedure.js';
 import type { Procedure } from './procedure-runner.js';
-import type { ResizePlan } from './resize.js';
+import type { ResizePlan } from './resize-plan.js';
 
 type Resources = NonNullable<ContainerChange['resources']>;
 
@@ -178,9 +178,9 @@ export const resizeProcedure: Procedure<ResizeState> = {
 };
 
 export async function runResizeProcedure(plan: ResizePlan, ctx: ExecutionContext): Promise<ActionOutcome> {
-  const change = databaseChange(ctx);
+  const change = databaseChange(ctx, plan);
   if (change === null) return { ok: false, summary: 'Kubernetes is not configured; nothing was done', lines: [] };
   const { forward, backward } = differences(plan.from, plan.to);
-  const state: ResizeState = { plan, change: { ...change, target: { namespace: plan.namespace, deployment: plan.deployment, container: plan.container } }, forward, backward, patched: false };
-  return runLockedProcedure('resize', resizeProcedure, state, ctx, [`Resources: unchanged (${describe(plan.from)})`]);
+  const state: ResizeState = { plan, change, forward, backward, patched: false };
+  return runLockedProcedure(ctx, { kind: 'resize', procedure: resizeProcedure, state, untouched: [`Resources: unchanged (${describe(plan.from)})`] });
 }

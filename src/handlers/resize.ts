@@ -6,15 +6,16 @@
  * bounds, or a request above its limit is refused before any approval is asked.
  */
 import { z } from 'zod';
-import { formatCpu, formatMemory } from '../bot/views/resource-format.js';
 import { formatDuration } from '../duration.js';
+import { formatCpu, formatMemory } from '../format.js';
 import { readDatabaseDeployment, type ContainerResources } from '../ops/kube/database-deployment.js';
 import { readDatabasePods } from '../ops/kube/database-pods.js';
 import { parseQuantity } from '../ops/kube/quantity.js';
-import { requireKube, restartWarning } from './database-change.js';
+import { databaseTarget, requireKube, restartWarning } from './database-change.js';
 import { planned, type GatedAction, type GatedResult } from './gated.js';
 import { defineHandler } from './handler.js';
 import { Refusal } from './refusal.js';
+import { resizePlan, type ResizePlan } from './resize-plan.js';
 import { runResizeProcedure } from './resize-procedure.js';
 
 type Resource = 'cpu' | 'memory';
@@ -26,18 +27,6 @@ const BOUNDS: Record<Resource, { min: number; max: number; min_text: string; max
 
 // Kubernetes quantities without sign or exponent: what an operator types for CPU and memory.
 const QUANTITY = /^(?:\d+(?:\.\d+)?|\.\d+)(?:m|k|M|G|T|P|Ki|Mi|Gi|Ti|Pi)?$/;
-
-const quantities = z.object({ cpu: z.string().min(1).optional(), memory: z.string().min(1).optional() });
-const resourcesSchema = z.object({ requests: quantities, limits: quantities });
-
-const resizePlan = z.object({
-  namespace: z.string().min(1),
-  deployment: z.string().min(1),
-  container: z.string().min(1),
-  from: resourcesSchema,
-  to: resourcesSchema,
-});
-export type ResizePlan = z.infer<typeof resizePlan>;
 
 interface ResourceChange {
   request: string;
@@ -111,7 +100,7 @@ export const resizeHandler = defineHandler({
   args: resizeArgs,
   async run(args, ctx): Promise<GatedResult<ResizePlan>> {
     const kube = requireKube(ctx, 'resize');
-    const target = { namespace: ctx.config.database.namespace, deployment: ctx.config.database.deployment, container: ctx.config.database.container };
+    const target = databaseTarget(ctx.config);
     const current = await readDatabaseDeployment(kube, target);
     const from = current.resources;
     const to: ContainerResources = { requests: { ...from.requests }, limits: { ...from.limits } };

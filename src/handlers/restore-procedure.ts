@@ -13,24 +13,20 @@ import { formatDuration } from '../duration.js';
 import { formatBytes, formatCount } from '../format.js';
 import { backupFileName } from '../ops/backup/backup-name.js';
 import { markBackupInUse } from '../ops/backup/backups-in-use.js';
-import { countRows, type RowCounts } from '../ops/backup/count-rows.js';
+import { countRowsReadOnly, type RowCounts } from '../ops/backup/count-rows.js';
 import { checkBackupIntegrity } from '../ops/backup/integrity.js';
 import type { BackupRecord } from '../ops/backup/backup-record.js';
 import { requireTrusted, resolveBackupName, type StoredBackup } from '../ops/backup/list-backups.js';
 import { restoreBackup, RestoreError } from '../ops/backup/restore-backup.js';
-import { describeFailure, failure } from '../ops/failure.js';
-import { acquireOperationLock, OperationRunningError } from '../ops/operation-lock.js';
-import { createScrubber } from '../redact.js';
+import { failure } from '../ops/failure.js';
 import { readBackupRecords } from '../state/backup-records.js';
 import { applicationInTrouble, applicationLine, applicationNext, applicationScaling, scaleApplicationBackStep, shortApplication, stopApplicationStep, type AppScaling } from './app-scale-steps.js';
 import { backUpNow } from './back-up-now.js';
-import { procedureOutcome, type ActionOutcome, type ExecutionContext } from './gated.js';
+import type { ActionOutcome, ExecutionContext } from './gated.js';
+import { runLockedProcedure } from './locked-procedure.js';
 import { watchLockWaits } from './lock-wait-watchdog.js';
-import { runProcedure, type Conclusion, type Procedure, type RunRecord } from './procedure-runner.js';
+import type { Conclusion, Procedure, RunRecord } from './procedure-runner.js';
 import type { RestorePlan } from './restore-plan.js';
-
-/** Counting big tables takes longer than the pool's statement timeout allows for a status query. */
-const COUNT_STATEMENT_TIMEOUT = '10min';
 
 type TrustedBackup = StoredBackup & { record: BackupRecord };
 
@@ -53,34 +49,18 @@ export function newRestoreRun(plan: RestorePlan, options: { kubeConfigured: bool
   return { plan, app: applicationScaling(plan.app, options), database: 'unchanged' };
 }
 
+/** What a restore that did not start leaves: everything as it was. */
+export const RESTORE_UNTOUCHED: readonly string[] = ['Database: unchanged (nothing was restored)', 'Application: not touched'];
+
 export async function runRestoreProcedure(plan: RestorePlan, ctx: ExecutionContext): Promise<ActionOutcome> {
-  let lock;
-  try {
-    lock = await acquireOperationLock(ctx.state, { kind: 'restore', by: ctx.approver });
-  } catch (error) {
-    if (!(error instanceof OperationRunningError)) throw error;
-    return {
-      ok: false,
-      summary: `${error.message}; nothing was done`,
-      lines: ['Database: unchanged (nothing was restored)', 'Application: not touched', 'Run the restore again once the other operation has finished.'],
-    };
-  }
   // Retention (after a backup on any path in this process) must not delete the file under us.
   const done = markBackupInUse(plan.name);
-  const scrub = createScrubber(ctx.config.secrets);
   try {
     const state = newRestoreRun(plan, { kubeConfigured: ctx.kube !== null, scalableDeployments: ctx.config.scalableDeployments });
-    const report = await runProcedure(restoreProcedure(ctx), state, {
-      progress: ctx.progress,
-      log: ctx.log,
-      // A lost lock stops the restore at its next safe point: another replica may take it now.
-      stop: AbortSignal.any([lock.lost, ctx.lifecycle.stopSignal]),
-      reason: (error) => scrub(describeFailure(error)),
-    });
-    return procedureOutcome(report);
+    // A lost lock stops the restore at its next safe point: another replica may take it now.
+    return await runLockedProcedure(ctx, { kind: 'restore', procedure: restoreProcedure(ctx), state, untouched: RESTORE_UNTOUCHED, again: 'the restore', stopOnShutdown: true });
   } finally {
     done();
-    await lock.release();
   }
 }
 
@@ -264,14 +244,7 @@ function compareCounts(counts: RowCounts, atBackup: RowCounts | undefined): { de
 async function readCounts(ctx: ExecutionContext): Promise<RowCounts> {
   const client = await ctx.db.connect();
   try {
-    await client.query('BEGIN READ ONLY');
-    await client.query(`SELECT set_config('statement_timeout', $1, true)`, [COUNT_STATEMENT_TIMEOUT]);
-    const counts = await countRows(client, ctx.config.verifyTables);
-    await client.query('COMMIT');
-    return counts;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
+    return await countRowsReadOnly(client, ctx.config.verifyTables);
   } finally {
     client.release();
   }

@@ -11,9 +11,8 @@ import { markBackupInUse } from '../ops/backup/backups-in-use.js';
 import { BackupIntegrityError, checkBackupIntegrity, type BackupIntegrity } from '../ops/backup/integrity.js';
 import type { BackupRecord } from '../ops/backup/backup-record.js';
 import type { StoredBackup } from '../ops/backup/list-backups.js';
-import { KUBE_CALL_TIMEOUT_MS, readReplicas } from '../ops/kube/deployments.js';
-import { kubeFailure } from '../ops/kube/kube-failure.js';
-import { withTimeout } from '../with-timeout.js';
+import { readReplicas } from '../ops/kube/deployments.js';
+import { kubeCall } from '../ops/kube/kube-failure.js';
 import { planned, type GatedAction, type GatedResult } from './gated.js';
 import { defineHandler } from './handler.js';
 import { Refusal } from './refusal.js';
@@ -46,11 +45,9 @@ export const restoreHandler = defineHandler({
     const { namespace, deployment } = ctx.config.app;
     let appTarget: string;
     if (ctx.kube) {
-      const replicas = await withTimeout(readReplicas(ctx.kube, namespace, deployment), KUBE_CALL_TIMEOUT_MS, 'Kubernetes').catch((error: unknown) => {
-        throw kubeFailure(error, {
-          what: `read the deployment ${namespace}/${deployment}`,
-          notFound: `the application APP_DEPLOYMENT ${namespace}/${deployment} does not exist in Kubernetes, so the restore could not stop it: fix APP_NAMESPACE/APP_DEPLOYMENT`,
-        });
+      const replicas = await kubeCall(readReplicas(ctx.kube, namespace, deployment), {
+        what: `read the deployment ${namespace}/${deployment}`,
+        notFound: `the application APP_DEPLOYMENT ${namespace}/${deployment} does not exist in Kubernetes, so the restore could not stop it: fix APP_NAMESPACE/APP_DEPLOYMENT`,
       });
       appTarget =
         replicas === 0

@@ -1,11 +1,12 @@
 /**
  * `scale <deployment> <replicas>`: only deployments in SCALABLE_DEPLOYMENTS, 0–50 replicas. The
  * plan captures current → new; on approval the scale subresource is patched and the rollout
- * followed until the new replicas are ready or the timeout. While a restore runs (on any
+ * followed until the new replicas are ready or ROLLOUT_TIMEOUT. While a restore runs (on any
  * replica) it refuses: the restore scales the application itself.
  */
 import { z } from 'zod';
-import { readReplicas, setReplicas, waitForReplicas } from '../ops/kube/deployments.js';
+import { readReplicas, setReplicas } from '../ops/kube/deployments.js';
+import { followReplicas } from '../ops/kube/rollout.js';
 import { formatDuration } from '../duration.js';
 import type { Services } from '../context.js';
 import { OperationRunningError, runningOperation } from '../ops/operation-lock.js';
@@ -15,7 +16,6 @@ import { defineHandler } from './handler.js';
 import { Refusal } from './refusal.js';
 
 export const MAX_REPLICAS = 50;
-const ROLLOUT_TIMEOUT_MS = 5 * 60_000;
 
 const scalePlan = z.object({
   namespace: z.string().min(1),
@@ -94,8 +94,8 @@ export const scaleAction: GatedAction<ScalePlan> = {
     // An operator's scale supersedes what an interrupted restore left to be scaled back.
     await forgetScaleDown(ctx.state, { namespace: plan.namespace, deployment: plan.name }).catch(() => undefined);
     const lines = [`${plan.namespace}/${plan.name}: ${before} → ${plan.to} replicas${before !== plan.from ? ` (it had ${before}, not ${plan.from} as planned)` : ''}`];
-    const { done, state } = await waitForReplicas(ctx.kube, plan.namespace, plan.name, plan.to, {
-      timeoutMs: ROLLOUT_TIMEOUT_MS,
+    const { done, state } = await followReplicas(ctx.kube, { namespace: plan.namespace, deployment: plan.name }, plan.to, {
+      timeoutMs: ctx.config.rolloutTimeoutMs,
       onProgress: (s) => ctx.progress(`Scaling ${plan.namespace}/${plan.name} to ${plan.to}: ${s.ready}/${plan.to} ready`),
     });
     const took = formatDuration(Date.now() - started);

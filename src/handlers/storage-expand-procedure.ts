@@ -14,10 +14,10 @@ import { formatBytes } from '../format.js';
 import { readStorageClass, readVolumeClaim, requestVolumeSize, followVolumeResize, type ResizeEnd } from '../ops/kube/volume-claim.js';
 import type { Kube } from '../ops/kube/kube-client.js';
 import { readDataSize } from '../ops/postgres/data-size.js';
-import { runLockedProcedure } from './database-change.js';
 import type { ActionOutcome, ExecutionContext } from './gated.js';
+import { runLockedProcedure } from './locked-procedure.js';
 import type { Procedure } from './procedure-runner.js';
-import type { StorageExpandPlan } from './storage.js';
+import type { StorageExpandPlan } from './storage-expand-plan.js';
 import type pg from 'pg';
 
 interface ExpandState {
@@ -112,5 +112,5 @@ export const storageExpandProcedure: Procedure<ExpandState> = {
 export async function runStorageExpandProcedure(plan: StorageExpandPlan, ctx: ExecutionContext): Promise<ActionOutcome> {
   if (!ctx.kube) return { ok: false, summary: 'Kubernetes is not configured; nothing was done', lines: [] };
   const state: ExpandState = { plan, kube: ctx.kube, db: ctx.db, timeoutMs: ctx.config.rolloutTimeoutMs, requested: false };
-  return runLockedProcedure('storage-expand', storageExpandProcedure, state, ctx, [`Volume claim: ${plan.from}, unchanged`]);
+  return runLockedProcedure(ctx, { kind: 'storage-expand', procedure: storageExpandProcedure, state, untouched: [`Volume claim: ${plan.from}, unchanged`] });
 }

@@ -16,6 +16,7 @@ import { requireKube } from './database-change.js';
 import { planned, type GatedAction, type GatedResult } from './gated.js';
 import { defineHandler } from './handler.js';
 import { Refusal } from './refusal.js';
+import { storageExpandPlan, type StorageExpandPlan } from './storage-expand-plan.js';
 import { runStorageExpandProcedure } from './storage-expand-procedure.js';
 
 const STORAGE_TIMEOUT_MS = 10_000;
@@ -64,17 +65,6 @@ export const storageHandler = defineHandler({
     return { configured: true, measuredAt: ctx.now(), claim, storageClass, data };
   },
 });
-
-const expandPlan = z.object({
-  namespace: z.string().min(1),
-  pvc: z.string().min(1),
-  storageClass: z.string().min(1),
-  from: z.string().min(1),
-  fromBytes: z.number().positive(),
-  to: z.string().min(1),
-  toBytes: z.number().positive(),
-});
-export type StorageExpandPlan = z.infer<typeof expandPlan>;
 
 const expandArgs = z
   .object({ positional: z.array(z.string()), flags: z.record(z.string(), z.unknown()) })
@@ -132,6 +122,6 @@ export const storageExpandHandler = defineHandler({
 
 export const storageExpandAction: GatedAction<StorageExpandPlan> = {
   action: 'storage-expand',
-  plan: expandPlan,
+  plan: storageExpandPlan,
   execute: (plan, ctx) => runStorageExpandProcedure(plan, ctx),
 };

@@ -15,17 +15,10 @@ import { kubeFailure } from '../ops/kube/kube-failure.js';
 import { runningOperation } from '../ops/operation-lock.js';
 import { claimStrandedScaleDowns, finishRecovery, type ScaleDown } from '../state/app-scale-downs.js';
 import { withTimeout } from '../with-timeout.js';
+import type { AppRecovery } from './app-recovery.js';
 
 /** A claim whose scale-back did not go through (Kubernetes down) is tried again after this. */
 const RETRY_MS = 60_000;
-
-export interface AppRecovery {
-  down: ScaleDown;
-  /** `scaled-back`: it was at 0 and is asked for its replicas again; `already-up`: someone scaled it meanwhile. */
-  outcome: 'scaled-back' | 'already-up';
-  /** The replicas it has now (asked for). */
-  now: number;
-}
 
 export interface AppScaleRecovery {
   tick(): Promise<AppRecovery[]>;

@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import type { ApprovalRequest } from '../state/approvals.js';
 import type { ScheduledBackupReport } from './scheduled-backup-report.js';
-import type { AppRecovery } from './app-scale-recovery.js';
+import type { AppRecovery } from './app-recovery.js';
 import type { ScheduledPitrBackupReport } from './scheduled-pitr-backup-report.js';
 
 export type Notice =

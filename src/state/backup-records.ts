@@ -6,25 +6,13 @@
  *
  *   await recordBackupFile(state, { name, origin: 'bot', fingerprint, takenAt, recordedBy, … });
  *   const records = await readBackupRecords(state); // Map name → BackupRecord
+ *   await takeBackup({ …, records: backupRecordStore(state) });
  */
 import type pg from 'pg';
-import type { BackupOrigin, BackupRecord, RecordedVerification } from '../ops/backup/backup-record.js';
+import type { BackupOrigin, BackupRecord, BackupRecordStore, NewBackupRecord, RecordedVerification } from '../ops/backup/backup-record.js';
 import type { RowCounts } from '../ops/backup/count-rows.js';
-import type { Fingerprint } from '../ops/backup/fingerprint.js';
 
-export type { BackupOrigin, BackupRecord, RecordedVerification };
-
-export interface NewBackupRecord {
-  name: string;
-  origin: BackupOrigin;
-  fingerprint: Fingerprint;
-  takenAt: Date;
-  recordedBy: string;
-  requestedBy?: string;
-  approvedBy?: string;
-  rowCounts?: RowCounts;
-  rowCountsTaken?: 'same-snapshot' | 'separately';
-}
+export type { BackupOrigin, BackupRecord, NewBackupRecord, RecordedVerification };
 
 interface Row {
   name: string;
@@ -108,4 +96,13 @@ export async function recordVerification(pool: pg.Pool, name: string, sha256: st
 export async function forgetBackupFiles(pool: pg.Pool, names: readonly string[]): Promise<void> {
   if (names.length === 0) return;
   await pool.query('DELETE FROM backup_files WHERE name = ANY($1::text[])', [names]);
+}
+
+/** The table as takeBackup (ops/backup/take-backup.ts) records, reads and forgets files. */
+export function backupRecordStore(pool: pg.Pool): BackupRecordStore {
+  return {
+    record: (record) => recordBackupFile(pool, record),
+    read: () => readBackupRecords(pool),
+    forget: (names) => forgetBackupFiles(pool, names),
+  };
 }

@@ -71,7 +71,7 @@ describe('concludeRotation', () => {
 
   it('is not a success when the previous password still logs in', () => {
     const c = concludeRotation(
-      fresh({ secret: 'cleaned', role: 'new', proof: { newWorks: true, previousRefused: false }, restarts: [{ namespace: 'default', name: 'recipe-app', requested: true, rollout: { done: true, state: { desired: 1, updated: 1, ready: 1, available: 1, total: 1, observedGeneration: 2 } } }] }),
+      fresh({ secret: 'cleaned', role: 'new', proof: { newWorks: true, previousRefused: false }, restarts: [{ namespace: 'default', name: 'recipe-app', requested: true, rollout: { done: true, failure: null, state: { generation: 2, desired: 1, updated: 1, ready: 1, available: 1, total: 1, observedGeneration: 2, deadlineExceeded: false } } }] }),
       { steps: [], tookMs: 10 },
     );
     expect(c.ok).toBe(false);

@@ -1,5 +1,5 @@
 /** What OPS_CHANNEL is told when an application a dead replica's restore left at 0 was scaled back (jobs/app-scale-recovery.ts). */
-import type { AppRecovery } from '../../jobs/app-scale-recovery.js';
+import type { AppRecovery } from '../../jobs/app-recovery.js';
 import { actorMention, context, escapeMrkdwn, fitMessage, section, type Message } from '../blocks.js';
 import { formatTime } from '../../format.js';
 

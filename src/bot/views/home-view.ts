@@ -12,7 +12,7 @@ import { sparkline } from '../../charts/sparkline.js';
 import { formatDuration } from '../../duration.js';
 import { formatBytes, formatTime } from '../../format.js';
 import { describeOperation } from '../../ops/operation-lock.js';
-import { codeBlock, context, divider, escapeMrkdwn, header, mrkdwnText, section, type Block } from '../blocks.js';
+import { actorMention, codeBlock, context, divider, escapeMrkdwn, header, mrkdwnText, section, type Block } from '../blocks.js';
 import { alertName, alertSeverity, alertTitle } from '../../handlers/alert-facts.js';
 import { approvalButtons } from './approval-view.js';
 import { statusVerdictLine } from './status-view.js';
@@ -76,9 +76,9 @@ function runningLine(home: HomeResult): string {
     const approved = maintenance.requestId && operation?.by && operation.by !== maintenance.requester ? `, approved by <@${operation.by}>` : '';
     const cancelling = maintenance.cancelRequestedBy ? ` · cancelled by <@${maintenance.cancelRequestedBy}>, stopping` : ` · its message in <#${maintenance.channel}> has the progress and Cancel`;
     lines.push(`:hourglass_flowing_sand: *${mrkdwnText(maintenance.operation)}*: ${mrkdwnText(maintenance.summary)} — started by <@${maintenance.requester}>${approved} ${since} ago${cancelling}`);
-  } else if (operation) lines.push(`:hourglass_flowing_sand: ${describeOperation(operation)}${operation.by ? ` (approved by <@${operation.by}>)` : ''}`);
+  } else if (operation) lines.push(`:hourglass_flowing_sand: ${describeOperation(operation)}${operation.by ? ` (approved by ${actorMention(operation.by)})` : ''}`);
   if (backup) {
-    const who = backup.requestedBy ? ` started by ${backup.requestedBy === 'schedule' ? 'the schedule' : `<@${backup.requestedBy}>`}` : '';
+    const who = backup.requestedBy ? ` started by ${backup.requestedBy === 'schedule' ? 'the schedule' : actorMention(backup.requestedBy)}` : '';
     const since = backup.since ? ` ${formatDuration(home.measuredAt.getTime() - backup.since.getTime())} ago` : '';
     lines.push(`:floppy_disk: a backup${who}${since}`);
   }

@@ -74,7 +74,8 @@ export function incidentDocumentView(incident: Incident, events: readonly Incide
   const blocks: Block[] = [
     header(`Incident document: ${incident.title}`),
     context([`Severity ${incident.severity.toUpperCase()} · commander <@${incident.commander}> · ${formatTime(incident.startedAt)} → ${incident.resolvedAt ? formatTime(incident.resolvedAt) : 'open'} (${incidentDuration(incident, now)})`]),
-    section(`*Timeline*\n${truncateText(timeline.join('\n'), 2_900)}`),
+    // section() cuts mrkdwn where no entity, mention or code fence is left half open.
+    section(`*Timeline*\n${timeline.join('\n')}`),
     ...documentSections(incident).map((s) => section(`*${s.title}*\n${s.text ? mrkdwnText(truncateText(s.text, 2_800)) : TO_BE_WRITTEN}`)),
     context(['The full document is attached as a Markdown file for the postmortem.']),
   ];

@@ -24,12 +24,12 @@ function overviewView(r: PitrOverview): Message {
       `*WAL archiving*\n${archiver.healthy ? ':white_check_mark: healthy' : `:x: ${escapeMrkdwn(archiver.problem ?? 'not working')}`}`,
       `*Last archived*\n${last}`,
       `*Failed*\n${failed}`,
-      `*Writing now*\n${archiver.currentWal ? `${archiver.currentWal} (timeline ${archiver.currentTimeline ?? '?'})` : 'in recovery'}${archiver.waitingSegments ? ` · ${archiver.waitingSegments} segments waiting to be archived` : ''}`,
+      `*Writing now*\n${archiver.currentWal ? `${escapeMrkdwn(archiver.currentWal)} (timeline ${archiver.currentTimeline ?? '?'})` : 'in recovery'}${archiver.waitingSegments ? ` · ${archiver.waitingSegments} segments waiting to be archived` : ''}`,
     );
   } else {
     fields.push(`*WAL archiving*\n:warning: unknown: the database did not answer (${escapeMrkdwn(r.archiverProblem ?? '?')})`);
   }
-  for (const archive of r.archives) fields.push(`*WAL archive ${escapeMrkdwn(archive.id)}*\n${archive.min ?? '—'} … ${archive.max ?? '—'}`);
+  for (const archive of r.archives) fields.push(`*WAL archive ${escapeMrkdwn(archive.id)}*\n${escapeMrkdwn(archive.min ?? '—')} … ${escapeMrkdwn(archive.max ?? '—')}`);
   blocks.push(...sectionFields(fields));
   if (r.status.code !== 0) blocks.push(section(`:x: pgBackRest says the stanza is not ready: ${escapeMrkdwn(r.status.message)} (code ${r.status.code})`));
   if (r.backups.length) {
@@ -60,7 +60,7 @@ function windowText(r: PitrOverview): string {
 
 function backupLine(b: PitrBackupListing, now: number): string {
   const warn = [!b.usable ? ' — :warning: from another timeline branch, not usable for the current one' : '', b.error ? ' — :warning: pgBackRest found page checksum errors' : ''].join('');
-  return `• \`${b.label}\` ${b.type} · ${formatTime(b.stoppedAt)} (${ago(now - b.stoppedAt.getTime())}) · took ${formatDuration(b.durationMs)} · ${formatBytes(b.deltaBytes)} copied, ${formatBytes(b.repoDeltaBytes)} stored · database ${formatBytes(b.sizeBytes)} · timeline ${b.timeline}${warn}`;
+  return `• \`${escapeMrkdwn(b.label)}\` ${b.type} · ${formatTime(b.stoppedAt)} (${ago(now - b.stoppedAt.getTime())}) · took ${formatDuration(b.durationMs)} · ${formatBytes(b.deltaBytes)} copied, ${formatBytes(b.repoDeltaBytes)} stored · database ${formatBytes(b.sizeBytes)} · timeline ${b.timeline}${warn}`;
 }
 
 function backupTakenView(r: PitrBackupTaken): Message {
@@ -68,7 +68,7 @@ function backupTakenView(r: PitrBackupTaken): Message {
   const changed = r.requested !== b.type ? ` (asked for ${r.requested}; pgBackRest made it ${b.type}: there was no full backup to build on)` : '';
   const blocks: Block[] = [
     header('Base backup taken'),
-    section(`:white_check_mark: \`${b.label}\` · ${b.type}${changed}`),
+    section(`:white_check_mark: \`${escapeMrkdwn(b.label)}\` · ${b.type}${changed}`),
     ...sectionFields([
       `*Copied*\n${formatBytes(b.deltaBytes)} of ${formatBytes(b.sizeBytes)}`,
       `*Stored*\n${formatBytes(b.repoDeltaBytes)} (the whole set ${formatBytes(b.repoSizeBytes)})`,
@@ -76,7 +76,7 @@ function backupTakenView(r: PitrBackupTaken): Message {
       `*Timeline*\n${b.timeline}`,
     ]),
   ];
-  if (r.expired.length) blocks.push(context([`pgBackRest's retention expired ${r.expired.map((l) => `\`${l}\``).join(', ')}`]));
+  if (r.expired.length) blocks.push(context([`pgBackRest's retention expired ${r.expired.map((l) => `\`${escapeMrkdwn(l)}\``).join(', ')}`]));
   if (r.window?.oldest) blocks.push(context([`Recoverable from ${formatTime(r.window.oldest)} to ${r.window.newestIsNow ? 'now' : r.window.newest ? formatTime(r.window.newest) : '?'} · ${RESTORE_HINT}`]));
   blocks.push(measuredAt(r.measuredAt));
   return fitMessage({ text: `Base backup ${b.label} (${b.type}) taken in ${formatDuration(r.tookMs)}`, blocks });

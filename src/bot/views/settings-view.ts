@@ -37,5 +37,5 @@ function field(check: SettingCheck): string {
   const restart = check.pendingRestart
     ? `\n:arrows_counterclockwise: restart pending${check.pendingValue === null ? '' : ` → ${escapeMrkdwn(check.pendingValue)}`}`
     : '';
-  return `${ICON[check.verdict]} *${check.name}*\n\`${escapeMrkdwn(check.value)}\` · ${check.source}${restart}\n${escapeMrkdwn(check.recommendation)}`;
+  return `${ICON[check.verdict]} *${escapeMrkdwn(check.name)}*\n\`${escapeMrkdwn(check.value)}\` · ${escapeMrkdwn(check.source)}${restart}\n${escapeMrkdwn(check.recommendation)}`;
 }

@@ -23,8 +23,7 @@ import {
   type Block,
   type Message,
 } from '../blocks.js';
-import { formatBytes, formatCount, formatPercent } from '../../format.js';
-import { formatCpu, formatMemory, formatShare } from './resource-format.js';
+import { formatBytes, formatCount, formatCpu, formatMemory, formatPercent, formatShare } from '../../format.js';
 import { reservedSessionNote } from './reserved-session-note.js';
 
 const VERDICT_ICON: Record<Verdict, string> = { OK: ':large_green_circle:', WARN: ':warning:', DOWN: ':red_circle:' };

@@ -1,7 +1,7 @@
 import type { TopResult } from '../../handlers/top.js';
 import type { NodeTop, PodTop, TopPart } from '../../ops/kube/top.js';
 import { codeBlock, context, escapeMrkdwn, fitMessage, header, measuredAt, message, section, type Block, type Message } from '../blocks.js';
-import { formatCpu, formatMemory, formatShare } from './resource-format.js';
+import { formatCpu, formatMemory, formatShare } from '../../format.js';
 
 // Rows per table: the tables are code blocks, which Slack caps at 3,000 characters each.
 const MAX_ROWS = 20;

@@ -4,12 +4,12 @@
  * run and recorded in the state database before it gets its final name (so every file the bot
  * trusts is one it recorded), and retention applied after it succeeded.
  *
- *   const taken = await takeBackup({ state: ctx.state, databaseUrl, dir, retentionDays: 30, verifyTables, requestedBy: 'U123', instance });
+ *   const taken = await takeBackup({ state: ctx.state, records: backupRecordStore(ctx.state), databaseUrl, dir, retentionDays: 30, verifyTables, requestedBy: 'U123', instance });
  *   taken.backup.name; taken.deleted // names removed by retention
  */
 import type pg from 'pg';
-import { forgetBackupFiles, readBackupRecords, recordBackupFile } from '../../state/backup-records.js';
 import { acquireBackupLock } from './backup-lock.js';
+import type { BackupRecordStore } from './backup-record.js';
 import { prepareBackupDir, removeStalePartials } from './backup-dir.js';
 import { backupsInUse } from './backups-in-use.js';
 import { applyRetention } from './retention.js';
@@ -17,8 +17,10 @@ import { runBackup, type BackupResult } from './run-backup.js';
 import { errorText, failure } from '../failure.js';
 
 export interface TakeBackupOptions {
-  /** The state database's pool: the lock and the record live there, so that a restore of the operated database cannot lose them. */
+  /** The state database's pool: the lock lives there, like the records, so that a restore of the operated database cannot lose them. */
   state: pg.Pool;
+  /** The bot's records of the files it trusts (state/backup-records.ts): the new file is recorded before it is published. */
+  records: BackupRecordStore;
   databaseUrl: string;
   dir: string;
   retentionDays: number;
@@ -62,7 +64,7 @@ export async function takeBackup(options: TakeBackupOptions): Promise<TakenBacku
         requestedBy: options.requestedBy,
         connectTimeoutMs: options.connectTimeoutMs,
         beforePublish: async (written) => {
-          await recordBackupFile(options.state, {
+          await options.records.record({
             name: written.name,
             origin: 'bot',
             fingerprint: written.fingerprint,
@@ -79,14 +81,14 @@ export async function takeBackup(options: TakeBackupOptions): Promise<TakenBacku
       });
     } catch (error) {
       // Recorded but never published: the record must not vouch for whatever takes the name later.
-      if (recorded !== undefined) await forgetBackupFiles(options.state, [recorded]).catch(() => undefined);
+      if (recorded !== undefined) await options.records.forget([recorded]).catch(() => undefined);
       throw error;
     }
     try {
-      const records = await readBackupRecords(options.state);
+      const records = await options.records.read();
       const inUse = new Set([...backupsInUse(), backup.name]);
       const retention = await applyRetention({ dir: options.dir, retentionDays: options.retentionDays, now: now(), inUse, records });
-      await forgetBackupFiles(options.state, [...retention.deleted, ...retention.gone]);
+      await options.records.forget([...retention.deleted, ...retention.gone]);
       return { backup, deleted: retention.deleted };
     } catch (error) {
       return { backup, deleted: [], retentionProblem: error instanceof Error ? error.message : String(error) };

@@ -3,8 +3,11 @@
  * starts "HTTP-Code: 403\nMessage: …\nBody: {…}\nHeaders: {…}", which is no answer for a chat.
  *
  *   catch (error) { throw kubeFailure(error, { what: 'list the pods in recipe-database' }); }
+ *   const replicas = await kubeCall(readReplicas(kube, 'default', 'recipe-app'), { what: 'read the deployment default/recipe-app' });
  */
+import { withTimeout } from '../../with-timeout.js';
 import { failure, networkProblem } from '../failure.js';
+import { KUBE_CALL_TIMEOUT_MS } from './deployments.js';
 
 export interface KubeAction {
   /** What was attempted, completing "the bot may not …": `read the deployment ns/name`. */
@@ -31,6 +34,15 @@ export function kubeFailure(error: unknown, action: KubeAction): Error {
   const network = networkProblem(error);
   if (network !== undefined) return failure(`the Kubernetes API is unreachable (${network})`, error);
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/** One call, bounded by KUBE_CALL_TIMEOUT_MS whatever its own options, its failure told by kubeFailure. */
+export async function kubeCall<T>(call: Promise<T>, action: KubeAction): Promise<T> {
+  try {
+    return await withTimeout(call, KUBE_CALL_TIMEOUT_MS, 'Kubernetes');
+  } catch (error) {
+    throw kubeFailure(error, action);
+  }
 }
 
 /** The `message` of a Kubernetes Status object, whether the client parsed the body or not. */

@@ -1,11 +1,15 @@
 /**
- * Following a deployment's rollout the way `kubectl rollout status` does: the controller must have
- * seen the change (observedGeneration), every replica must be of the new template
- * (updatedReplicas), the old ones gone (replicas), and the new ones available — or the deployment
- * says it has exceeded its progress deadline, or our own deadline passes first.
+ * Following a deployment the way `kubectl rollout status` does, the one follower every change
+ * uses: a rollout of a new template (followRollout: the controller must have seen the change
+ * (observedGeneration), every replica must be of the new template (updatedReplicas), the old ones
+ * gone (replicas), and the new ones available — or the deployment says it has exceeded its
+ * progress deadline), or a scale (followReplicas: that many replicas ready and available); either
+ * until our own deadline passes first, or the signal stops it. A read that fails is a
+ * kubeFailure that says what the bot was doing (`what`).
  *
  *   const result = await followRollout(kube, { namespace, deployment }, { generation: 8, timeoutMs: 300_000, onProgress });
- *   // { done: true, message: 'deployment "recipe-database" successfully rolled out', tookMs: 14_210, state: { … } }
+ *   // { done: true, message: 'deployment "recipe-database" successfully rolled out', tookMs: 14_210, state: { … }, failure: null }
+ *   const scaled = await followReplicas(kube, { namespace, deployment: 'recipe-app' }, 0, { timeoutMs: 120_000, signal });
  */
 import { abortable } from './abortable.js';
 import { KUBE_CALL_TIMEOUT_MS } from './deployments.js';
@@ -27,7 +31,7 @@ export interface RolloutState {
 
 export interface RolloutResult {
   done: boolean;
-  /** kubectl's sentence for the last state seen. */
+  /** The sentence for the last state seen (kubectl's, for a rollout). */
   message: string;
   state: RolloutState;
   tookMs: number;
@@ -36,20 +40,22 @@ export interface RolloutResult {
 }
 
 export interface FollowOptions {
-  /** The generation the patch produced: older observations are not this rollout. */
-  generation: number;
   timeoutMs: number;
   pollMs?: number;
+  /** Called with each new state of the deployment, and the sentence for it. */
   onProgress?: (state: RolloutState, message: string) => Promise<void>;
   signal?: AbortSignal;
+  /** What a failed read says the bot could not do (KubeAction.what); default `read the deployment ns/name`. */
+  what?: string;
 }
 
-export async function readRolloutState(kube: Kube, target: { namespace: string; deployment: string }): Promise<RolloutState> {
-  const d = await kube.apps
-    .readNamespacedDeployment({ name: target.deployment, namespace: target.namespace }, abortable(kube, AbortSignal.timeout(KUBE_CALL_TIMEOUT_MS)))
-    .catch((error: unknown) => {
-      throw kubeFailure(error, { what: `read the deployment ${target.namespace}/${target.deployment}` });
-    });
+export interface DeploymentTarget {
+  namespace: string;
+  deployment: string;
+}
+
+export async function readRolloutState(kube: Kube, target: DeploymentTarget): Promise<RolloutState> {
+  const d = await kube.apps.readNamespacedDeployment({ name: target.deployment, namespace: target.namespace }, abortable(kube, AbortSignal.timeout(KUBE_CALL_TIMEOUT_MS)));
   const progressing = d.status?.conditions?.find((c) => c.type === 'Progressing');
   // The API leaves zero counts out of the status.
   return {
@@ -74,22 +80,60 @@ export function rolloutStatus(name: string, s: RolloutState, generation: number)
   return { done: true, message: `deployment "${name}" successfully rolled out` };
 }
 
-export async function followRollout(kube: Kube, target: { namespace: string; deployment: string }, options: FollowOptions): Promise<RolloutResult> {
+/** Follows the rollout of `generation` (the one the patch produced: older observations are not this rollout). */
+export function followRollout(kube: Kube, target: DeploymentTarget, options: FollowOptions & { generation: number }): Promise<RolloutResult> {
+  return followDeployment(kube, target, options, (state) => ({
+    ...rolloutStatus(target.deployment, state, options.generation),
+    deadline: state.deadlineExceeded && state.observedGeneration >= options.generation,
+  }));
+}
+
+/** Follows a scale until `replicas` are ready and available (and no more). */
+export function followReplicas(kube: Kube, target: DeploymentTarget, replicas: number, options: FollowOptions): Promise<RolloutResult> {
+  return followDeployment(kube, target, options, (s) => ({
+    done: s.ready === replicas && s.available === replicas,
+    message: `${s.ready} of ${replicas} ${replicas === 1 ? 'replica' : 'replicas'} ready (${s.available} available)`,
+    deadline: false,
+  }));
+}
+
+async function followDeployment(
+  kube: Kube,
+  target: DeploymentTarget,
+  options: FollowOptions,
+  goal: (state: RolloutState) => { done: boolean; message: string; deadline: boolean },
+): Promise<RolloutResult> {
   const started = performance.now();
-  const deadline = Date.now() + options.timeoutMs;
+  const until = Date.now() + options.timeoutMs;
   let shown = '';
   for (;;) {
-    const state = await readRolloutState(kube, target);
-    const { done, message } = rolloutStatus(target.deployment, state, options.generation);
-    if (message !== shown) {
-      shown = message;
+    const state = await readRolloutState(kube, target).catch((error: unknown) => {
+      throw kubeFailure(error, { what: options.what ?? `read the deployment ${target.namespace}/${target.deployment}` });
+    });
+    const { done, message, deadline } = goal(state);
+    const key = JSON.stringify(state);
+    if (key !== shown) {
+      shown = key;
       await options.onProgress?.(state, message);
     }
     const result = (failure: RolloutResult['failure']): RolloutResult => ({ done, message, state, tookMs: performance.now() - started, failure });
     if (done) return result(null);
-    if (state.deadlineExceeded && state.observedGeneration >= options.generation) return result('deadline');
+    if (deadline) return result('deadline');
     if (options.signal?.aborted) return result('stopped');
-    if (Date.now() >= deadline) return result('timeout');
-    await new Promise((resolve) => setTimeout(resolve, Math.min(options.pollMs ?? 1_000, Math.max(10, deadline - Date.now()))));
+    if (Date.now() >= until) return result('timeout');
+    await pause(Math.min(options.pollMs ?? 1_000, Math.max(10, until - Date.now())), options.signal);
   }
+}
+
+/** Sleeps, or less when the signal stops the follow. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { backupView } from '../../../src/bot/views/backup-view.js';
 import { backupsView } from '../../../src/bot/views/backups-view.js';
+import { scheduledPitrBackupView } from '../../../src/bot/views/scheduled-pitr-backup-view.js';
 import type { BackupTaken, BackupVerified } from '../../../src/handlers/backup.js';
 import { headerOf, mrkdwnOf } from '../../support/blocks.js';
 
@@ -96,5 +97,14 @@ describe('backups view', () => {
       `• \`${planted}\` · 1000 B · just now · :warning: not written by the bot — \`backup import ${planted}\` to use it\n` +
         `• \`${NAME}\` · 62.6 KiB · just now · :warning: not the file the bot recorded under this name — \`backup import ${NAME}\` to use it`,
     );
+  });
+});
+
+describe('scheduled base backup view', () => {
+  it('a failed one pings @here in its notification and says the reason once escaped', () => {
+    const at = new Date('2026-12-03T02:00:00Z');
+    const view = scheduledPitrBackupView({ kind: 'failed', slot: at, reason: 'repository <full> & unreachable', next: new Date('2026-12-04T02:00:00Z'), failedAt: at });
+    expect(view.text).toBe('<!here> Scheduled base backup FAILED: repository &lt;full&gt; &amp; unreachable');
+    expect(mrkdwnOf(view)[0]).toBe(':rotating_light: <!here> *The scheduled base backup of 2026-12-03 02:00:00 UTC FAILED:* repository &lt;full&gt; &amp; unreachable');
   });
 });

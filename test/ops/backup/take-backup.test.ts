@@ -8,7 +8,7 @@ import { takeBackup } from '../../../src/ops/backup/take-backup.js';
 import { fileSha256 } from '../../../src/ops/backup/integrity.js';
 import { createPool } from '../../../src/ops/postgres/pool.js';
 import { migrate, STATE_SCHEMA } from '../../../src/state/migrate.js';
-import { findBackupRecord } from '../../../src/state/backup-records.js';
+import { backupRecordStore, findBackupRecord } from '../../../src/state/backup-records.js';
 import { createDemoTestDatabase, createTestDatabase } from '../../support/postgres.js';
 import { holdTableLock, tempBackupDir, waitingPgDumpPid } from './backup-fixtures.js';
 
@@ -30,6 +30,7 @@ describe('takeBackup: one at a time, then retention', () => {
 
   const options = (dir: string, requestedBy: string) => ({
     state,
+    records: backupRecordStore(state),
     databaseUrl: url,
     dir,
     retentionDays: 30,
