@@ -6,6 +6,7 @@
  *
  *   const big = await createBigDatabase(adminUrl, 'recipe_bench', { recipes: 300_000 }, say);
  *   big.sizeBytes // pg_database_size, ≥ 500 MB at the default size
+ *   const big = await createSectionDatabase(adminUrl, 'pitr', say); // the backup and pitr sections': BIG_DATABASE, ≥ 500 MB or an error
  */
 import type pg from 'pg';
 import { createDemoDatabase } from '../src/dev/demo-database.js';
@@ -29,6 +30,20 @@ export interface BigDatabaseOptions {
 }
 
 const DEFAULTS: BigDatabaseOptions = { recipes: 200_000, users: 25_000, chunk: 10_000, connections: 2 };
+
+/** The database the backup and pitr sections generate and drop. */
+export const BIG_DATABASE = 'recipe_bench';
+/** 500 MiB: "at least 500 MB" whichever way MB is read. */
+export const MIN_BIG_DATABASE_BYTES = 500 * 1024 * 1024;
+const MB = 1e6;
+
+/** BIG_DATABASE at the default size, its progress said as the section's; a section measured on less than 500 MB would say nothing. */
+export async function createSectionDatabase(adminUrl: string, section: string, say: (line: string) => void): Promise<BigDatabase> {
+  const big = await createBigDatabase(adminUrl, BIG_DATABASE, {}, (line) => say(`${section}: ${line}`));
+  say(`${section}: ${(big.sizeBytes / MB).toFixed(0)} MB generated in ${(big.generationMs / 1000).toFixed(1)} s.`);
+  if (big.sizeBytes < MIN_BIG_DATABASE_BYTES) throw new Error(`the generated database has only ${(big.sizeBytes / MB).toFixed(0)} MB`);
+  return big;
+}
 
 export async function createBigDatabase(
   adminUrl: string,
@@ -63,7 +78,7 @@ export async function createBigDatabase(
       await fillRange(client, from, to, o.users);
     });
     done++;
-    if (done % 4 === 0 || done === chunks) say(`backup: generated ${Math.min(o.recipes, done * o.chunk).toLocaleString('en-US')} of ${o.recipes.toLocaleString('en-US')} recipes…`);
+    if (done % 4 === 0 || done === chunks) say(`generated ${Math.min(o.recipes, done * o.chunk).toLocaleString('en-US')} of ${o.recipes.toLocaleString('en-US')} recipes…`);
   });
 
   // Identity columns were bypassed (explicit ids); later inserts must not collide with them.
@@ -76,7 +91,7 @@ export async function createBigDatabase(
   });
   // Vacuumed (hint bits, visibility map) and checkpointed now, so neither side of the comparison
   // pays for first-read page writes or lands on a checkpoint the other side did not have.
-  say('backup: vacuuming and checkpointing the generated database…');
+  say('vacuuming and checkpointing the generated database…');
   await runConcurrently(TABLES.length, o.connections, async (i) => {
     await withConnection(url, (client) => client.query(`VACUUM (ANALYZE) ${qualified(TABLES[i] as string)}`));
   });

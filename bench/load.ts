@@ -4,12 +4,10 @@
  * session left idle in a transaction on the operated database (the "longest transaction", with a
  * lock held), as an application that forgot to commit would.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import pg from 'pg';
 import type { LocalPostgres } from '../src/dev/local-postgres.js';
 import { ensureDatabase } from '../src/ops/postgres/databases.js';
-import { withoutLibpqVariables } from './psql-checks.js';
+import { initPgbench, pgbenchConnection, startPgbench } from './pgbench.js';
 
 const LOAD_DATABASE = 'pgbench_load';
 const SCALE = 2;
@@ -24,19 +22,14 @@ export interface BackgroundLoad {
 }
 
 export async function startBackgroundLoad(server: LocalPostgres, binDir: string, operatedUrl: string): Promise<BackgroundLoad> {
-  const connection = ['-h', server.host, '-p', String(server.port), '-U', server.superuser];
+  const connection = pgbenchConnection(server);
   await ensureDatabase(server.url(), LOAD_DATABASE);
-  await run(path.join(binDir, 'pgbench'), ['-i', '-q', '-s', String(SCALE), ...connection, LOAD_DATABASE]);
-
-  const pgbench = spawn(
-    path.join(binDir, 'pgbench'),
-    ['-n', '-c', String(CLIENTS), '-j', '1', '-R', String(RATE_TPS), '-T', String(MAX_SECONDS), ...connection, LOAD_DATABASE],
-    { stdio: 'ignore', env: withoutLibpqVariables() },
+  await initPgbench(binDir, connection, LOAD_DATABASE, SCALE);
+  const pgbench = await startPgbench(
+    binDir,
+    ['-c', String(CLIENTS), '-j', '1', '-R', String(RATE_TPS), '-T', String(MAX_SECONDS), ...connection, LOAD_DATABASE],
+    { settleMs: 500 },
   );
-  const exited = new Promise<void>((resolve) => pgbench.once('exit', () => resolve()));
-  // A pgbench that cannot connect exits at once; measuring without the load would go unnoticed.
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  if (pgbench.exitCode !== null) throw new Error(`pgbench stopped at once (exit code ${pgbench.exitCode}): the background load could not start.`);
 
   const idle = new pg.Client({ connectionString: operatedUrl, application_name: 'recipe-app' });
   try {
@@ -44,7 +37,7 @@ export async function startBackgroundLoad(server: LocalPostgres, binDir: string,
     await idle.query('BEGIN');
     await idle.query('SELECT count(*) FROM recipe_manager.recipes');
   } catch (error) {
-    await stopChild(pgbench, exited);
+    await pgbench.stop();
     await idle.end().catch(() => undefined);
     throw error;
   }
@@ -54,28 +47,7 @@ export async function startBackgroundLoad(server: LocalPostgres, binDir: string,
     async stop() {
       await idle.query('ROLLBACK').catch(() => undefined);
       await idle.end().catch(() => undefined);
-      await stopChild(pgbench, exited);
+      await pgbench.stop();
     },
   };
-}
-
-async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGINT');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-
-function run(file: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'], env: withoutLibpqVariables() });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${path.basename(file)} ${args.join(' ')} failed (${code}): ${stderr.trim().split('\n').slice(-3).join(' ')}`)),
-    );
-  });
 }

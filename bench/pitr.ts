@@ -31,12 +31,10 @@ import { openServices, type OpenServices } from '../src/services.js';
 import { backupRecordStore } from '../src/state/backup-records.js';
 import { startFakeKube, type FakeKube } from '../test/support/fake-kube.js';
 import { startPitrPostgres, type PitrPostgres } from '../test/support/local-pitr.js';
-import { createBigDatabase } from './big-database.js';
+import { createSectionDatabase } from './big-database.js';
 import type { BenchContext, Figure, SectionResult } from './section.js';
 
-const BIG_DATABASE = 'recipe_bench';
 const STATE_DATABASE = 'recipe_bench_pitr_state';
-const MIN_DATABASE_BYTES = 500 * 1024 * 1024;
 /** How long the application writes after the last dump, before the mistake. */
 const WORK_MS = 30_000;
 const WORK_BATCH = 20;
@@ -66,9 +64,7 @@ export async function pitrSection({ harness, say }: BenchContext): Promise<Secti
     cluster.bindToDeployment(kube, 'recipe-database', 'recipe-database');
 
     say('pitr: generating a Recipe Database of at least 500 MB (its WAL archived as it is written)…');
-    const big = await createBigDatabase(cluster.url(), BIG_DATABASE, {}, (line) => say(line.replace(/^backup:/, 'pitr:')));
-    if (big.sizeBytes < MIN_DATABASE_BYTES) throw new Error(`the generated database has only ${(big.sizeBytes / MB).toFixed(0)} MB`);
-    say(`pitr: ${(big.sizeBytes / MB).toFixed(0)} MB generated in ${(big.generationMs / 1000).toFixed(1)} s.`);
+    const big = await createSectionDatabase(cluster.url(), 'pitr', say);
 
     await ensureDatabase(harness.adminUrl, STATE_DATABASE);
     const backupDir = path.join(work, 'backups');

@@ -7,7 +7,7 @@
  * A private cluster with a small max_connections; the bot, as deployed, is a role with pg_monitor
  * and pg_signal_backend, its state database on the harness's server.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -25,6 +25,7 @@ import { databaseUrl, ensureDatabase } from '../src/ops/postgres/databases.js';
 import { openServices } from '../src/services.js';
 import { slackClient } from '../test/support/slack-client.js';
 import type { Harness } from './harness.js';
+import { initPgbench, pgbenchConnection, startPgbench } from './pgbench.js';
 import { PSQL_CHECKS, runPsqlChecks, withoutLibpqVariables } from './psql-checks.js';
 import type { BenchContext, SectionResult } from './section.js';
 import { summarize } from './stats.js';
@@ -62,22 +63,15 @@ export async function saturatedSection({ harness, say }: BenchContext): Promise<
     await createDemoDatabase(server.url(), OPERATED, { recipes: 2000, users: 200 });
     await prepareRoles(server);
     await ensureDatabase(server.url(), LOAD);
-    await run(path.join(harness.clientBinDir, 'pgbench'), ['-i', '-q', '-s', '2', ...connection(server), LOAD]);
+    await initPgbench(harness.clientBinDir, pgbenchConnection(server), LOAD, 2);
 
     say('saturated: starting a bot connected as a least-privilege role…');
     const bot = await startBot(harness, server, root);
     undo.push(() => bot.stop());
 
     say(`saturated: pgbench with ${PGBENCH_CLIENTS} unthrottled clients, then idle sessions until the server refuses one…`);
-    const load = spawn(
-      path.join(harness.clientBinDir, 'pgbench'),
-      ['-n', '-c', String(PGBENCH_CLIENTS), '-j', '2', '-T', '900', ...connection(server), LOAD],
-      { stdio: 'ignore', env: withoutLibpqVariables() },
-    );
-    const loadExited = new Promise<void>((resolve) => load.once('exit', () => resolve()));
-    undo.push(() => stopChild(load, loadExited));
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    if (load.exitCode !== null) throw new Error(`pgbench stopped at once (exit code ${load.exitCode})`);
+    const load = await startPgbench(harness.clientBinDir, ['-c', String(PGBENCH_CLIENTS), '-j', '2', '-T', '900', ...pgbenchConnection(server), LOAD], { settleMs: 1_000 });
+    undo.push(() => load.stop());
     const fillers = await fillEverySlot(roleUrl(server, APP_ROLE, OPERATED));
     undo.push(() => Promise.all(fillers.map((c) => c.end().catch(() => undefined))));
     say(`saturated: ${fillers.length} idle sessions took the last slots; ${MAX_CONNECTIONS - SUPERUSER_RESERVED} of ${MAX_CONNECTIONS} in use`);
@@ -122,10 +116,6 @@ export async function saturatedSection({ harness, say }: BenchContext): Promise<
   } finally {
     for (const step of undo.reverse()) await step().catch((error: unknown) => say(`saturated cleanup: ${String(error)}`));
   }
-}
-
-function connection(server: LocalPostgres): string[] {
-  return ['-h', server.host, '-p', String(server.port), '-U', server.superuser];
 }
 
 function roleUrl(server: LocalPostgres, role: string, database: string): string {
@@ -230,20 +220,3 @@ function timedPsql(binDir: string, url: string): Promise<Attempt> {
   });
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGINT');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-function run(file: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'], env: withoutLibpqVariables() });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(file)} failed (${code}): ${stderr.trim().split('\n').slice(-3).join(' ')}`))));
-  });
-}

@@ -1,8 +1,8 @@
 /** `active [--older-than D]`: what is running in the database now, longest first. */
 import { z } from 'zod';
-import { parseDuration } from '../duration.js';
 import { listActiveQueries, type ActiveQuery } from '../ops/postgres/activity.js';
 import { withOperatedSession } from '../ops/postgres/reserved-session.js';
+import { durationFlag, noWords, onlyFlags } from './args.js';
 import { defineHandler } from './handler.js';
 
 export interface ActiveResult {
@@ -15,26 +15,15 @@ export interface ActiveResult {
 }
 
 const activeArgs = z
-  .object({ positional: z.array(z.string()), flags: z.record(z.string(), z.union([z.string(), z.literal(true)])) })
-  .transform((raw, ctx) => {
-    if (raw.positional.length > 0) {
-      ctx.addIssue({ code: 'custom', message: 'takes no arguments, only --older-than D' });
-      return z.NEVER;
-    }
-    const unknown = Object.keys(raw.flags).filter((name) => name !== 'older-than');
-    if (unknown.length > 0) {
-      ctx.addIssue({ code: 'custom', message: `does not know --${unknown[0]}; it takes only --older-than D` });
-      return z.NEVER;
-    }
-    const olderThan = raw.flags['older-than'];
-    if (olderThan === undefined) return { olderThanMs: null };
-    const olderThanMs = typeof olderThan === 'string' ? parseDuration(olderThan) : undefined;
-    if (olderThanMs === undefined) {
-      ctx.addIssue({ code: 'custom', message: '--older-than needs a duration like 30s, 10m or 2h' });
-      return z.NEVER;
-    }
-    return { olderThanMs };
-  });
+  .object({
+    positional: noWords('takes no arguments, only --older-than D'),
+    flags: onlyFlags(
+      // 0s: every running query.
+      { 'older-than': durationFlag('--older-than needs a duration like 30s, 10m or 2h', { zero: 'allowed' }) },
+      (flag) => `does not know --${flag}; it takes only --older-than D`,
+    ),
+  })
+  .transform(({ flags }) => ({ olderThanMs: flags['older-than']?.ms ?? null }));
 
 export const activeHandler = defineHandler({
   name: 'active',

@@ -12,6 +12,7 @@ import { BackupIntegrityError, checkBackupIntegrity } from '../ops/backup/integr
 import { BACKUP_FILE_PATTERN } from '../ops/backup/backup-name.js';
 import { recordBackupFile } from '../state/backup-records.js';
 import { planned, type ActionOutcome, type GatedAction, type GatedResult } from './gated.js';
+import { noFlags } from './args.js';
 import { defineHandler } from './handler.js';
 import { Refusal } from './refusal.js';
 import { chooseBackup } from './stored-backups.js';
@@ -23,16 +24,11 @@ const importPlan = z.object({
 });
 export type ImportPlan = z.infer<typeof importPlan>;
 
+const ONE_NAME = 'import takes one backup name, as `backups` lists it';
+
 const importArgs = z
-  .object({ positional: z.array(z.string()), flags: z.record(z.string(), z.unknown()) })
-  .transform((raw, ctx) => {
-    const [name, ...rest] = raw.positional;
-    if (!name || rest.length > 0 || Object.keys(raw.flags).length > 0) {
-      ctx.addIssue({ code: 'custom', message: 'import takes one backup name, as `backups` lists it' });
-      return z.NEVER;
-    }
-    return { name };
-  });
+  .object({ positional: z.tuple([z.string().min(1, ONE_NAME)], { error: ONE_NAME }), flags: noFlags(ONE_NAME) })
+  .transform(({ positional: [name] }) => ({ name }));
 
 export const backupImportHandler = defineHandler({
   name: 'backup',

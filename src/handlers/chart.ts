@@ -8,6 +8,7 @@ import { renderLineChart } from '../charts/line-chart.js';
 import { formatDuration } from '../duration.js';
 import { DAY_MS } from '../state/history-downsample.js';
 import { oldestSample, readHistory } from '../state/history-samples.js';
+import { onlyFlags } from './args.js';
 import { defineHandler } from './handler.js';
 import { CHART_FIGURES, figureChart, type ChartFigure, type FigureChart } from './history-figures.js';
 import { historyWindow, sinceFlag, type HistoryWindow } from './history-window.js';
@@ -39,10 +40,7 @@ export interface ChartResult {
 const chartArgs = z
   .object({
     positional: z.array(z.string()),
-    flags: z.strictObject(
-      { since: sinceFlag },
-      { error: (issue) => (issue.code === 'unrecognized_keys' ? `has no option --${issue.keys[0]} (only --since D)` : undefined) },
-    ),
+    flags: onlyFlags({ since: sinceFlag }, (flag) => `has no option --${flag} (only --since D)`),
   })
   .transform((raw, ctx) => {
     const [figure, ...rest] = raw.positional;
@@ -50,7 +48,7 @@ const chartArgs = z
       ctx.addIssue({ code: 'custom', message: `needs one figure: ${CHART_FIGURES.join(', ')}` });
       return z.NEVER;
     }
-    return { figure: figure as ChartFigure, sinceMs: raw.flags.since ?? DAY_MS };
+    return { figure: figure as ChartFigure, sinceMs: raw.flags.since?.ms ?? DAY_MS };
   });
 
 export const chartHandler = defineHandler({

@@ -4,9 +4,9 @@
  * Kubernetes warnings, newest first, each with how often and how long ago.
  */
 import { z } from 'zod';
-import { parseDuration } from '../duration.js';
 import { readWarningEvents, type WarningEvent } from '../ops/kube/warning-events.js';
 import { withTimeout } from '../with-timeout.js';
+import { durationFlag, noWords, onlyFlags } from './args.js';
 import { defineHandler } from './handler.js';
 
 export type EventsResult =
@@ -26,21 +26,11 @@ export type EventsResult =
 const EVENTS_TIMEOUT_MS = 10_000;
 
 const eventsArgs = z
-  .object({ positional: z.array(z.string()), flags: z.record(z.string(), z.union([z.string(), z.literal(true)])) })
-  .transform((raw, ctx) => {
-    const fail = (message: string): never => {
-      ctx.addIssue({ code: 'custom', message });
-      return z.NEVER;
-    };
-    if (raw.positional.length > 0) return fail('takes no words, only --since D');
-    const unknown = Object.keys(raw.flags).find((f) => f !== 'since');
-    if (unknown !== undefined) return fail(`does not take --${unknown} (it takes --since)`);
-    const { since } = raw.flags;
-    if (since === undefined) return { since: null, sinceMs: null };
-    const ms = typeof since === 'string' ? parseDuration(since) : undefined;
-    if (ms === undefined || ms <= 0) return fail('--since takes a duration like 30m or 2h');
-    return { since: since as string, sinceMs: ms };
-  });
+  .object({
+    positional: noWords('takes no words, only --since D'),
+    flags: onlyFlags({ since: durationFlag('--since takes a duration like 30m or 2h') }, (flag) => `does not take --${flag} (it takes --since)`),
+  })
+  .transform(({ flags }) => ({ since: flags.since?.text ?? null, sinceMs: flags.since?.ms ?? null }));
 
 export const eventsHandler = defineHandler({
   name: 'events',

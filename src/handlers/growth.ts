@@ -9,6 +9,7 @@ import { readRelationSizes, readServerDiskUse, type ServerDiskUse } from '../ops
 import { DAY_MS, HOUR_MS } from '../state/history-downsample.js';
 import { oldestSample, sampleAtOrBefore, type HistoryRow } from '../state/history-samples.js';
 import { defineHandler } from './handler.js';
+import { noWords, onlyFlags } from './args.js';
 import { sinceFlag } from './history-window.js';
 import { readSource, type SourceResult } from './status.js';
 import { formatDuration } from '../duration.js';
@@ -72,13 +73,10 @@ const MIN_BASELINE_MS = HOUR_MS;
 
 const growthArgs = z
   .object({
-    positional: z.array(z.string()).max(0, 'takes no arguments, only --since D'),
-    flags: z.strictObject(
-      { since: sinceFlag },
-      { error: (issue) => (issue.code === 'unrecognized_keys' ? `has no option --${issue.keys[0]} (only --since D)` : undefined) },
-    ),
+    positional: noWords('takes no arguments, only --since D'),
+    flags: onlyFlags({ since: sinceFlag }, (flag) => `has no option --${flag} (only --since D)`),
   })
-  .transform((raw) => ({ sinceMs: raw.flags.since ?? null }));
+  .transform((raw) => ({ sinceMs: raw.flags.since?.ms ?? null }));
 
 export const growthHandler = defineHandler({
   name: 'growth',

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { Actor, Services } from '../context.js';
+import { noFlags, noWords } from './args.js';
 
 /** A command line split into positional words and `--flag value` / `--switch` options. */
 export interface RawArgs {
@@ -63,7 +64,4 @@ export function defineHandler<Args, Result>(handler: Handler<Args, Result>): Han
 }
 
 /** For commands that take no arguments. */
-export const noArgs = z
-  .object({ positional: z.array(z.string()).max(0, 'takes no arguments'), flags: z.record(z.string(), z.unknown()) })
-  .refine((raw) => Object.keys(raw.flags).length === 0, 'takes no options')
-  .transform(() => ({}));
+export const noArgs = z.object({ positional: noWords('takes no arguments'), flags: noFlags('takes no options') }).transform(() => ({}));

@@ -3,22 +3,10 @@
  *
  *   const window = historyWindow(ctx, args.sinceMs ?? DAY_MS); // { from, to, sinceMs, clamped }
  */
-import { z } from 'zod';
-import { parseDuration } from '../duration.js';
 import type { Services } from '../context.js';
+import { durationFlag } from './args.js';
 
-export const sinceFlag = z
-  .union([z.string(), z.literal(true)])
-  .optional()
-  .transform((value, ctx) => {
-    if (value === undefined) return undefined;
-    const ms = value === true ? undefined : parseDuration(value);
-    if (ms === undefined || ms <= 0) {
-      ctx.addIssue({ code: 'custom', message: 'needs a duration after --since, like 6h, 7d or 30d' });
-      return z.NEVER;
-    }
-    return ms;
-  });
+export const sinceFlag = durationFlag('needs a duration after --since, like 6h, 7d or 30d');
 
 export interface HistoryWindow {
   from: Date;

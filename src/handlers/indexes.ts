@@ -16,6 +16,7 @@ import {
   type UnusedIndex,
 } from '../ops/postgres/indexes.js';
 import { findSequentiallyReadTables, MIN_ROWS_FOR_AN_INDEX, type SequentiallyReadTable } from '../ops/postgres/missing-indexes.js';
+import { noWords, onlyFlags, switchFlag } from './args.js';
 import { defineHandler } from './handler.js';
 import { checkSchema, schemaFlag } from './schema-option.js';
 
@@ -45,11 +46,8 @@ export interface MissingIndexesResult {
 
 const indexesArgs = z
   .object({
-    positional: z.array(z.string()).max(0, 'takes no arguments, only --missing and --schema NAME'),
-    flags: z.strictObject(
-      { schema: schemaFlag, missing: z.literal(true, { error: '--missing takes no value' }).optional() },
-      { error: (issue) => (issue.code === 'unrecognized_keys' ? `has no option --${issue.keys[0]} (only --missing and --schema NAME)` : undefined) },
-    ),
+    positional: noWords('takes no arguments, only --missing and --schema NAME'),
+    flags: onlyFlags({ schema: schemaFlag, missing: switchFlag('--missing takes no value') }, (flag) => `has no option --${flag} (only --missing and --schema NAME)`),
   })
   .transform((raw) => ({ schema: raw.flags.schema ?? null, missing: raw.flags.missing === true }));
 

@@ -6,11 +6,11 @@
  * (no pods, the log goes to files, a log line format the bot does not read) it says why.
  */
 import { z } from 'zod';
-import { parseDuration } from '../duration.js';
 import { findAuthFailures, type AuthFailures, type LogLineInput } from '../ops/postgres/auth-failures.js';
 import { DEFAULT_LOG_LINE_PREFIX, readLogSettings, type LogSettings } from '../ops/postgres/log-settings.js';
 import { readPodLogs } from '../ops/kube/pod-logs.js';
 import { withTimeout } from '../with-timeout.js';
+import { durationFlag, noWords, onlyFlags } from './args.js';
 import { defineHandler } from './handler.js';
 
 export type LoginsResult =
@@ -42,21 +42,11 @@ const SETTINGS_TIMEOUT_MS = 2_000;
 const KUBELET_STAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})) (.*)$/;
 
 const loginsArgs = z
-  .object({ positional: z.array(z.string()), flags: z.record(z.string(), z.union([z.string(), z.literal(true)])) })
-  .transform((raw, ctx) => {
-    const fail = (message: string): never => {
-      ctx.addIssue({ code: 'custom', message });
-      return z.NEVER;
-    };
-    if (raw.positional.length > 0) return fail('takes no words, only --since D');
-    const unknown = Object.keys(raw.flags).find((f) => f !== 'since');
-    if (unknown !== undefined) return fail(`does not take --${unknown} (only --since D)`);
-    const since = raw.flags.since;
-    if (since === undefined) return { since: null, sinceSeconds: undefined };
-    const ms = typeof since === 'string' ? parseDuration(since) : undefined;
-    if (ms === undefined || ms <= 0) return fail('--since takes a duration like 30m, 2h or 1d');
-    return { since: since as string, sinceSeconds: Math.ceil(ms / 1000) };
-  });
+  .object({
+    positional: noWords('takes no words, only --since D'),
+    flags: onlyFlags({ since: durationFlag('--since takes a duration like 30m, 2h or 1d') }, (flag) => `does not take --${flag} (only --since D)`),
+  })
+  .transform(({ flags: { since } }) => ({ since: since?.text ?? null, sinceSeconds: since === undefined ? undefined : Math.ceil(since.ms / 1000) }));
 
 export const loginsHandler = defineHandler({
   name: 'logins',

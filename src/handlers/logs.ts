@@ -4,9 +4,9 @@
  * deployment's pods, with error lines marked; `--previous` reads the crashed container's log.
  */
 import { z } from 'zod';
-import { parseDuration } from '../duration.js';
 import { readPodLogs } from '../ops/kube/pod-logs.js';
 import { withTimeout } from '../with-timeout.js';
+import { countFlag, durationFlag, noWords, onlyFlags, switchFlag } from './args.js';
 import { defineHandler } from './handler.js';
 
 export interface LogLine {
@@ -42,7 +42,6 @@ export type LogsResult =
       pods: PodLogLines[];
     };
 
-const FLAGS = ['since', 'grep', 'container', 'lines', 'previous'] as const;
 const DEFAULT_LINES = 100;
 const MAX_LINES = 1_000;
 // --grep searches this many of the newest lines of each pod, like `--tail=5000 | grep -i WORD`.
@@ -50,45 +49,39 @@ const GREP_SCAN_LINES = 5_000;
 // Several pods' logs over a slow API server take longer than one status source.
 const LOGS_TIMEOUT_MS = 15_000;
 
+const CONTAINER_PROBLEM = '--container takes a container name (lowercase letters, digits and dashes)';
+
 const ERROR_LINE = /\b(?:ERROR|FATAL|PANIC)\b|\blevel=(?:error|fatal|panic)\b/;
 
 const logsArgs = z
-  .object({ positional: z.array(z.string()), flags: z.record(z.string(), z.union([z.string(), z.literal(true)])) })
-  .transform((raw, ctx) => {
-    const fail = (message: string): never => {
-      ctx.addIssue({ code: 'custom', message });
-      return z.NEVER;
-    };
-    if (raw.positional.length > 0) return fail(`takes no words, only options: to search for "${raw.positional.join(' ')}" use --grep`);
-    const unknown = Object.keys(raw.flags).find((f) => !(FLAGS as readonly string[]).includes(f));
-    if (unknown !== undefined) return fail(`does not take --${unknown} (it takes --previous, --since, --grep, --container and --lines)`);
-    const { since, grep, container, lines, previous } = raw.flags;
-    if (previous !== undefined && previous !== true) return fail('--previous takes no value');
-
-    let sinceMs: number | undefined;
-    if (since !== undefined) {
-      sinceMs = typeof since === 'string' ? parseDuration(since) : undefined;
-      if (sinceMs === undefined || sinceMs <= 0) return fail('--since takes a duration like 30s, 10m or 2h');
-    }
-    if (grep !== undefined && (typeof grep !== 'string' || grep.trim() === '')) return fail('--grep takes a word to look for');
-    if (typeof grep === 'string' && grep.length > 200) return fail('--grep takes at most 200 characters');
-    if (container !== undefined && (typeof container !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(container))) {
-      return fail('--container takes a container name (lowercase letters, digits and dashes)');
-    }
-    let lineCount = DEFAULT_LINES;
-    if (lines !== undefined) {
-      lineCount = typeof lines === 'string' && /^\d+$/.test(lines) ? Number(lines) : NaN;
-      if (!(lineCount >= 1 && lineCount <= MAX_LINES)) return fail(`--lines must be between 1 and ${MAX_LINES}`);
-    }
-    return {
-      sinceSeconds: sinceMs === undefined ? undefined : Math.ceil(sinceMs / 1000),
-      since: typeof since === 'string' ? since : null,
-      grep: typeof grep === 'string' ? grep : null,
-      container: typeof container === 'string' ? container : undefined,
-      lines: lineCount,
-      previous: previous === true,
-    };
-  });
+  .object({
+    positional: noWords((words) => `takes no words, only options: to search for "${words.join(' ')}" use --grep`),
+    flags: onlyFlags(
+      {
+        previous: switchFlag('--previous takes no value'),
+        since: durationFlag('--since takes a duration like 30s, 10m or 2h'),
+        grep: z
+          .string({ error: '--grep takes a word to look for' })
+          .refine((word) => word.trim() !== '', '--grep takes a word to look for')
+          .refine((word) => word.length <= 200, '--grep takes at most 200 characters')
+          .optional(),
+        container: z
+          .string({ error: CONTAINER_PROBLEM })
+          .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, CONTAINER_PROBLEM)
+          .optional(),
+        lines: countFlag({ min: 1, max: MAX_LINES }, `--lines must be between 1 and ${MAX_LINES}`),
+      },
+      (flag) => `does not take --${flag} (it takes --previous, --since, --grep, --container and --lines)`,
+    ),
+  })
+  .transform(({ flags }) => ({
+    sinceSeconds: flags.since === undefined ? undefined : Math.ceil(flags.since.ms / 1000),
+    since: flags.since?.text ?? null,
+    grep: flags.grep ?? null,
+    container: flags.container,
+    lines: flags.lines ?? DEFAULT_LINES,
+    previous: flags.previous === true,
+  }));
 
 export const logsHandler = defineHandler({
   name: 'logs',

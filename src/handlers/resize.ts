@@ -13,6 +13,7 @@ import { readDatabasePods } from '../ops/kube/database-pods.js';
 import { parseQuantity } from '../ops/kube/quantity.js';
 import { databaseTarget, requireKube, restartWarning } from './database-change.js';
 import { planned, type GatedAction, type GatedResult } from './gated.js';
+import { flagValue, noWords, onlyFlags } from './args.js';
 import { defineHandler } from './handler.js';
 import { Refusal } from './refusal.js';
 import { resizePlan, type ResizePlan } from './resize-plan.js';
@@ -33,25 +34,29 @@ interface ResourceChange {
   limit?: string;
 }
 
+/** `--cpu REQ[/LIMIT]`, `--memory REQ[/LIMIT]`. */
+const resourceFlag = (resource: Resource) =>
+  flagValue.transform((value, ctx): ResourceChange | undefined => {
+    if (value === undefined) return undefined;
+    const parsed = parseResourceArgument(resource, value);
+    if (typeof parsed !== 'string') return parsed;
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  });
+
 const resizeArgs = z
-  .object({ positional: z.array(z.string()), flags: z.record(z.string(), z.union([z.string(), z.literal(true)])) })
-  .transform((raw, ctx) => {
-    const fail = (message: string): never => {
-      ctx.addIssue({ code: 'custom', message });
-      return z.NEVER;
-    };
-    if (raw.positional.length > 0) return fail('takes only --cpu REQ[/LIMIT] and --memory REQ[/LIMIT]');
-    const unknown = Object.keys(raw.flags).find((f) => f !== 'cpu' && f !== 'memory');
-    if (unknown !== undefined) return fail(`does not take --${unknown} (it takes --cpu and --memory)`);
+  .object({
+    positional: noWords('takes only --cpu REQ[/LIMIT] and --memory REQ[/LIMIT]'),
+    flags: onlyFlags({ cpu: resourceFlag('cpu'), memory: resourceFlag('memory') }, (flag) => `does not take --${flag} (it takes --cpu and --memory)`),
+  })
+  .transform(({ flags }, ctx) => {
     const changes: Partial<Record<Resource, ResourceChange>> = {};
-    for (const resource of ['cpu', 'memory'] as const) {
-      const value = raw.flags[resource];
-      if (value === undefined) continue;
-      const parsed = parseResourceArgument(resource, value);
-      if (typeof parsed === 'string') return fail(parsed);
-      changes[resource] = parsed;
+    if (flags.cpu) changes.cpu = flags.cpu;
+    if (flags.memory) changes.memory = flags.memory;
+    if (Object.keys(changes).length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'needs --cpu REQ[/LIMIT] or --memory REQ[/LIMIT] (e.g. --memory 1Gi/2Gi)' });
+      return z.NEVER;
     }
-    if (Object.keys(changes).length === 0) return fail('needs --cpu REQ[/LIMIT] or --memory REQ[/LIMIT] (e.g. --memory 1Gi/2Gi)');
     return changes;
   });
 

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type pg from 'pg';
 import { schemaExists } from '../ops/postgres/schema-exists.js';
+import { noWords, onlyFlags } from './args.js';
 
 // Only plain identifier characters: the name travels as a bind parameter anyway, but anything else
 // is far more likely a typo than a real schema, and the operator should hear so.
@@ -24,13 +25,8 @@ export const schemaFlag = z
 
 export const schemaArgs: z.ZodType<SchemaArgs> = z
   .object({
-    positional: z.array(z.string()).max(0, 'takes no arguments, only --schema NAME'),
-    flags: z.strictObject(
-      {
-        schema: schemaFlag,
-      },
-      { error: (issue) => (issue.code === 'unrecognized_keys' ? `has no option --${issue.keys[0]} (only --schema NAME)` : undefined) },
-    ),
+    positional: noWords('takes no arguments, only --schema NAME'),
+    flags: onlyFlags({ schema: schemaFlag }, (flag) => `has no option --${flag} (only --schema NAME)`),
   })
   .transform((raw) => ({ schema: raw.flags.schema ?? null }));
 

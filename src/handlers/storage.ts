@@ -14,6 +14,7 @@ import { withTimeout } from '../with-timeout.js';
 import { describeFailure } from '../ops/failure.js';
 import { requireKube } from './database-change.js';
 import { planned, type GatedAction, type GatedResult } from './gated.js';
+import { noFlags, noWords } from './args.js';
 import { defineHandler } from './handler.js';
 import { Refusal } from './refusal.js';
 import { storageExpandPlan, type StorageExpandPlan } from './storage-expand-plan.js';
@@ -34,15 +35,9 @@ export type StorageResult =
       data: { ok: true; size: DataSize } | { ok: false; reason: string };
     };
 
-const noArgs = z
-  .object({ positional: z.array(z.string()), flags: z.record(z.string(), z.unknown()) })
-  .transform((raw, ctx) => {
-    if (raw.positional.length > 0 || Object.keys(raw.flags).length > 0) {
-      ctx.addIssue({ code: 'custom', message: 'takes nothing, or `expand <size>` (e.g. storage expand 20Gi)' });
-      return z.NEVER;
-    }
-    return {};
-  });
+const NOTHING_OR_EXPAND = 'takes nothing, or `expand <size>` (e.g. storage expand 20Gi)';
+
+const noArgs = z.object({ positional: noWords(NOTHING_OR_EXPAND), flags: noFlags(NOTHING_OR_EXPAND) }).transform(() => ({}));
 
 export const storageHandler = defineHandler({
   name: 'storage',

@@ -13,6 +13,7 @@ import { describeFailure } from '../ops/failure.js';
 import { createScrubber } from '../redact.js';
 import { downsampleHistory } from '../state/history-downsample.js';
 import { claimHistorySlot, previousCounters, recordSample, recordSampleFailure } from '../state/history-samples.js';
+import { startClockTimer } from './clock-timer.js';
 import { takeHistorySample } from './history-sample.js';
 
 export type HistoryTick =
@@ -98,24 +99,11 @@ export function createHistorySampler(services: Services, options: HistorySampler
 /** The sampler with its timer: a tick now, then one on every interval boundary. */
 export function startHistorySampler(services: Services, options: HistorySamplerOptions): HistorySampler {
   const sampler = createHistorySampler(services, options);
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const arm = () => {
-    if (stopped) return;
-    const now = Date.now();
-    timer = setTimeout(() => {
-      void sampler.tick();
-      arm();
-    }, Math.floor(now / options.intervalMs + 1) * options.intervalMs - now);
-    timer.unref();
-  };
-  void sampler.tick();
-  arm();
+  const timer = startClockTimer({ everyMs: options.intervalMs, now: services.now, tick: () => void sampler.tick() });
   return {
     tick: (now) => sampler.tick(now),
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
+      timer.stop();
       await sampler.stop();
     },
   };

@@ -10,7 +10,9 @@ import { activeHandler } from '../../src/handlers/active.js';
 import type { GatedResult } from '../../src/handlers/gated.js';
 import { handlerContext, openTestServices, type TestServices } from '../support/services.js';
 import { openMaintenanceSession } from '../../src/ops/postgres/maintenance-session.js';
-import { trackToolSession } from '../../src/ops/postgres/bot-sessions.js';
+import { botSessionPids, nameToolSession, trackNamedToolSession, trackToolSession } from '../../src/ops/postgres/bot-sessions.js';
+import { runBackup } from '../../src/ops/backup/run-backup.js';
+import { lockRecipes, tempBackupDir, waitingPgDumpPid, waitUntil } from '../ops/backup/backup-fixtures.js';
 import { killAdvice } from '../../src/handlers/lock-wait-watchdog.js';
 
 let services: TestServices;
@@ -24,8 +26,8 @@ interface Session {
   run(sql: string): void;
 }
 
-async function openSession(applicationName = 'recipe-app'): Promise<Session> {
-  const client = new pg.Client({ connectionString: services.databaseUrl, application_name: applicationName });
+async function openSession(applicationName = 'recipe-app', url = services.databaseUrl): Promise<Session> {
+  const client = new pg.Client({ connectionString: url, application_name: applicationName });
   client.on('error', () => undefined);
   await client.connect();
   const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
@@ -52,6 +54,19 @@ async function waitFor(pid: number, where: string): Promise<void> {
 
 async function alive(pid: number): Promise<boolean> {
   return (await services.db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount === 1;
+}
+
+const roles: string[] = [];
+
+/** Another database user than the bot's, as whom anyone could connect and pick any application_name. */
+async function otherRole(): Promise<{ url: string }> {
+  const role = `other_user_${Math.random().toString(36).slice(2, 10)}`;
+  await services.db.query(`CREATE ROLE ${role} LOGIN PASSWORD 'not-a-secret-2'`);
+  roles.push(role);
+  const url = new URL(services.databaseUrl);
+  url.username = role;
+  url.password = 'not-a-secret-2';
+  return { url: url.toString() };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -83,6 +98,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  for (const role of roles.splice(0)) await services.db.query(`DROP ROLE IF EXISTS ${role}`);
   await services.close();
 });
 
@@ -261,6 +277,63 @@ describe("the bot's own sessions are known by pid, not by name", () => {
     } finally {
       forget();
       await maintenance.close();
+    }
+  });
+
+  it("knows a running backup's pg_dump as the bot's own; another role's session calling itself that is listed", async () => {
+    const backups = await tempBackupDir();
+    const other = await otherRole();
+    const lock = await lockRecipes(services.databaseUrl);
+    const backup = runBackup({ databaseUrl: services.databaseUrl, dir: backups.dir });
+    backup.catch(() => undefined);
+    try {
+      const pgDump = await waitingPgDumpPid(services.databaseUrl);
+      await waitUntil(async () => botSessionPids(services.db).includes(pgDump) || undefined, 5_000, "pg_dump's session to be the bot's");
+      const spoof = await openSession('recipedb-ops pg_dump x', other.url);
+      spoof.run('SELECT pg_sleep(600)');
+      await waitFor(spoof.pid, `state = 'active'`);
+      await sleep(1_100);
+
+      const targets = (await plan({ olderThan: '1s' })).targets.map((t) => t.pid);
+      expect(targets).not.toContain(pgDump);
+      expect(targets).toContain(spoof.pid);
+      const active = await activeHandler.run({ olderThanMs: null }, ctx());
+      expect(active.queries.map((q) => q.pid)).not.toContain(pgDump);
+      await lock.release();
+      expect(await backup).toMatchObject({ name: expect.stringMatching(/^recipe-database-backup-/) });
+      // Once pg_dump has exited, its pid is nobody's.
+      expect(botSessionPids(services.db)).not.toContain(pgDump);
+    } finally {
+      await lock.release();
+      await backup.catch(() => undefined);
+      await backups.cleanup();
+    }
+  });
+
+  it("takes for a tool's session only the one of its exact name, of the bot's role, begun after it was named", async () => {
+    const other = await otherRole();
+    const own = await services.db.connect();
+    try {
+      const before = await openSession('recipedb-ops pg_dump early');
+      const name = await nameToolSession(own, 'recipedb-ops pg_dump');
+      // A session named in advance, one of another role that guessed the name, and the tool's own.
+      await before.client.query(`SELECT set_config('application_name', $1, false)`, [name.applicationName]);
+      const spoof = await openSession(name.applicationName, other.url);
+      const tool = await openSession(name.applicationName);
+      let exit!: () => void;
+      const exited = new Promise<void>((resolve) => (exit = resolve));
+
+      expect(await trackNamedToolSession(own, name, exited)).toBe(tool.pid);
+      const pids = botSessionPids(services.db);
+      expect(pids).toContain(tool.pid);
+      expect(pids).not.toContain(spoof.pid);
+      expect(pids).not.toContain(before.pid);
+      exit();
+      await exited;
+      await sleep(0);
+      expect(botSessionPids(services.db)).not.toContain(tool.pid);
+    } finally {
+      own.release();
     }
   });
 

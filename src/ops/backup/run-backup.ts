@@ -31,10 +31,10 @@ import { inFlightCheck } from './in-flight-check.js';
 import { libpqEnv } from './libpq-env.js';
 import { reportProgress } from './progress-timer.js';
 import { writeSidecar, type BackupSidecar } from './sidecar.js';
-import { startTool } from './tool-process.js';
+import { startTool, type RunningTool } from './tool-process.js';
 import { describeFailure, errorText, failure } from '../failure.js';
 import { withConnection } from '../postgres/databases.js';
-import { trackBotSession } from '../postgres/bot-sessions.js';
+import { nameToolSession, trackBotSession, trackNamedToolSession } from '../postgres/bot-sessions.js';
 
 export interface RunBackupOptions {
   databaseUrl: string;
@@ -117,19 +117,17 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
     } catch (error) {
       throw new Error(`could not create the backup file in ${dir}: ${fileSystemProblem(error)}`);
     }
-    const counting = countRows(snapshot.client, options.verifyTables ?? []);
-    counting.catch(() => undefined); // awaited below; the dump may fail first
-
     const args = ['--format=plain', '--clean', '--if-exists', '--no-password', `--lock-wait-timeout=${lockWaitTimeoutMs}ms`];
     if (snapshot.snapshotId !== undefined) args.push(`--snapshot=${snapshot.snapshotId}`);
+    const sessionName = await nameToolSession(snapshot.client, 'recipedb-ops pg_dump');
     // The write stream owns the handle from here on and closes it, also on failure.
     const output = file.createWriteStream();
     file = undefined;
-    const written = await dumpInto(output, {
+    const dump = startDump(output, {
       name,
       pgDump: pgDump.path,
       args,
-      env: libpqEnv(options.databaseUrl, 'recipedb-ops pg_dump'),
+      env: libpqEnv(options.databaseUrl, sessionName.applicationName),
       dir,
       scrub,
       signal: options.signal,
@@ -137,6 +135,12 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       progressIntervalMs: options.progressIntervalMs ?? DEFAULTS.progressIntervalMs,
       gzipLevel: options.gzipLevel ?? DEFAULTS.gzipLevel,
     });
+    // pg_dump's session is one of the bot's (`kill` leaves it alone) from right after it connects
+    // until it exits. It is found through the snapshot's session, before the counts take it over.
+    await trackNamedToolSession(snapshot.client, sessionName, dump.exited);
+    const counting = countRows(snapshot.client, options.verifyTables ?? []);
+    counting.catch(() => undefined); // awaited below; the dump may fail first
+    const written = await dump.written;
     const rowCounts = await counting.catch((error: unknown) => {
       throw new Error(`could not count the rows of VERIFY_TABLES: ${scrub(errorText(error))}`);
     });
@@ -299,9 +303,22 @@ interface Written {
   fingerprint: Fingerprint;
 }
 
+interface RunningDump {
+  /** pg_dump has exited. */
+  exited: Promise<unknown>;
+  /** The dump is in the file, checked; or why not. */
+  written: Promise<Written>;
+}
+
 /** pg_dump → count → gzip → check → hash → file, with backpressure all the way back to pg_dump's pipe. */
-async function dumpInto(output: Writable, o: DumpIntoOptions): Promise<Written> {
+function startDump(output: Writable, o: DumpIntoOptions): RunningDump {
   const tool = startTool(o.pgDump, o.args, { env: o.env, stdin: 'ignore', stdout: 'pipe' });
+  const written = dumpInto(tool, output, o);
+  written.catch(() => undefined); // the caller awaits it; a failure before then is not unhandled
+  return { exited: tool.exited, written };
+}
+
+async function dumpInto(tool: RunningTool, output: Writable, o: DumpIntoOptions): Promise<Written> {
   const hash = new FingerprintHasher();
   let dumpBytes = 0;
   const counted = new Transform({

@@ -12,8 +12,11 @@
  *
  *   await trackBotSession(client);                     // a one-off pg.Client, forgotten when it ends
  *   const forget = trackToolSession(url, psqlPid);     // a client tool's session (psql), by the pid it printed
+ *   const name = await nameToolSession(client, 'recipedb-ops pg_dump'); // a tool that prints no pid (pg_dump):
+ *   await trackNamedToolSession(client, name, tool.exited);            // started with name.applicationName, found by it
  *   await pool.query('SELECT … WHERE pid <> ALL($1::int[])', [botSessionPids(pool)]);
  */
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 /** server ("host:port") → the bot's connected clients (or tools' sessions) on it → their backend pids. */
@@ -73,6 +76,64 @@ export function trackToolSession(databaseUrl: string, pid: number): () => void {
   const token = {};
   register(server, token, pid);
   return () => forget(server, token);
+}
+
+/** What a tool that prints no pid is started with, and how its session is told from any other. */
+export interface ToolSessionName {
+  /** The tool's application_name (PGAPPNAME): the prefix and a random suffix, unique to this run. */
+  applicationName: string;
+  /** The server's clock just before the tool is started, as the server writes it. */
+  startedAfter: string;
+}
+
+/** Names a tool's session before it starts, through one of the bot's sessions on the same server as the same role. */
+export async function nameToolSession(session: pg.ClientBase, prefix: string): Promise<ToolSessionName> {
+  const { rows } = await session.query<{ now: string }>('SELECT clock_timestamp()::text AS now');
+  const now = rows[0]?.now;
+  if (now === undefined) throw new Error('the database did not say what time it is');
+  return { applicationName: `${prefix} ${randomBytes(6).toString('hex')}`, startedAfter: now };
+}
+
+const TOOL_SESSION_POLL_MS = 20;
+
+/**
+ * Registers the session of a tool started with `name.applicationName` as one of the bot's until
+ * `exited` settles: the session of exactly that name, of this session's role (another database
+ * user can call itself anything, but cannot log in as the bot's role), that began after the name
+ * was taken. Looked for through `session` until it is found or the tool has exited, so right after
+ * the tool connects; the statistics snapshot is cleared before each look, so `session` may be in
+ * a transaction. Resolves to the pid, or null when the tool exited first or the look failed (the
+ * tool's session is then not the bot's, as it was before this existed).
+ */
+export async function trackNamedToolSession(session: pg.ClientBase, name: ToolSessionName, exited: Promise<unknown>): Promise<number | null> {
+  let done = false;
+  void exited.finally(() => {
+    done = true;
+  });
+  const server = serverKey(session as pg.Client);
+  while (!done) {
+    let pid: number | undefined;
+    try {
+      await session.query('SELECT pg_stat_clear_snapshot()');
+      const { rows } = await session.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity
+          WHERE application_name = $1 AND usename = current_user AND backend_start > $2::timestamptz
+          ORDER BY backend_start LIMIT 1`,
+        [name.applicationName, name.startedAfter],
+      );
+      pid = rows[0]?.pid;
+    } catch {
+      return null;
+    }
+    if (pid !== undefined) {
+      const token = {};
+      register(server, token, pid);
+      void exited.finally(() => forget(server, token));
+      return pid;
+    }
+    await new Promise((resolve) => setTimeout(resolve, TOOL_SESSION_POLL_MS));
+  }
+  return null;
 }
 
 /** createPool's onConnect: registers a new pool connection before anyone uses it. */

@@ -82,7 +82,7 @@ export function waitingPgDumpPid(url: string): Promise<number> {
   return waitUntil(async () => {
     const rows = await sql<{ pid: number }>(url, `
       SELECT pid FROM pg_stat_activity
-       WHERE datname = current_database() AND application_name = 'recipedb-ops pg_dump' AND wait_event_type = 'Lock'`);
+       WHERE datname = current_database() AND application_name LIKE 'recipedb-ops pg_dump %' AND wait_event_type = 'Lock'`);
     return rows[0]?.pid;
   }, 10_000, 'pg_dump to wait for the table lock');
 }
