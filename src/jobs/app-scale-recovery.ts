@@ -5,6 +5,11 @@
  * and then every REPLICA_TIMEOUT/4; one claims each, scales the application back (unless someone
  * already did) and says so in OPS_CHANNEL and the audit log (and the ops channel's incident).
  *
+ * The database deployment a point-in-time restore stopped is the exception: it is NOT started
+ * (the half-done `pgbackrest restore --delta` may be in its data directory), but said once, with
+ * what to do; the applications stay at 0 until it runs again (they would only fail against a
+ * database that is down), and are scaled back, as above, on the tick after it does.
+ *
  *   const recovery = startAppScaleRecovery(services); // src/jobs/start-jobs.ts
  *   await recovery.tick(); … recovery.stop();
  */
@@ -13,7 +18,7 @@ import { describeFailure } from '../ops/failure.js';
 import { KUBE_CALL_TIMEOUT_MS, readReplicas, setReplicas } from '../ops/kube/deployments.js';
 import { kubeFailure } from '../ops/kube/kube-failure.js';
 import { runningOperation } from '../ops/operation-lock.js';
-import { claimStrandedScaleDowns, finishRecovery, type ScaleDown } from '../state/app-scale-downs.js';
+import { claimStrandedScaleDowns, databasesLeftDown, finishRecovery, heldBackApplications, markAnnounced, type ScaleDown } from '../state/app-scale-downs.js';
 import { withTimeout } from '../with-timeout.js';
 import type { AppRecovery } from './app-recovery.js';
 
@@ -43,22 +48,62 @@ export function createAppScaleRecovery(services: Services): AppScaleRecovery {
           ? `scaled ${name} back to ${down.replicas} replicas: the replica running a ${down.operation} (${down.instance}) stopped with it at 0`
           : `${name} is at ${current} replicas again (someone scaled it); the ${down.operation} that stopped it on ${down.instance} had left it at 0`;
       log.warn({ app: name, replicas: down.replicas, instance: down.instance, requestId: down.requestId }, said);
-      await services.recorder
-        .record({
-          actor: 'recipedb-ops',
-          channel: config.opsChannel,
-          kind: 'action.recovered',
-          action: down.operation,
-          summary: said,
-          details: { namespace: down.namespace, deployment: down.deployment, replicas: down.replicas, outcome: recovery.outcome, instance: down.instance },
-          requestId: down.requestId ?? undefined,
-        })
-        .catch((error: unknown) => log.error({ err: error }, 'could not record the application scaled back'));
-      await services.notices.publish({ kind: 'app-scaled-back', recovery });
+      await announce(recovery, said);
       return recovery;
     } catch (error) {
       const reason = describeFailure(kubeFailure(error, { what: `scale the deployment ${name}` }));
       log.error({ err: error, app: name }, `could not scale ${name} back to ${down.replicas} (tried again in ${RETRY_MS / 1000}s): ${reason}`);
+      return undefined;
+    }
+  };
+
+  const announce = async (recovery: AppRecovery, said: string): Promise<void> => {
+    const { down } = recovery;
+    await services.recorder
+      .record({
+        actor: 'recipedb-ops',
+        channel: config.opsChannel,
+        kind: 'action.recovered',
+        action: down.operation,
+        summary: said,
+        details: { namespace: down.namespace, deployment: down.deployment, replicas: down.replicas, outcome: recovery.outcome, instance: down.instance, kind: down.kind },
+        requestId: down.requestId ?? undefined,
+      })
+      .catch((error: unknown) => log.error({ err: error }, 'could not record what became of a deployment left at 0'));
+    await services.notices.publish({ kind: 'app-scaled-back', recovery });
+  };
+
+  const recoverDatabase = async (down: ScaleDown): Promise<AppRecovery | undefined> => {
+    const kube = services.kube;
+    const name = `${down.namespace}/${down.deployment}`;
+    if (!kube) return undefined;
+    try {
+      const current = await withTimeout(readReplicas(kube, down.namespace, down.deployment), KUBE_CALL_TIMEOUT_MS, 'Kubernetes');
+      if (current > 0) {
+        await finishRecovery(state, down, services.instance);
+        const recovery: AppRecovery = { down, outcome: 'database-up-again', now: current };
+        const said = `the database deployment ${name} is at ${current} replicas again; the applications the interrupted ${down.operation} stopped are scaled back now`;
+        log.warn({ database: name, replicas: current, instance: down.instance, requestId: down.requestId }, said);
+        await announce(recovery, said);
+        return recovery;
+      }
+      if (down.announcedAt) {
+        await markAnnounced(state, down, services.instance);
+        return undefined;
+      }
+      const heldBack = await heldBackApplications(state);
+      const scaleBack = config.scalableDeployments.includes(name)
+        ? `/recipedb scale ${down.deployment} ${down.replicas}`
+        : `kubectl -n ${down.namespace} scale deployment/${down.deployment} --replicas=${down.replicas}`;
+      const recovery: AppRecovery = { down, outcome: 'database-left-down', now: 0, heldBack, scaleBack };
+      const said = `the database deployment ${name} was left at 0 replicas by an interrupted ${down.operation} (replica ${down.instance}); it was NOT started again`;
+      log.error({ database: name, replicas: down.replicas, instance: down.instance, requestId: down.requestId }, said);
+      await announce(recovery, said);
+      await markAnnounced(state, down, services.instance);
+      return recovery;
+    } catch (error) {
+      const reason = describeFailure(kubeFailure(error, { what: `read the deployment ${name}` }));
+      log.error({ err: error, database: name }, `could not read the database deployment ${name} an interrupted ${down.operation} left at 0 (tried again in ${RETRY_MS / 1000}s): ${reason}`);
       return undefined;
     }
   };
@@ -68,9 +113,14 @@ export function createAppScaleRecovery(services: Services): AppScaleRecovery {
     // A restore running now takes the row over itself, and scales the application back at its end.
     const operation = await runningOperation(state);
     if (operation && (operation.kind === 'restore' || operation.kind === 'pitr-restore')) return [];
-    const stranded = await claimStrandedScaleDowns(state, { instance: services.instance, replicaTimeoutMs: config.replicaTimeoutMs, retryMs: RETRY_MS });
+    const claim = { instance: services.instance, replicaTimeoutMs: config.replicaTimeoutMs, retryMs: RETRY_MS };
     const recovered: AppRecovery[] = [];
-    for (const down of stranded) {
+    for (const down of await claimStrandedScaleDowns(state, { ...claim, kind: 'database' })) {
+      const done = await recoverDatabase(down);
+      if (done) recovered.push(done);
+    }
+    if ((await databasesLeftDown(state)) > 0) return recovered;
+    for (const down of await claimStrandedScaleDowns(state, { ...claim, kind: 'application' })) {
       const done = await recover(down);
       if (done) recovered.push(done);
     }

@@ -317,4 +317,17 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 14,
+    name: 'the database deployment in app_scale_downs',
+    sql: `
+      -- A point-in-time restore also notes the database deployment's replicas before it stops it. A
+      -- row of kind database whose replica died is not scaled back (a half-done restore may be in
+      -- the data directory): it is announced once, and holds the application rows back until the
+      -- database runs again (jobs/app-scale-recovery.ts).
+      ALTER TABLE app_scale_downs
+        ADD COLUMN kind text NOT NULL DEFAULT 'application' CHECK (kind IN ('application', 'database')),
+        ADD COLUMN announced_at timestamptz;
+    `,
+  },
 ];
