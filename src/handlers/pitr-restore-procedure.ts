@@ -6,7 +6,8 @@
  *   2. scale the application to 0 (app-scale-steps.ts: its replicas written in app_scale_downs
  *      first, so that a surviving replica scales it back if this one dies mid-procedure)
  *   3. record the safety point: time, LSN, timeline, restore point, a commit after it, its WAL archived
- *   4. stop the database (its deployment to 0) and wait until it no longer answers
+ *   4. stop the database (its deployment to 0, its replicas written in app_scale_downs first as
+ *      kind `database`: a surviving replica does not start it, but says it was left at 0) and wait until it no longer answers
  *   5. restore the data directory to the target (pgbackrest restore --delta --type=time …), through DataDirectory
  *   6. start the database (always, once stopped) and wait until recovery has ended on a new timeline
  *   7. row counts of VERIFY_TABLES, against those at the safety point
@@ -29,6 +30,7 @@ import type { PitrServices } from '../ops/pitr/pitr-services.js';
 import { waitForPromotion, waitUntilDown, type Promoted } from '../ops/pitr/recovery-wait.js';
 import { recordSafetyPoint, type SafetyPoint } from '../ops/pitr/safety-point.js';
 import { withConnection } from '../ops/postgres/databases.js';
+import { forgetScaleDown, leftoverScaleDown, rememberScaleDown } from '../state/app-scale-downs.js';
 import {
   applicationInTrouble,
   applicationLine,
@@ -130,8 +132,21 @@ export function pitrRestoreProcedure(ctx: ExecutionContext): Procedure<PitrResto
         title: 'stop the database',
         async run(s): Promise<StepDone> {
           const { namespace, deployment } = s.plan.database;
-          const replicas = await kubeCall(readReplicas(s.kube, namespace, deployment), { what: `read the deployment ${databaseName(s)}` });
+          const read = await kubeCall(readReplicas(s.kube, namespace, deployment), { what: `read the deployment ${databaseName(s)}` });
+          // At 0 already (stopped by hand after an interrupted restore, and started far enough to answer step 1)? It starts again with what it had.
+          const replicas = read > 0 ? read : ((await leftoverScaleDown(s.ctx.state, s.plan.database))?.replicas ?? 1);
           s.databaseReplicas = replicas;
+          // Written first: if this replica dies from here on, another one says the database was left at 0.
+          await rememberScaleDown(s.ctx.state, {
+            kind: 'database',
+            namespace,
+            deployment,
+            replicas,
+            operation: 'pitr-restore',
+            instance: s.ctx.instance,
+            requestId: s.ctx.requestId,
+            approvedBy: s.ctx.approver,
+          });
           s.databaseStopped = true;
           await kubeCall(setReplicas(s.kube, namespace, deployment, 0), { what: `scale the deployment ${databaseName(s)}` });
           const { done, state } = await followReplicas(s.kube, { namespace, deployment }, 0, { timeoutMs: STOP_TIMEOUT_MS, what: `follow the deployment ${databaseName(s)}` });
@@ -159,6 +174,8 @@ export function pitrRestoreProcedure(ctx: ExecutionContext): Procedure<PitrResto
           const replicas = s.databaseReplicas ?? 1;
           const title = `scale ${databaseName(s)} 0 → ${replicas}`;
           await kubeCall(setReplicas(s.kube, namespace, deployment, replicas), { what: `scale the deployment ${databaseName(s)}` });
+          // Asked for: whatever recovery does next, this report says it, not a surviving replica.
+          await forgetScaleDown(s.ctx.state, s.plan.database).catch(() => undefined);
           try {
             // Recovery may replay a lot of WAL: it is bounded like the restore, not like a rollout.
             s.started = await waitForPromotion(s.ctx.databaseUrl, {
