@@ -82,7 +82,7 @@ export function createAppScaleRecovery(services: Services): AppScaleRecovery {
       if (current > 0) {
         await finishRecovery(state, down, services.instance);
         const recovery: AppRecovery = { down, outcome: 'database-up-again', now: current };
-        const said = `the database deployment ${name} is at ${current} replicas again; the applications the interrupted ${down.operation} stopped are scaled back now`;
+        const said = `the database deployment ${name} runs again (${current} ${current === 1 ? 'replica' : 'replicas'}); the applications the interrupted ${down.operation} stopped are scaled back now`;
         log.warn({ database: name, replicas: current, instance: down.instance, requestId: down.requestId }, said);
         await announce(recovery, said);
         return recovery;

@@ -129,7 +129,7 @@ describe('a bot killed in a point-in-time restore after it stopped the database'
     if (!operator) throw new Error('no Kubernetes client');
     await setReplicas(operator, 'recipe-database', 'recipe-database', 1);
     await slack.waitFor('chat.postMessage', (c) => c.body.channel === 'C_OPS' && textOf(c).includes('Scaled default/recipe-app back to 3 replicas'), 30_000);
-    expect(slack.callsTo('chat.postMessage').map(textOf).join(' ').replace(/\s+/g, ' ')).toContain('The database deployment recipe-database/recipe-database is at 1 replicas again');
+    expect(slack.callsTo('chat.postMessage').map(textOf).join(' ').replace(/\s+/g, ' ')).toContain('The database deployment recipe-database/recipe-database runs again (1 replica)');
     expect(replicas('default', 'recipe-app')).toBe(3);
     expect((await sql(stateUrl, 'SELECT * FROM recipedb_ops.app_scale_downs')).length).toBe(0);
     expect(b.stderr.join('\n')).not.toContain('Error');

@@ -15,7 +15,7 @@ export function appRecoveryView(recovery: AppRecovery): Message {
     recovery.outcome === 'scaled-back'
       ? `Scaled ${app} back to ${down.replicas} replicas: the bot replica running a ${down.operation} stopped with it at 0`
       : recovery.outcome === 'database-up-again'
-        ? `The database deployment ${app} is at ${recovery.now} replicas again; the applications the interrupted ${down.operation} stopped are scaled back now`
+        ? `The database deployment ${app} runs again (${recovery.now} ${recovery.now === 1 ? 'replica' : 'replicas'}); the applications the interrupted ${down.operation} stopped are scaled back now`
         : `${app} is at ${recovery.now} replicas again (someone scaled it); the ${down.operation} that stopped it had left it at 0`;
   const by = down.approvedBy ? ` approved by ${actorMention(down.approvedBy)}` : '';
   return fitMessage({
