@@ -361,7 +361,7 @@ describe('the RBAC', () => {
       // resize and image patch the database deployment; events and status read the warnings and the Service's endpoints.
       { verb: 'patch', apiGroup: 'apps', resource: 'deployments', namespace, name: database },
       { verb: 'list', apiGroup: '', resource: 'events', namespace },
-      { verb: 'get', apiGroup: '', resource: 'endpoints', namespace, name: config.database.service },
+      { verb: 'list', apiGroup: 'discovery.k8s.io', resource: 'endpointslices', namespace },
       // storage, storage expand and growth: the one claim, and its class.
       { verb: 'get', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: config.database.pvc },
       { verb: 'patch', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: config.database.pvc },
@@ -423,8 +423,8 @@ describe('the RBAC', () => {
       { verb: 'get', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: 'other-pvc' },
       { verb: 'delete', apiGroup: '', resource: 'persistentvolumeclaims', namespace, name: config.database.pvc },
       { verb: 'patch', apiGroup: '', resource: 'persistentvolumeclaims', subresource: 'status', namespace, name: config.database.pvc },
-      { verb: 'get', apiGroup: '', resource: 'endpoints', namespace, name: 'other-service' },
-      { verb: 'list', apiGroup: 'discovery.k8s.io', resource: 'endpointslices', namespace },
+      { verb: 'get', apiGroup: '', resource: 'endpoints', namespace, name: config.database.service },
+      { verb: 'list', apiGroup: 'discovery.k8s.io', resource: 'endpointslices', namespace: app.namespace },
       { verb: 'list', apiGroup: '', resource: 'events', namespace: app.namespace },
       { verb: 'list', apiGroup: 'storage.k8s.io', resource: 'storageclasses' },
       { verb: 'patch', apiGroup: 'storage.k8s.io', resource: 'storageclasses', name: 'standard' },

@@ -111,6 +111,23 @@ describe('status with Kubernetes', () => {
     expect(result.service).toMatchObject({ ok: true, data: { ready: [], notReady: [{ ip: expect.stringMatching(/^10\.244\./), pod: podName }] } });
   });
 
+  it('reads the endpoints from EndpointSlices, and says so in one sentence when the Service has none (RECIPEDB_SERVICE wrong)', async () => {
+    const before = kube.requests.length;
+    await status();
+    const asked = kube.requests.slice(before).map((r) => r.path);
+    expect(asked).toContain('/apis/discovery.k8s.io/v1/namespaces/recipe-database/endpointslices');
+    expect(asked.filter((p) => p.includes('/endpoints/'))).toEqual([]);
+    const other = await openTestServices({ kubeconfig: kube.kubeconfigPath, env: { RECIPEDB_SERVICE: 'recipe-db' } });
+    try {
+      expect((await status(other)).service).toMatchObject({
+        ok: false,
+        reason: 'the Service recipe-database/recipe-db has no EndpointSlice: it does not exist (RECIPEDB_SERVICE), or it has no selector',
+      });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('shows an OOMKilled container: when, its exit code, and the warning event that explains it', async () => {
     const finishedAt = new Date(Date.now() - 4 * 60_000);
     kube.setPod(NS, podName, {

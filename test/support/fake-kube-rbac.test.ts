@@ -3,7 +3,7 @@
  * ServiceAccount: what the Roles grant passes, anything else gets the API server's own 403 Status.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, Metrics, PatchStrategy, StorageV1Api, VersionApi, setHeaderOptions } from '@kubernetes/client-node';
+import { AppsV1Api, AuthorizationV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig, Metrics, PatchStrategy, StorageV1Api, VersionApi, setHeaderOptions } from '@kubernetes/client-node';
 import { startFakeKube, type FakeKube } from './fake-kube.js';
 import { rbacFrom, requestAttributes } from './fake-kube-rbac.js';
 import type { Manifest } from './manifests.js';
@@ -15,6 +15,7 @@ const APP = 'default';
 interface Clients {
   apps: AppsV1Api;
   core: CoreV1Api;
+  discovery: DiscoveryV1Api;
   metrics: Metrics;
   config: KubeConfig;
 }
@@ -22,7 +23,7 @@ interface Clients {
 function clientsFor(fake: FakeKube): Clients {
   const config = new KubeConfig();
   config.loadFromFile(fake.kubeconfigPath);
-  return { apps: config.makeApiClient(AppsV1Api), core: config.makeApiClient(CoreV1Api), metrics: new Metrics(config), config };
+  return { apps: config.makeApiClient(AppsV1Api), core: config.makeApiClient(CoreV1Api), discovery: config.makeApiClient(DiscoveryV1Api), metrics: new Metrics(config), config };
 }
 
 /** The Status object of a refused call (the client hands the body over as text or parsed). */
@@ -200,8 +201,8 @@ describe("deploy/'s RBAC on the fake API", () => {
     const before = kube.forbidden.length;
 
     await api.core.listNamespacedEvent({ namespace: DB, fieldSelector: 'type=Warning' });
-    const endpoints = await api.core.readNamespacedEndpoints({ name: 'recipe-database-service', namespace: DB });
-    expect(endpoints.subsets?.[0]?.addresses).toHaveLength(1);
+    const slices = await api.discovery.listNamespacedEndpointSlice({ namespace: DB, labelSelector: 'kubernetes.io/service-name=recipe-database-service' });
+    expect(slices.items.map((x) => x.endpoints?.length)).toEqual([1]);
     await api.core.readNamespacedPersistentVolumeClaim({ name: 'recipe-database-pvc', namespace: DB });
     await api.core.patchNamespacedPersistentVolumeClaim(
       { name: 'recipe-database-pvc', namespace: DB, body: { spec: { resources: { requests: { storage: '20Gi' } } } } },
@@ -216,7 +217,8 @@ describe("deploy/'s RBAC on the fake API", () => {
     expect(kube.forbidden.slice(before)).toEqual([]);
 
     const refused = [
-      await refusal(api.core.readNamespacedEndpoints({ name: 'pgbouncer', namespace: DB })),
+      await refusal(api.core.readNamespacedEndpoints({ name: 'recipe-database-service', namespace: DB })),
+      await refusal(api.discovery.listNamespacedEndpointSlice({ namespace: APP })),
       await refusal(api.core.readNamespacedPersistentVolumeClaim({ name: 'scratch', namespace: DB })),
       await refusal(api.core.listNamespacedPersistentVolumeClaim({ namespace: DB })),
       await refusal(api.core.deleteNamespacedPersistentVolumeClaim({ name: 'recipe-database-pvc', namespace: DB })),
@@ -224,8 +226,8 @@ describe("deploy/'s RBAC on the fake API", () => {
       await refusal(api.core.listNamespacedEvent({ namespace: APP })),
       await refusal(api.apps.deleteNamespacedDeployment({ name: 'recipe-database', namespace: DB })),
     ];
-    expect(refused.map((r) => r.code)).toEqual([403, 403, 403, 403, 403, 403, 403]);
-    expect(refused[4]?.status.message).toBe(
+    expect(refused.map((r) => r.code)).toEqual([403, 403, 403, 403, 403, 403, 403, 403]);
+    expect(refused[5]?.status.message).toBe(
       `storageclasses.storage.k8s.io is forbidden: User "${USER}" cannot list resource "storageclasses" in API group "storage.k8s.io" at the cluster scope`,
     );
   });

@@ -4,7 +4,7 @@
  * controller, the kubelet and the resize controllers would show, in the API's own shapes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { startFakeKube, type FakeKube } from './fake-kube.js';
 
 const NS = 'shop';
@@ -13,6 +13,7 @@ const strategic = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergeP
 let kube: FakeKube;
 let apps: AppsV1Api;
 let core: CoreV1Api;
+let discovery: DiscoveryV1Api;
 
 async function podsOf(app: string): Promise<V1Pod[]> {
   return (await core.listNamespacedPod({ namespace: NS, labelSelector: `app=${app}` })).items;
@@ -28,6 +29,7 @@ beforeAll(async () => {
   kc.loadFromFile(kube.kubeconfigPath);
   apps = kc.makeApiClient(AppsV1Api);
   core = kc.makeApiClient(CoreV1Api);
+  discovery = kc.makeApiClient(DiscoveryV1Api);
 });
 afterAll(() => kube.close());
 
@@ -139,6 +141,20 @@ describe('endpoints and events', () => {
     kube.setPod(NS, pod?.metadata?.name ?? '', { ready: true });
     expect((await core.readNamespacedEndpoints({ name: 'nothing', namespace: NS })).subsets).toBeUndefined();
     await expect(core.readNamespacedEndpoints({ name: 'missing', namespace: NS })).rejects.toMatchObject({ code: 404 });
+  });
+
+  it('lists one EndpointSlice per Service by its kubernetes.io/service-name label, readiness as a condition, an empty one without pods', async () => {
+    const [pod] = await podsOf('db');
+    const sliceOf = async (service: string) => (await discovery.listNamespacedEndpointSlice({ namespace: NS, labelSelector: `kubernetes.io/service-name=${service}` })).items;
+    const [slice, ...others] = await sliceOf('db-service');
+    expect(others).toEqual([]);
+    expect(slice).toMatchObject({ addressType: 'IPv4', metadata: { labels: { 'kubernetes.io/service-name': 'db-service' } }, ports: [{ name: 'postgres', port: 5432, protocol: 'TCP' }] });
+    expect(slice?.endpoints).toEqual([expect.objectContaining({ addresses: [pod?.status?.podIP], conditions: expect.objectContaining({ ready: true }), targetRef: expect.objectContaining({ kind: 'Pod', name: pod?.metadata?.name }) })]);
+    kube.setPod(NS, pod?.metadata?.name ?? '', { ready: false });
+    expect((await sliceOf('db-service'))[0]?.endpoints?.[0]?.conditions?.ready).toBe(false);
+    kube.setPod(NS, pod?.metadata?.name ?? '', { ready: true });
+    expect((await sliceOf('nothing'))[0]?.endpoints).toBeUndefined();
+    expect(await sliceOf('missing')).toEqual([]);
   });
 
   it('serves events written both ways, selected by type, and refuses unknown selector fields', async () => {

@@ -1096,6 +1096,38 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     }
     return json;
   }
+  /**
+   * The EndpointSlice controller's work, one IPv4 slice per Service (generated name, labelled
+   * kubernetes.io/service-name): every matching running pod is an endpoint, its readiness a condition.
+   */
+  function endpointSliceJson(s: FakeService): Json {
+    const matched = [...pods.values()].filter((p) => p.namespace === s.namespace && p.phase === 'Running' && matchesSelector(p.labels, selectorString(s.selector)));
+    return {
+      kind: 'EndpointSlice',
+      apiVersion: 'discovery.k8s.io/v1',
+      metadata: {
+        name: `${s.name}-x7k2p`,
+        namespace: s.namespace,
+        generateName: `${s.name}-`,
+        resourceVersion: String(resourceVersion),
+        creationTimestamp: '2024-01-01T00:00:00Z',
+        labels: { 'kubernetes.io/service-name': s.name, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' },
+      },
+      addressType: 'IPv4',
+      // Unlike Endpoints, a slice with no endpoint is still there, with null endpoints (omitempty on the wire).
+      ...(matched.length > 0
+        ? {
+            endpoints: matched.map((p) => ({
+              addresses: [p.ip],
+              conditions: { ready: isReady(p), serving: isReady(p), terminating: false },
+              nodeName: p.nodeName,
+              targetRef: { kind: 'Pod', namespace: p.namespace, name: p.name, uid: p.uid },
+            })),
+          }
+        : {}),
+      ports: s.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.targetPort ?? p.port, protocol: 'TCP' })),
+    };
+  }
   function readLogs(ns: string, podName: string, query: Record<string, string>): string {
     const p = getPod(ns, podName);
     const names = [...p.containers, ...p.initContainers].map((c) => c.name);
@@ -1213,6 +1245,10 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       const service = services.get(key(at(3), at(5)));
       if (service === undefined) throw notFound('endpoints', '', at(5));
       return endpointsJson(service);
+    }
+    if (get && is('apis', 'discovery.k8s.io', 'v1', 'namespaces', null, 'endpointslices')) {
+      const slices = [...services.values()].filter((x) => x.namespace === at(4)).map(endpointSliceJson);
+      return list('EndpointSliceList', 'discovery.k8s.io/v1', slices.filter((x) => matchesSelector((x.metadata as { labels: Record<string, string> }).labels, query.labelSelector)));
     }
     if (is('api', 'v1', 'namespaces', null, 'persistentvolumeclaims', null) && (get || method === 'PATCH')) {
       const claim = get ? volumes.claimJson(at(3), at(5)) : volumes.patchClaim(at(3), at(5), contentType, body);

@@ -13,6 +13,8 @@ export interface Kube {
   config: KubeLibrary.KubeConfig;
   apps: KubeLibrary.AppsV1Api;
   core: KubeLibrary.CoreV1Api;
+  /** EndpointSlices (discovery.k8s.io/v1): the Service's endpoints, as v1 Endpoints are deprecated since 1.33. */
+  discovery: KubeLibrary.DiscoveryV1Api;
   /** Storage classes (whether the database's volume may grow). */
   storage: KubeLibrary.StorageV1Api;
   /** SelfSubjectAccessReviews: whether an optional permission is granted, asked without being refused. */
@@ -33,6 +35,7 @@ export async function createKube(options: { kubeconfig?: string; env?: NodeJS.Pr
     config,
     apps: config.makeApiClient(lib.AppsV1Api),
     core: config.makeApiClient(lib.CoreV1Api),
+    discovery: config.makeApiClient(lib.DiscoveryV1Api),
     storage: config.makeApiClient(lib.StorageV1Api),
     authorization: config.makeApiClient(lib.AuthorizationV1Api),
     metrics: new lib.Metrics(config),

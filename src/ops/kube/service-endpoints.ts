@@ -1,12 +1,14 @@
 /**
- * `kubectl get endpoints SERVICE`: the pods the database's Service sends connections to (ready) and
- * the ones it holds back (not ready). A Service without ready endpoints is why the application
- * cannot connect even though a database pod exists.
+ * `kubectl get endpointslices -l kubernetes.io/service-name=SERVICE`: the pods the database's
+ * Service sends connections to (ready) and the ones it holds back (not ready). A Service without
+ * ready endpoints is why the application cannot connect even though a database pod exists.
+ * EndpointSlices, not v1 Endpoints: those are deprecated since Kubernetes 1.33.
  *
  *   const service = await readServiceEndpoints(kube, { namespace: 'recipe-database', service: 'recipe-database-service' });
  *   // { ready: [{ ip: '10.244.0.12', pod: 'recipe-database-7d9f8b-x2k4q' }], notReady: [], ports: ['5432/TCP'] }
  */
-import type { V1EndpointAddress } from '@kubernetes/client-node';
+import type { V1Endpoint } from '@kubernetes/client-node';
+import { failure } from '../failure.js';
 import { abortable } from './abortable.js';
 import type { Kube } from './kube-client.js';
 import { kubeFailure } from './kube-failure.js';
@@ -26,19 +28,33 @@ export interface ServiceEndpoints {
 
 export async function readServiceEndpoints(kube: Kube, target: { namespace: string; service: string }, signal?: AbortSignal): Promise<ServiceEndpoints> {
   const { namespace, service } = target;
-  const endpoints = await kube.core.readNamespacedEndpoints({ name: service, namespace }, abortable(kube, signal)).catch((error: unknown) => {
-    throw kubeFailure(error, {
-      what: `read the endpoints of the Service ${namespace}/${service}`,
-      notFound: `the Service ${namespace}/${service} does not exist (RECIPEDB_SERVICE)`,
+  const slices = await kube.discovery
+    .listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` }, abortable(kube, signal))
+    .catch((error: unknown) => {
+      throw kubeFailure(error, { what: `list the EndpointSlices of the Service ${namespace}/${service}` });
     });
-  });
-  const subsets = endpoints.subsets ?? [];
-  const address = (a: V1EndpointAddress): EndpointAddress => ({ ip: a.ip, pod: a.targetRef?.kind === 'Pod' ? (a.targetRef.name ?? null) : null });
+  // The controller writes a slice, empty if need be, for every Service with a selector.
+  if (slices.items.length === 0) throw failure(`the Service ${namespace}/${service} has no EndpointSlice: it does not exist (RECIPEDB_SERVICE), or it has no selector`);
+  const ready: EndpointAddress[] = [];
+  const notReady: EndpointAddress[] = [];
+  const seen = new Set<string>();
+  const add = (endpoint: V1Endpoint): void => {
+    const pod = endpoint.targetRef?.kind === 'Pod' ? (endpoint.targetRef.name ?? null) : null;
+    // A nil `ready` is an unknown state, which the API says consumers treat as ready.
+    const into = endpoint.conditions?.ready === false ? notReady : ready;
+    for (const ip of endpoint.addresses) {
+      // The controller may mirror one pod into more than one slice for a while (a slice being replaced).
+      if (seen.has(ip)) continue;
+      seen.add(ip);
+      into.push({ ip, pod });
+    }
+  };
+  for (const slice of slices.items) for (const endpoint of slice.endpoints ?? []) add(endpoint);
   return {
     namespace,
     service,
-    ready: subsets.flatMap((s) => (s.addresses ?? []).map(address)),
-    notReady: subsets.flatMap((s) => (s.notReadyAddresses ?? []).map(address)),
-    ports: [...new Set(subsets.flatMap((s) => (s.ports ?? []).map((p) => `${p.port}/${p.protocol ?? 'TCP'}`)))],
+    ready,
+    notReady,
+    ports: [...new Set(slices.items.flatMap((s) => (s.ports ?? []).map((p) => `${p.port ?? '?'}/${p.protocol ?? 'TCP'}`)))],
   };
 }
