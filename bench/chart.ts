@@ -26,14 +26,25 @@ const STATE_DATABASE = 'recipedb_ops_chart_bench';
 const RENDER_SCRIPT = fileURLToPath(new URL('./chart-render-process.mjs', import.meta.url));
 const TIMEOUT_MS = 30_000;
 
+interface RenderMemory {
+  renders: number;
+  rssMb: number;
+  heapTotalMb: number;
+  /** After a full collection: what is really alive. */
+  liveHeapMb: number;
+  externalMb: number;
+}
+
 interface RenderRun {
   firstMs: number;
   warm: number[];
   pngBytes: number;
-  rssBeforeMb: number;
-  rssAfterFirstMb: number;
-  rssAfterWarmMb: number;
+  before: RenderMemory;
+  stages: RenderMemory[];
 }
+
+/** Far enough to tell a leak (grows with every chart) from a plateau (levels off). */
+const RENDER_STAGES = [1, 10, 50, 100];
 
 export async function chartSection({ harness, say }: BenchContext): Promise<SectionResult> {
   const work = await mkdtemp(path.join(harness.root, 'chart-bench-'));
@@ -71,12 +82,13 @@ export async function chartSection({ harness, say }: BenchContext): Promise<Sect
         { name: 'render, warm median', unit: 'ms', bot: r.p50, baseline: null, ratio: null },
         { name: 'bot RSS added by the first chart', unit: 'MB', bot: mb(afterFirst.rssKb - idle.rssKb), baseline: null, ratio: null },
         { name: `bot RSS added after ${WARM + 1} charts`, unit: 'MB', bot: mb(afterWarm.rssKb - idle.rssKb), baseline: null, ratio: null },
+        ...renderMemoryFigures(render),
         { name: 'history table, 30 days at 1m', unit: 'MB', bot: history.bytes / 1024 ** 2, baseline: history.rawBytes / 1024 ** 2, ratio: { value: history.rawBytes / history.bytes, reads: 'smaller (raw/downsampled)' } },
       ],
       notes: [
         `End to end: signed /recipedb chart → files.getUploadURLExternal, the PNG (${render.pngBytes.toLocaleString('en-US')} bytes) to the upload_url, files.completeUploadExternal at the fake Slack.`,
         `Bot RSS: idle ${mb(idle.rssKb).toFixed(0)} MB, after the first chart ${mb(afterFirst.rssKb).toFixed(0)} MB, after ${WARM + 1} ${mb(afterWarm.rssKb).toFixed(0)} MB (peak ${mb(afterWarm.hwmKb).toFixed(0)} MB).`,
-        `Fresh render process: RSS ${render.rssBeforeMb.toFixed(0)} → ${render.rssAfterFirstMb.toFixed(0)} MB after the first render → ${render.rssAfterWarmMb.toFixed(0)} MB after ${WARM} more.`,
+        `Fresh render process (--expose-gc), RSS / heap V8 holds / live heap after a GC: before ${memory(render.before)}; ${render.stages.map((s) => `after ${s.renders}: ${memory(s)}`).join('; ')}.`,
         `History: ${history.rows.toLocaleString('en-US')} rows after downsampling (43,200 raw); the baseline column is the raw table.`,
       ],
       details: { firstMs, warm: w, render, idle, afterFirst, afterWarm, history },
@@ -85,6 +97,22 @@ export async function chartSection({ harness, say }: BenchContext): Promise<Sect
     await state.end();
     await bot.stop();
   }
+}
+
+/** RSS added after the first and after the last stage; the ratio says leak (keeps growing) or plateau. */
+function renderMemoryFigures(render: RenderRun): SectionResult['figures'] {
+  const first = render.stages[0];
+  const last = render.stages.at(-1);
+  if (first === undefined || last === undefined) return [];
+  const added = (s: RenderMemory) => s.rssMb - render.before.rssMb;
+  return [
+    { name: `render RSS added after ${last.renders} (vs after ${first.renders})`, unit: 'MB', bot: added(last), baseline: added(first), ratio: { value: added(last) / added(first), reads: `growth from ${first.renders} to ${last.renders} renders` } },
+    { name: `render live heap after ${last.renders} (vs after ${first.renders})`, unit: 'MB', bot: last.liveHeapMb, baseline: first.liveHeapMb, ratio: { value: last.liveHeapMb / first.liveHeapMb, reads: 'live JS heap growth' } },
+  ];
+}
+
+function memory(s: RenderMemory): string {
+  return `${s.rssMb.toFixed(0)} / ${s.heapTotalMb.toFixed(0)} / ${s.liveHeapMb.toFixed(1)} MB`;
 }
 
 async function botChart(harness: Harness, client: { command: (text: string, o: { channelId: string }) => Promise<{ status: number }> }): Promise<number> {
@@ -103,7 +131,7 @@ async function botChart(harness: Harness, client: { command: (text: string, o: {
 
 function renderInFreshProcess(): Promise<RenderRun> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [RENDER_SCRIPT, String(WARM)], { cwd: fileURLToPath(new URL('..', import.meta.url)) }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['--expose-gc', RENDER_SCRIPT, RENDER_STAGES.join(',')], { cwd: fileURLToPath(new URL('..', import.meta.url)) }, (error, stdout, stderr) => {
       if (error) reject(new Error(`the render process failed: ${stderr || error.message}`));
       else resolve(JSON.parse(stdout) as RenderRun);
     });
