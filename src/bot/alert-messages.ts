@@ -27,10 +27,12 @@ export function alertMessages(services: Services, client: webApi.WebClient): Ale
     let current: AlertGroup | null = group;
     while (current) {
       const message = alertGroupView(current, { now: services.now(), canSilence: Boolean(config.alerts.alertmanagerUrl) });
+      // A coloured message carries its blocks inside the attachment; the text stays the fallback.
+      const content = message.color ? { attachments: [{ color: message.color, blocks: message.blocks }] } : { blocks: message.blocks };
       let ts = current.messageTs;
       try {
-        if (ts) await client.chat.update({ channel: current.channel, ts, text: message.text, blocks: message.blocks });
-        else ts = (await client.chat.postMessage({ channel: current.channel, text: message.text, blocks: message.blocks })).ts ?? null;
+        if (ts) await client.chat.update({ channel: current.channel, ts, text: message.text, ...content });
+        else ts = (await client.chat.postMessage({ channel: current.channel, text: message.text, ...content })).ts ?? null;
         if (!ts) throw new Error('Slack did not return the message ts');
       } catch (error) {
         // The version stays undrawn: the next notification, or the redraw job, tries again.

@@ -19,6 +19,8 @@ export interface Message {
   /** Notification and accessibility fallback; Slack shows it where blocks cannot be shown. */
   text: SlackText;
   blocks: Block[];
+  /** Slack colours a message only through a legacy attachment's bar; when set, the blocks go inside one. */
+  color?: string;
 }
 
 /** A message before it is made safe: its text is plain (what the handlers say), never markup. */

@@ -17,7 +17,8 @@ import { startFakeSlack, type FakeSlack, type SlackCall } from '../support/fake-
 import { captureLog } from '../support/log-capture.js';
 import { createDemoTestDatabase, createTestDatabase } from '../support/postgres.js';
 import { freePort } from '../support/free-port.js';
-import { textOf, tsOf } from '../support/slack-messages.js';
+import { colorOf, textOf, tsOf } from '../support/slack-messages.js';
+import { COLORS } from '../../src/bot/views/alert-group-view.js';
 
 const TOKEN = 'alerts-token-0123456789abcdef';
 const CHANNEL = 'C_ALERTS';
@@ -128,6 +129,7 @@ describe('POST /alerts', () => {
     expect(posted).toHaveLength(1);
     const ts = tsOf(posted[0] as SlackCall);
     expect(textOf(posted[0] as SlackCall)).toContain('🔥 [CRITICAL] PostgresDown');
+    expect(colorOf(posted[0] as SlackCall)).toBe(COLORS.firing);
     const edits = slack.callsTo('chat.update').filter((c) => c.body.ts === ts);
     // The four changes; the copies drew nothing.
     expect(edits).toHaveLength(4);
@@ -137,6 +139,8 @@ describe('POST /alerts', () => {
     const last = texts.at(-1) ?? '';
     expect(last).toContain('✅ Resolved: PostgresDown');
     expect(last).toMatch(/after firing for \*?\d/);
+    expect(edits.slice(0, -1).map((c) => colorOf(c))).toEqual(Array(3).fill(COLORS.firing));
+    expect(colorOf(edits.at(-1) as SlackCall)).toBe(COLORS.resolved);
     expect(edits.at(-1)?.body.channel).toBe(CHANNEL);
     expect(await counted('repeat')).toBe(3);
     expect(await groups()).toBe(1);

@@ -210,11 +210,15 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const ts = nextTs();
         const message: Json = { type: 'message', subtype: 'bot_message', text: body.text ?? '', user: 'UBOT', bot_id: 'BBOT', ts };
         if (body.blocks !== undefined) message.blocks = body.blocks;
+        if (body.attachments !== undefined) message.attachments = body.attachments;
         if (body.thread_ts !== undefined) message.thread_ts = body.thread_ts;
         return { ok: true, channel, ts, message };
       }
       case 'chat.update':
-        return { ok: true, channel, ts: body.ts, text: body.text ?? '' };
+        return {
+          ok: true, channel, ts: body.ts, text: body.text ?? '',
+          message: { type: 'message', text: body.text ?? '', ...(body.blocks !== undefined ? { blocks: body.blocks } : {}), ...(body.attachments !== undefined ? { attachments: body.attachments } : {}) },
+        };
       case 'chat.postEphemeral':
         return { ok: true, message_ts: nextTs() };
       case 'chat.getPermalink':

@@ -3,8 +3,21 @@ import { renderBlocks, type RenderedMessage } from '../../src/bot/blocks-to-text
 import type { DraftMessage } from '../../src/bot/blocks.js';
 import type { SlackCall } from './fake-slack.js';
 
+interface Attachment { color?: string; blocks?: unknown[] }
+
+function attachmentsOf(call: SlackCall): Attachment[] {
+  return Array.isArray(call.body.attachments) ? (call.body.attachments as Attachment[]) : [];
+}
+
+/** Slack shows a message's own blocks, then those inside its attachments (beside their colour bar). */
 export function messageOf(call: SlackCall): DraftMessage {
-  return { text: String(call.body.text ?? ''), blocks: (call.body.blocks ?? []) as DraftMessage['blocks'] };
+  const inside = attachmentsOf(call).flatMap((a) => a.blocks ?? []);
+  return { text: String(call.body.text ?? ''), blocks: [...((call.body.blocks ?? []) as unknown[]), ...inside] as DraftMessage['blocks'] };
+}
+
+/** The colour bar a user sees beside the message, if any. */
+export function colorOf(call: SlackCall): string | undefined {
+  return attachmentsOf(call).find((a) => a.color)?.color;
 }
 
 export function rendered(call: SlackCall): RenderedMessage {

@@ -26,6 +26,9 @@ export interface AlertGroupViewOptions {
 
 const MAX_SHOWN = 8;
 
+/** Slack's own attachment colours: danger, warning, good. */
+export const COLORS = { firing: '#e01e5a', warning: '#ecb22e', resolved: '#2eb886' } as const;
+
 function alertBlock(alert: NotifiedAlert, now: Date): Block {
   const firing = alert.status === 'firing';
   const lines = [`${firing ? ':red_circle:' : ':large_green_circle:'} *${escapeMrkdwn(alertSeverity(alert))}* · ${escapeMrkdwn(alertTitle(alert))}`];
@@ -101,5 +104,5 @@ export function alertGroupView(group: AlertGroup, options: AlertGroupViewOptions
   const first = firing[0] ?? notification.alerts[0];
   const more = firing.length > 1 ? ` (+${firing.length - 1} more)` : '';
   const text = resolved ? `RESOLVED: ${name} after ${firedFor}` : `FIRING: ${name}${first ? ` — ${alertTitle(first)}` : ''}${more}`;
-  return fitMessage({ text, blocks });
+  return { ...fitMessage({ text, blocks }), color: resolved ? COLORS.resolved : severity === 'warning' ? COLORS.warning : COLORS.firing };
 }
