@@ -93,6 +93,17 @@ describe('fake Slack Web API (driven by the real WebClient)', () => {
     await expect(web.views.publish({ user_id: 'U_BOB', view: { type: 'home', blocks: tooMany } })).rejects.toMatchObject({ data: { error: 'invalid_arguments' } });
     expect(slack.homeView('U_CAROL')).toBeUndefined();
   });
+
+  it('refuses a Home image block whose slack_file is unknown or names both id and url', async () => {
+    const shared = await web.filesUploadV2({ channel_id: 'C_OPS', filename: 'chart.png', file: Buffer.from('png!') });
+    expect(shared.ok).toBe(true);
+    const id = slack.fileShares.at(-1)!.fileIds[0]!;
+    const image = (slack_file: Record<string, string>) => ({ type: 'home' as const, blocks: [{ type: 'image', alt_text: 'chart', slack_file }] });
+    await web.views.publish({ user_id: 'U_DAN', view: image({ id }) as never });
+    expect(slack.homeView('U_DAN')).toMatchObject({ blocks: [{ type: 'image', slack_file: { id } }] });
+    await expect(web.views.publish({ user_id: 'U_DAN', view: image({ id: 'F_NEVER' }) as never })).rejects.toMatchObject({ data: { error: 'invalid_blocks' } });
+    await expect(web.views.publish({ user_id: 'U_DAN', view: image({ id, url: 'https://files.slack.com/x.png' }) as never })).rejects.toMatchObject({ data: { error: 'invalid_blocks' } });
+  });
 });
 
 describe('slackClient against a real Bolt HTTP receiver', () => {

@@ -130,6 +130,17 @@ function multipartFile(contentType: string | undefined, raw: Buffer): Buffer | u
   return undefined;
 }
 
+/** An image block names its picture by image_url or by slack_file ({ id } or { url }, one of them) of a file Slack has. */
+function imageBlockValid(block: unknown, files: ReadonlySet<string>): boolean {
+  if (!isRecord(block) || block.type !== 'image') return true;
+  const file = block.slack_file;
+  if (file === undefined) return typeof block.image_url === 'string';
+  if (!isRecord(file) || block.image_url !== undefined) return false;
+  const hasId = typeof file.id === 'string';
+  if (hasId === (typeof file.url === 'string')) return false;
+  return hasId ? files.has(String(file.id)) : true;
+}
+
 function str(v: unknown, fallback: string): string {
   return typeof v === 'string' && v.length > 0 ? v : fallback;
 }
@@ -177,6 +188,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const uploads: FileUpload[] = [];
   const fileShares: FileShare[] = [];
   const pendingFiles = new Map<string, { filename: string; length: number; altText: string | undefined }>();
+  // Files completed (shared or not): the only ones an image block's slack_file may name.
+  const completedFiles = new Set<string>();
   const callWaiters = new Set<Waiter<SlackCall>>();
   const postWaiters = new Set<Waiter<ResponseUrlPost>>();
   const failures = new Map<string, string[]>();
@@ -260,6 +273,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
             channels: shareChannel ? [shareChannel] : [],
           };
         });
+        for (const f of done) completedFiles.add(f.id);
         if (shareChannel !== undefined) {
           // Slack posts the share itself: one message with the blocks (or initial_comment) and the files.
           fileShares.push({
@@ -279,6 +293,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         if (typeof body.user_id !== 'string' || !isRecord(view) || view.type !== 'home' || !Array.isArray(view.blocks) || view.blocks.length > 100) {
           return { ok: false, error: 'invalid_arguments' };
         }
+        if (!view.blocks.every((b) => imageBlockValid(b, completedFiles))) return { ok: false, error: 'invalid_blocks' };
         return { ok: true, view: { id: nextId('V'), team_id: 'T0TEST', type: 'home', blocks: view.blocks, hash: `${Date.now()}.${idCounter}`, app_id: 'A0TEST', bot_id: 'BBOT' } };
       }
       case 'users.info': {
