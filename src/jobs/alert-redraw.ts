@@ -1,12 +1,15 @@
 /**
  * Alert messages left behind: a version stored but not drawn, because Slack failed or the replica
  * drawing it died after answering Alertmanager. Every replica looks for them now and then and
- * hands them to the Slack app as notices; the drawing claim makes one replica draw each.
+ * hands them to the Slack app as notices; the drawing claim makes one replica draw each. With
+ * ALERTMANAGER_URL set it also looks for silenced groups that resolved unseen
+ * (handlers/alert-silenced-resolutions.ts): Alertmanager does not tell about muted alerts.
  *
  *   const redraw = startAlertRedraw(services); // src/jobs/start-jobs.ts, when ALERTS_TOKEN is set
  *   redraw.stop();
  */
 import type { Services } from '../context.js';
+import { resolveSilencedAlertGroups } from '../handlers/alert-silenced-resolutions.js';
 import { listAlertGroupsToDraw } from '../state/alert-groups.js';
 
 export interface AlertRedraw {
@@ -26,6 +29,12 @@ export function startAlertRedraw(services: Services): AlertRedraw {
       for (const groupId of ids) await notices.publish({ kind: 'alert-group-changed', groupId });
     } catch (error) {
       log.warn({ err: error }, 'could not look for alert messages to redraw');
+    }
+    try {
+      const resolved = await resolveSilencedAlertGroups(services);
+      for (const groupId of resolved) await notices.publish({ kind: 'alert-group-changed', groupId });
+    } catch (error) {
+      log.warn({ err: error }, 'could not ask Alertmanager whether silenced alerts resolved');
     } finally {
       running = false;
     }

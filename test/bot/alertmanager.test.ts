@@ -13,7 +13,8 @@ import { startFakeSlack, type FakeSlack, type SlackCall } from '../support/fake-
 import { freePort } from '../support/free-port.js';
 import { createDemoTestDatabase } from '../support/postgres.js';
 import { renderBlocks } from '../../src/bot/blocks-to-text.js';
-import { messageOf, rendered, tsOf } from '../support/slack-messages.js';
+import { colorOf, messageOf, rendered, tsOf } from '../support/slack-messages.js';
+import { COLORS } from '../../src/bot/views/alert-group-view.js';
 
 const TOKEN = 'alerts-token-0123456789abcdef';
 const CHANNEL = 'C_ALERTS';
@@ -143,6 +144,24 @@ describe('Alertmanager → the bot → Slack', () => {
     await until('the message without the silence', () => edits(ts).find((c, i, all) => i === all.length - 1 && !textOf(c).includes('Silenced') && rendered(c).choices.some((b) => b.label === 'Silence 1h')));
     expect((await readAudit(bot.services.state, 200)).filter((e) => e.kind === 'alert.unsilenced').map((e) => e.actor)).toEqual(['U_DAVE']);
   });
+
+  it('sees a silenced group resolve, which Alertmanager does not notify, and turns its message green', async () => {
+    const archiving = alert('RecipeDatabaseWalArchivingFailing', { datname: 'recipe_database' });
+    await am.postAlerts([archiving]);
+    const ts = tsOf(await until('the archiving message', () => roots('RecipeDatabaseWalArchivingFailing')[0]));
+    expect((await click('alert_silence', ts, 'U_CAROL')).status).toBe(200);
+    await until('the silenced message', () => edits(ts).find((c) => textOf(c).includes('Silenced in Alertmanager by @U_CAROL')));
+    const notified = await counted('changed');
+    await am.postAlerts([resolved(archiving)]);
+    // The bot's own look (every 15 s here) finds Alertmanager no longer listing it.
+    const green = await until('the resolved edit', () => edits(ts).find((c) => textOf(c).includes('Resolved: RecipeDatabaseWalArchivingFailing')), 30_000);
+    expect(colorOf(green)).toBe(COLORS.resolved);
+    expect(textOf(green)).toMatch(/after firing for \d/);
+    // Alertmanager itself said nothing: the silence muted the resolution too.
+    expect(await counted('changed')).toBe(notified);
+    const audit = (await readAudit(bot.services.state, 200)).filter((e) => e.kind === 'alert.resolved' && e.action === 'RecipeDatabaseWalArchivingFailing');
+    expect(audit).toHaveLength(1);
+  }, 60_000);
 
   it('answers Status and Active queries in the alert\'s thread', async () => {
     const ts = tsOf(roots('RecipeDatabaseTooManyConnections')[0] as SlackCall);

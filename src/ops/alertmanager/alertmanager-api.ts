@@ -133,3 +133,15 @@ export async function listAlertmanagerAlerts(base: string): Promise<Alertmanager
     inhibitedBy: a.status.inhibitedBy ?? [],
   }));
 }
+
+/**
+ * Whether Alertmanager still knows the silence (active, pending or expired): false after it lost
+ * its state (a restart without a data volume), when nothing it lists can be trusted as resolved.
+ */
+export async function silenceKnown(base: string, id: string): Promise<boolean> {
+  if (!SILENCE_ID.test(id)) return false;
+  const answer = await call(base, 'GET', `api/v2/silence/${encodeURIComponent(id)}`);
+  if (answer.status === 200) return true;
+  if (/silence not found/i.test(answer.text) || answer.status === 404) return false;
+  throw refused('read the silence', answer);
+}
