@@ -16,6 +16,7 @@ import { startAlertRedraw } from './alert-redraw.js';
 import { startAppScaleRecovery } from './app-scale-recovery.js';
 import { sweepScratchDatabases } from '../handlers/verify-now.js';
 import { startPitrBackupScheduler } from './pitr-backup-scheduler.js';
+import { startMaintenanceRunSweep } from './maintenance-run-sweep.js';
 
 export interface Jobs {
   stop(): Promise<void>;
@@ -28,6 +29,8 @@ export async function startJobs(services: Services): Promise<Jobs> {
   const sweeper = startApprovalSweeper(services);
   // An application a dead replica's restore left at 0 is scaled back, now and whenever it happens.
   const appRecovery = startAppScaleRecovery(services);
+  // A maintenance run a dead replica left "running" is finished and reported.
+  const maintenanceSweep = startMaintenanceRunSweep(services);
   // Scratch databases an interrupted `backup verify` left on the database server.
   void sweepScratchDatabases(services).catch((error: unknown) => log.warn({ err: error }, 'could not look for leftover scratch databases'));
   // Not on a laptop: the console never backs up behind its user's back.
@@ -50,6 +53,7 @@ export async function startJobs(services: Services): Promise<Jobs> {
       sweeper.stop();
       alertRedraw?.stop();
       appRecovery.stop();
+      maintenanceSweep.stop();
       await history?.stop();
       await scheduler?.stop();
       await pitrScheduler?.stop();

@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { replicaGone } from './replicas.js';
 
 export interface MaintenanceRun {
   id: string;
@@ -125,4 +126,18 @@ export async function latestUnfinishedMaintenanceRun(state: pg.Pool): Promise<Ma
 
 export async function finishMaintenanceRun(state: pg.Pool, id: string): Promise<void> {
   await state.query('UPDATE maintenance_runs SET finished_at = now(), session_pid = NULL, session_started = NULL WHERE id = $1', [id]);
+}
+
+/**
+ * Finishes the runs whose replica is gone (state/replicas.ts) and returns them: each once, to the
+ * one replica whose update took it.
+ */
+export async function finishRunsOfGoneReplicas(state: pg.Pool, replicaTimeoutMs: number): Promise<MaintenanceRun[]> {
+  const { rows } = await state.query<Row>(
+    `UPDATE maintenance_runs SET finished_at = now(), session_pid = NULL, session_started = NULL
+      WHERE finished_at IS NULL AND ${replicaGone('maintenance_runs.instance', '$1')}
+      RETURNING *`,
+    [replicaTimeoutMs / 1000],
+  );
+  return rows.map(fromRow);
 }

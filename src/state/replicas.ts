@@ -16,7 +16,7 @@ import type pg from 'pg';
 /** Rows of replicas gone this long are forgotten; their claims were taken over long before. */
 const FORGET_AFTER = '7 days';
 
-/** SQL: true when the replica named by `column` left, or has not beaten within `timeoutSecondsParam` seconds. */
+/** SQL: true when the replica named by `column` (qualified: `replicas` has an `instance` of its own) left, or has not beaten within `timeoutSecondsParam` seconds. */
 export function replicaGone(column: string, timeoutSecondsParam: string): string {
   return `EXISTS (SELECT 1 FROM replicas r WHERE r.instance = ${column}
                      AND (r.left_at IS NOT NULL OR r.seen_at <= now() - make_interval(secs => ${timeoutSecondsParam}::float8)))`;

@@ -4,7 +4,8 @@
  * `lock_timeout` = MAINTENANCE_LOCK_TIMEOUT. A statement that cannot get its lock in that time
  * gives up, so it never waits in the lock queue ahead of the application's queries for longer;
  * `runWithLockRetries` pauses (letting the queued queries through) and tries again a few times,
- * then reports who held the lock.
+ * then reports who held the lock. The server checks that the bot is still there while a
+ * statement runs, so a replica that dies leaves no rewrite running.
  *
  *   const session = await openMaintenanceSession({ url, lockTimeoutMs: 5_000, connectTimeoutMs: 3_000 });
  *   await runWithLockRetries(session, pool, { sql: 'VACUUM FULL "s"."t"', relation: '"s"."t"', attempts: 4, pauseMs: 5_000 });
@@ -19,6 +20,8 @@ import type { Blocker } from './lock-wait.js';
 
 /** Every maintenance session's application_name starts with this: Cancel signals no other session. */
 export const MAINTENANCE_APPLICATION_NAME = `${BOT_APPLICATION_NAME} maintenance`;
+
+const CLIENT_CHECK_MS = 1_000;
 
 // Text, not timestamptz: JavaScript dates lose the microseconds that make the identity exact.
 const BACKEND_START = `to_char(backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -51,6 +54,10 @@ export async function openMaintenanceSession(options: {
     statement_timeout: 0,
     lock_timeout: options.lockTimeoutMs,
     idle_in_transaction_session_timeout: 0,
+    // PostgreSQL notices a vanished client only when it next talks to it: a replica that died
+    // mid-VACUUM FULL would leave the rewrite running, its ACCESS EXCLUSIVE lock held to the end.
+    // With this the server looks every second and ends the statement (PostgreSQL 14+, any user).
+    options: `-c client_connection_check_interval=${CLIENT_CHECK_MS}`,
   });
   let usable = true;
   let notices: string[] = [];
