@@ -13,7 +13,7 @@ import { createPool } from '../src/ops/postgres/pool.js';
 import { databaseUrl, ensureDatabase } from '../src/ops/postgres/databases.js';
 import { DAY_MS, downsampleHistory } from '../src/state/history-downsample.js';
 import { STATE_SCHEMA } from '../src/state/migrate.js';
-import { seedHistory, ago } from '../test/support/history.js';
+import { seedHistory, seedThirtyDaysAtOneMinute, ago } from '../test/support/history.js';
 import { startBotProcess } from './bot-process.js';
 import type { Harness } from './harness.js';
 import { readMemory } from './process-memory.js';
@@ -148,19 +148,7 @@ async function historySize(harness: Harness): Promise<{ rows: number; bytes: num
     await migrate(pool);
     await pool.query('TRUNCATE history_samples');
     const now = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
-    await pool.query(
-      `INSERT INTO history_samples (at, bucket_s, claimed_by, samples, max_connections, connections, connections_peak, active, idle,
-                                    idle_in_transaction, commits, rollbacks, blocks_hit, blocks_read, counted_s, database_bytes,
-                                    largest_tables, longest_transaction_s, locks_waiting, counters)
-       SELECT $1::timestamptz - make_interval(mins => i), 60, 'recipedb-ops-7f9c8d6b5-x2k4q:1:abcdef', 1, 200, 50 + i % 30, 50 + i % 30, 5, 40, 1,
-              1000 + i % 100, i % 5, 500000, 300, 60, 5000000000 + i * 1000,
-              (SELECT jsonb_agg(jsonb_build_object('schema', 'recipe_manager', 'table', 'table_number_' || t, 'bytes', 100000000 * t + i)) FROM generate_series(1, 10) t),
-              i % 17, 0,
-              jsonb_build_object('commits', 123456789 + i, 'rollbacks', 1234 + i, 'blocksHit', 987654321 + i, 'blocksRead', 12345 + i,
-                                 'countingSince', '2026-01-01T00:00:00.000Z|', 'sampledAt', '2026-01-10T12:00:00.000Z')
-         FROM generate_series(1, 43200) i`,
-      [now],
-    );
+    await seedThirtyDaysAtOneMinute(pool, now);
     const size = async () => Number((await pool.query<{ b: string }>(`SELECT pg_total_relation_size('history_samples') AS b`)).rows[0]?.b);
     const rawBytes = await size();
     await downsampleHistory(pool, { now, retentionMs: 30 * DAY_MS });

@@ -10,7 +10,7 @@ import { STATE_SCHEMA, migrate } from '../../src/state/migrate.js';
 import { DAY_MS, downsampleHistory } from '../../src/state/history-downsample.js';
 import { readHistory, type HistoryRow } from '../../src/state/history-samples.js';
 import { createTestDatabase } from '../support/postgres.js';
-import { seedHistory, type SeedSample } from '../support/history.js';
+import { seedHistory, seedThirtyDaysAtOneMinute, type SeedSample } from '../support/history.js';
 
 const NOW = new Date(Date.UTC(2026, 0, 10, 12, 0, 0));
 const MINUTE = 60_000;
@@ -125,19 +125,7 @@ describe('downsampling the history', () => {
   it('keeps 30 days at 1m in a few thousand rows (the size the README states)', async () => {
     await clear();
     // 43,200 samples with ten largest tables each, as the sampler writes them.
-    await pool.query(
-      `INSERT INTO history_samples (at, bucket_s, claimed_by, samples, max_connections, connections, connections_peak, active, idle,
-                                    idle_in_transaction, commits, rollbacks, blocks_hit, blocks_read, counted_s, database_bytes,
-                                    largest_tables, longest_transaction_s, locks_waiting, counters)
-       SELECT $1::timestamptz - make_interval(mins => i), 60, 'recipedb-ops-7f9c8d6b5-x2k4q:1:abcdef', 1, 200, 50 + i % 30, 50 + i % 30, 5, 40, 1,
-              1000 + i % 100, i % 5, 500000, 300, 60, 5000000000 + i * 1000,
-              (SELECT jsonb_agg(jsonb_build_object('schema', 'recipe_manager', 'table', 'table_number_' || t, 'bytes', 100000000 * t + i)) FROM generate_series(1, 10) t),
-              i % 17, 0,
-              jsonb_build_object('commits', 123456789 + i, 'rollbacks', 1234 + i, 'blocksHit', 987654321 + i, 'blocksRead', 12345 + i,
-                                 'countingSince', '2026-01-01T00:00:00.000Z|', 'sampledAt', '2026-01-10T12:00:00.000Z')
-         FROM generate_series(1, 43200) i`,
-      [NOW],
-    );
+    await seedThirtyDaysAtOneMinute(pool, NOW);
     const bytesBefore = await tableBytes();
     await downsampleHistory(pool, { now: NOW, retentionMs: 30 * DAY_MS });
     await pool.query('VACUUM FULL history_samples');

@@ -68,3 +68,23 @@ export async function seedHistory(pool: pg.Pool, samples: readonly SeedSample[])
 export function ago(ms: number, from = new Date()): Date {
   return new Date(Math.floor((from.getTime() - ms) / 60_000) * 60_000);
 }
+
+/**
+ * 30 days at 1 minute (43,200 raw samples, each with its ten largest tables), ending at `end`, in
+ * one statement: the table's size before downsampling, as the README states it.
+ */
+export async function seedThirtyDaysAtOneMinute(pool: pg.Pool, end: Date): Promise<void> {
+  await pool.query(
+    `INSERT INTO history_samples (at, bucket_s, claimed_by, samples, max_connections, connections, connections_peak, active, idle,
+                                    idle_in_transaction, commits, rollbacks, blocks_hit, blocks_read, counted_s, database_bytes,
+                                    largest_tables, longest_transaction_s, locks_waiting, counters)
+       SELECT $1::timestamptz - make_interval(mins => i), 60, 'recipedb-ops-7f9c8d6b5-x2k4q:1:abcdef', 1, 200, 50 + i % 30, 50 + i % 30, 5, 40, 1,
+              1000 + i % 100, i % 5, 500000, 300, 60, 5000000000 + i * 1000,
+              (SELECT jsonb_agg(jsonb_build_object('schema', 'recipe_manager', 'table', 'table_number_' || t, 'bytes', 100000000 * t + i)) FROM generate_series(1, 10) t),
+              i % 17, 0,
+              jsonb_build_object('commits', 123456789 + i, 'rollbacks', 1234 + i, 'blocksHit', 987654321 + i, 'blocksRead', 12345 + i,
+                                 'countingSince', '2026-01-01T00:00:00.000Z|', 'sampledAt', '2026-01-10T12:00:00.000Z')
+         FROM generate_series(1, 43200) i`,
+    [end],
+  );
+}
