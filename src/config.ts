@@ -180,6 +180,7 @@ const envSchema = z.object({
   // History (SPEC section 13): one sample per interval across replicas; `off` samples nothing.
   HISTORY_INTERVAL: durationOrOff('1m', 10_000, 3_600_000, 'a duration from 10s to 1h'),
   HISTORY_RETENTION: duration('30d').refine((ms) => ms >= 3_600_000, 'must be at least 1h'),
+  HOME_CHART_CHANNEL: optionalText.refine((s) => s === undefined || /^[CG][A-Z0-9_]+$/.test(s), 'must be a Slack channel ID (C…)'),
   // Point-in-time recovery with pgBackRest (SPEC section 12).
   PGBACKREST_STANZA: optionalText.refine((s) => s === undefined || /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(s), 'must be a pgBackRest stanza name (letters, digits, . _ -)'),
   PGBACKREST_CONFIG: optionalText.refine((s) => s === undefined || s.startsWith('/'), 'must be an absolute path to a pgbackrest.conf'),
@@ -233,7 +234,11 @@ export interface Config {
   /** SPEC section 9: how long a maintenance statement may wait for a lock, and how often its progress is redrawn. */
   maintenance: { lockTimeoutMs: number; progressIntervalMs: number };
   /** How often the key figures are sampled into the state database (null: off), and for how long they are kept. */
-  history: { intervalMs: number | null; retentionMs: number };
+  /**
+   * The App Home's 24 h picture is a file the bot shares in `homeChartChannel` (an image block may
+   * only name a file its viewers can see); undefined: the Home shows sparklines.
+   */
+  history: { intervalMs: number | null; retentionMs: number; homeChartChannel?: string };
   /**
    * pgBackRest (SPEC section 12), or null when PGBACKREST_STANZA is not set. Scheduled base backups
    * are incremental, full when the newest full one is older than `fullBackupIntervalMs`;
@@ -316,7 +321,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     managedUsers: e.MANAGED_USERS,
     rolloutTimeoutMs: e.ROLLOUT_TIMEOUT,
     maintenance: { lockTimeoutMs: e.MAINTENANCE_LOCK_TIMEOUT, progressIntervalMs: e.MAINTENANCE_PROGRESS_INTERVAL },
-    history: { intervalMs: e.HISTORY_INTERVAL, retentionMs: e.HISTORY_RETENTION },
+    history: { intervalMs: e.HISTORY_INTERVAL, retentionMs: e.HISTORY_RETENTION, homeChartChannel: e.HOME_CHART_CHANNEL },
     pitr: e.PGBACKREST_STANZA
       ? {
           stanza: e.PGBACKREST_STANZA,

@@ -56,7 +56,8 @@ describe('configuration', () => {
   });
 
   it('reads HISTORY_INTERVAL (or off) and HISTORY_RETENTION', () => {
-    expect(loadConfig({ HISTORY_INTERVAL: '30s', HISTORY_RETENTION: '7d' }).history).toEqual({ intervalMs: 30_000, retentionMs: 7 * 86_400_000 });
+    expect(loadConfig({ HISTORY_INTERVAL: '30s', HISTORY_RETENTION: '7d' }).history).toEqual({ intervalMs: 30_000, retentionMs: 7 * 86_400_000, homeChartChannel: undefined });
+    expect(loadConfig({ HOME_CHART_CHANNEL: 'C0CHARTS' }).history.homeChartChannel).toBe('C0CHARTS');
     expect(loadConfig({ HISTORY_INTERVAL: 'off' }).history.intervalMs).toBeNull();
   });
 
@@ -85,6 +86,7 @@ describe('configuration', () => {
     [{ RECIPEDB_PVC: 'Data Volume' }, /^RECIPEDB_PVC: must be a Kubernetes object name/],
     [{ ROLLOUT_TIMEOUT: 'forever' }, /^ROLLOUT_TIMEOUT: must be a duration/],
     [{ HISTORY_INTERVAL: '1s' }, /^HISTORY_INTERVAL: must be a duration from 10s to 1h, or off/],
+    [{ HOME_CHART_CHANNEL: '#recipedb-charts' }, /^HOME_CHART_CHANNEL: must be a Slack channel ID/],
     [{ HISTORY_INTERVAL: '2h' }, /^HISTORY_INTERVAL: must be a duration from 10s to 1h, or off/],
     [{ HISTORY_RETENTION: 'forever' }, /^HISTORY_RETENTION: must be a duration/],
     [{ HISTORY_RETENTION: '10m' }, /^HISTORY_RETENTION: must be at least 1h/],

@@ -43,6 +43,8 @@ export const LIMITS = {
   contextElementText: 2000,
   contextElements: 10,
   actionsElements: 25,
+  imageAltText: 2000,
+  imageTitle: 2000,
   buttonText: 75,
   buttonValue: 2000,
   actionId: 255,
@@ -183,6 +185,16 @@ export function context(elements: string[]): slack.ContextBlock {
     elements.length > max ? [...elements.slice(0, max - 1), elements.slice(max - 1).join(' · ')] : elements;
   const list = merged.length === 0 ? [''] : merged;
   return { type: 'context', elements: list.map((e) => mrkdwn(e, LIMITS.contextElementText)) };
+}
+
+/** A picture Slack holds: a file the bot shared where the blocks' viewers can see it. */
+export function slackFileImage(spec: { fileId: string; altText: string; title?: string }): slack.ImageBlock {
+  return {
+    type: 'image',
+    slack_file: { id: spec.fileId },
+    alt_text: truncateText(nonEmpty(spec.altText), LIMITS.imageAltText),
+    ...(spec.title ? { title: plain(spec.title, LIMITS.imageTitle) } : {}),
+  };
 }
 
 export function divider(): slack.DividerBlock {

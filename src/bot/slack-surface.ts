@@ -46,7 +46,8 @@ export type BotScope =
   | 'reactions:write'
   | 'channels:history'
   | 'groups:history'
-  | 'files:write';
+  | 'files:write'
+  | 'files:read';
 
 /**
  * The bot scopes by what needs them (from each method's and event's page in Slack's docs). The
@@ -76,6 +77,10 @@ export const SCOPES_NEEDED = {
     'conversations.history': ['channels:history', 'groups:history'],
     // The WebClient helper: files.getUploadURLExternal and files.completeUploadExternal (incident documents, charts).
     filesUploadV2: ['files:write'],
+    // The App Home picture: waiting until Slack has processed it (an image block may not name it before).
+    'files.info': ['files:read'],
+    // The App Home picture it replaces: the bot deletes its own file.
+    'files.delete': ['files:write'],
     // "No scopes required" (https://docs.slack.dev/reference/methods/views.publish): the App Home tab.
     'views.publish': [],
   },

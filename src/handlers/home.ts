@@ -20,6 +20,8 @@ import { readHistory } from '../state/history-samples.js';
 import { listOpenIncidents, type Incident } from '../state/incidents.js';
 import { latestUnfinishedMaintenanceRun, type MaintenanceRun } from '../state/maintenance-runs.js';
 import { figureChart, type FigureChart } from './history-figures.js';
+import { readHomeChartShown, type HomeChartShown } from './home-chart.js';
+import { homeContext } from './home-context.js';
 import { readFiringAlerts, type FiringAlerts } from './home-alerts.js';
 import { readSource, statusHandler, type SourceResult, type StatusResult } from './status.js';
 import { storedBackups } from './stored-backups.js';
@@ -37,6 +39,8 @@ export interface HomeResult {
   pitr: SourceResult<PitrHome> | null;
   /** The last 24 h of connections and transactions per second. */
   day: SourceResult<{ connections: FigureChart; tps: FigureChart }>;
+  /** The picture of the last 24 h shared in HOME_CHART_CHANNEL, if there is one to show. */
+  chart: SourceResult<HomeChartShown>;
 }
 
 export interface PitrHome {
@@ -50,9 +54,9 @@ export interface PitrHome {
 export async function readHome(services: Services, userId: string): Promise<HomeResult> {
   const ms = services.config.timeouts.sourceMs;
   const now = services.now();
-  const context = { ...services, actor: { userId, channelId: '' }, commands: [], progress: async () => undefined };
+  const context = homeContext(services, userId);
   const pitr = services.pitr;
-  const [status, pending, running, incidents, alerts, lastBackup, pitrHome, day] = await Promise.all([
+  const [status, pending, running, incidents, alerts, lastBackup, pitrHome, day, chart] = await Promise.all([
     statusHandler.run({}, context),
     readSource('the state database', ms, () => listPendingApprovals(services.state)),
     readSource('the state database', ms, async () => {
@@ -82,6 +86,7 @@ export async function readHome(services: Services, userId: string): Promise<Home
       const rows = await readHistory(services.state, { from: new Date(now.getTime() - DAY_MS), to: now });
       return { connections: figureChart('connections', rows, services.config.thresholds), tps: figureChart('tps', rows, services.config.thresholds) };
     }),
+    readSource('the state database', ms, () => readHomeChartShown(services)),
   ]);
-  return { measuredAt: now, userId, status, pending, running, incidents, alerts, lastBackup, pitr: pitrHome, day };
+  return { measuredAt: now, userId, status, pending, running, incidents, alerts, lastBackup, pitr: pitrHome, day, chart };
 }

@@ -330,4 +330,26 @@ export const MIGRATIONS: readonly Migration[] = [
         ADD COLUMN announced_at timestamptz;
     `,
   },
+  {
+    version: 15,
+    name: 'home_charts',
+    sql: `
+      -- The App Home's 24 h picture, one per HOME_CHART_CHANNEL: the file shared there that Home views
+      -- name (an image block's slack_file), and who is drawing the next one. The claim makes one
+      -- replica draw and share it at a time; the people who opened the tab meanwhile (viewers) get
+      -- their Home published again by whoever finishes (state/home-charts.ts).
+      CREATE TABLE home_charts (
+        channel text PRIMARY KEY,
+        file_id text,
+        alt_text text,
+        window_to timestamptz,
+        shared_at timestamptz,
+        error text,
+        failed_at timestamptz,
+        drawing_by text,
+        drawing_since timestamptz,
+        viewers text[] NOT NULL DEFAULT '{}'
+      );
+    `,
+  },
 ];

@@ -100,6 +100,9 @@ describe('the App Home tab', () => {
       expect(home1.text).toContain('Alerts firing\nno alert source');
       expect(home1.text).toContain('Last backup');
       expect(home1.text).toMatch(/connections\s+[▁▂▃▄▅▆▇█]+/);
+      // Without HOME_CHART_CHANNEL there is no picture to share: the Home says what to set.
+      expect(home1.text).toContain('Set HOME_CHART_CHANNEL for a picture here.');
+      expect(home.blocks as { type: string }[]).not.toContainEqual(expect.objectContaining({ type: 'image' }));
       expect(home1.choices.map((c) => [c.actionId, c.value])).toEqual([['approval_approve', id], ['approval_reject', id]]);
 
       // Alice, the requester, tries to approve from her Home: told in her Home (there is no channel), nothing done.

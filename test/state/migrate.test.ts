@@ -40,7 +40,7 @@ describe('state migrations', () => {
       [STATE_SCHEMA],
     );
     expect(rows.map((r) => r.table_name)).toEqual([
-      'alert_groups', 'app_scale_downs', 'approval_requests', 'audit_log', 'backup_files', 'backup_slots', 'created_users', 'history_samples', 'incident_events',
+      'alert_groups', 'app_scale_downs', 'approval_requests', 'audit_log', 'backup_files', 'backup_slots', 'created_users', 'history_samples', 'home_charts', 'incident_events',
       'incidents', 'maintenance_runs', 'pitr_backup_slots', 'replicas', 'schema_migrations', 'verify_databases',
     ]);
   });

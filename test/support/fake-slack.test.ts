@@ -82,7 +82,11 @@ describe('fake Slack Web API (driven by the real WebClient)', () => {
     expect((await fetch(url, { method: 'POST', body: 'four' })).status).toBe(200);
     expect((await fetch(`${url}-unknown`, { method: 'POST', body: 'four' })).status).toBe(404);
     const done = await web.files.completeUploadExternal({ files: [{ id: announced.file_id as string, title: 'Chart' }], channel_id: 'C_OPS' });
-    expect(done.files?.[0]).toMatchObject({ id: announced.file_id, name: 'chart.png', title: 'Chart', mimetype: 'image/png', size: 4 });
+    // Slack answers before it has processed the file; files.info knows its type a moment later.
+    expect(done.files?.[0]).toMatchObject({ id: announced.file_id, name: 'chart.png', title: 'Chart', mimetype: '', size: 4 });
+    expect((await web.files.info({ file: announced.file_id as string })).file).toMatchObject({ mimetype: '' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await web.files.info({ file: announced.file_id as string })).file).toMatchObject({ mimetype: 'image/png', channels: ['C_OPS'] });
     await expect(web.files.getUploadURLExternal({ filename: 'empty.png', length: 0 })).rejects.toMatchObject({ data: { error: 'invalid_arguments' } });
   });
 
@@ -94,15 +98,34 @@ describe('fake Slack Web API (driven by the real WebClient)', () => {
     expect(slack.homeView('U_CAROL')).toBeUndefined();
   });
 
-  it('refuses a Home image block whose slack_file is unknown or names both id and url', async () => {
-    const shared = await web.filesUploadV2({ channel_id: 'C_OPS', filename: 'chart.png', file: Buffer.from('png!') });
-    expect(shared.ok).toBe(true);
-    const id = slack.fileShares.at(-1)!.fileIds[0]!;
+  it('refuses a Home image block whose slack_file is unknown, not processed yet, not shared, deleted, or names both id and url', async () => {
     const image = (slack_file: Record<string, string>) => ({ type: 'home' as const, blocks: [{ type: 'image', alt_text: 'chart', slack_file }] });
-    await web.views.publish({ user_id: 'U_DAN', view: image({ id }) as never });
-    expect(slack.homeView('U_DAN')).toMatchObject({ blocks: [{ type: 'image', slack_file: { id } }] });
-    await expect(web.views.publish({ user_id: 'U_DAN', view: image({ id: 'F_NEVER' }) as never })).rejects.toMatchObject({ data: { error: 'invalid_blocks' } });
-    await expect(web.views.publish({ user_id: 'U_DAN', view: image({ id, url: 'https://files.slack.com/x.png' }) as never })).rejects.toMatchObject({ data: { error: 'invalid_blocks' } });
+    const refused = { data: { error: 'invalid_blocks' } };
+    slack.setFileProcessingMs(300);
+    try {
+      await web.filesUploadV2({ channel_id: 'C_OPS', filename: 'chart.png', file: Buffer.from('png!') });
+      const id = slack.fileShares.at(-1)!.fileIds[0]!;
+      // Still being processed: refused, as Slack refuses a file it has not finished with.
+      await expect(web.views.publish({ user_id: 'U_DAN', view: image({ id }) as never })).rejects.toMatchObject(refused);
+      await new Promise((r) => setTimeout(r, 350));
+      await web.views.publish({ user_id: 'U_DAN', view: image({ id }) as never });
+      expect(slack.homeView('U_DAN')).toMatchObject({ blocks: [{ type: 'image', slack_file: { id } }] });
+      await expect(web.views.publish({ user_id: 'U_DAN', view: image({ id: 'F_NEVER' }) as never })).rejects.toMatchObject(refused);
+      await expect(web.views.publish({ user_id: 'U_DAN', view: image({ id, url: 'https://files.slack.com/x.png' }) as never })).rejects.toMatchObject(refused);
+
+      // Uploaded without a channel: only the bot can see it.
+      const unshared = await web.filesUploadV2({ filename: 'private.png', file: Buffer.from('png?') });
+      const unsharedId = (unshared.files[0] as { files?: { id?: string }[] }).files?.[0]?.id as string;
+      await new Promise((r) => setTimeout(r, 350));
+      await expect(web.views.publish({ user_id: 'U_DAN', view: image({ id: unsharedId }) as never })).rejects.toMatchObject(refused);
+
+      // Deleted: gone from files.info and from any view published after.
+      await web.files.delete({ file: id });
+      await expect(web.files.info({ file: id })).rejects.toMatchObject({ data: { error: 'file_not_found' } });
+      await expect(web.views.publish({ user_id: 'U_DAN', view: image({ id }) as never })).rejects.toMatchObject(refused);
+    } finally {
+      slack.setFileProcessingMs(150);
+    }
   });
 });
 

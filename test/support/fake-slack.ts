@@ -62,6 +62,13 @@ export interface FakeSlack {
   waitForResponsePost(predicate?: (p: ResponseUrlPost) => boolean, timeoutMs?: number): Promise<ResponseUrlPost>;
   failNext(method: string, error: string): void;
   /**
+   * How long a completed file takes to be processed, as Slack processes uploads after
+   * completeUploadExternal answers: until then files.info shows no mimetype and an image block may not name it.
+   */
+  setFileProcessingMs(ms: number): void;
+  /** Image blocks may not name files shared in this channel (as for a channel the blocks' viewers cannot see); undefined: any. */
+  hideFilesOf(channel: string | undefined): void;
+  /**
    * Sends an envelope to the connected Socket Mode client (the most recent one) and resolves with its
    * ack; rejects when no client is connected or no ack arrives within timeoutMs.
    */
@@ -130,15 +137,30 @@ function multipartFile(contentType: string | undefined, raw: Buffer): Buffer | u
   return undefined;
 }
 
-/** An image block names its picture by image_url or by slack_file ({ id } or { url }, one of them) of a file Slack has. */
-function imageBlockValid(block: unknown, files: ReadonlySet<string>): boolean {
+/** A completed file: processed some time after completion, shared in the channels named, perhaps deleted since. */
+interface StoredFile {
+  id: string;
+  name: string;
+  title: string;
+  size: number;
+  processedAt: number;
+  channels: string[];
+  deleted: boolean;
+}
+
+/**
+ * An image block names its picture by image_url or by slack_file ({ id } or { url }, one of them).
+ * A slack_file id must be a file Slack has finished processing, shared in a channel (a file only the
+ * bot can see is "invalid slack file" for the people who view the blocks) and not deleted.
+ */
+function imageBlockValid(block: unknown, usable: (id: string) => boolean): boolean {
   if (!isRecord(block) || block.type !== 'image') return true;
   const file = block.slack_file;
   if (file === undefined) return typeof block.image_url === 'string';
   if (!isRecord(file) || block.image_url !== undefined) return false;
   const hasId = typeof file.id === 'string';
   if (hasId === (typeof file.url === 'string')) return false;
-  return hasId ? files.has(String(file.id)) : true;
+  return hasId ? usable(String(file.id)) : true;
 }
 
 function str(v: unknown, fallback: string): string {
@@ -188,8 +210,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const uploads: FileUpload[] = [];
   const fileShares: FileShare[] = [];
   const pendingFiles = new Map<string, { filename: string; length: number; altText: string | undefined }>();
-  // Files completed (shared or not): the only ones an image block's slack_file may name.
-  const completedFiles = new Set<string>();
+  // Files completed (shared or not), by id.
+  const storedFiles = new Map<string, StoredFile>();
+  let fileProcessingMs = 150;
+  let hiddenChannel: string | undefined;
   const callWaiters = new Set<Waiter<SlackCall>>();
   const postWaiters = new Set<Waiter<ResponseUrlPost>>();
   const failures = new Map<string, string[]>();
@@ -265,7 +289,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
             id,
             name,
             title: typeof f.title === 'string' ? f.title : name,
-            mimetype: name.endsWith('.png') ? 'image/png' : 'text/plain',
+            // Slack answers before it has processed the file: the type is known once files.info says so.
+            mimetype: '',
             size: pending?.length ?? 0,
             alt_txt: pending?.altText,
             url_private: `${base}/files-pri/${id}/${encodeURIComponent(name)}`,
@@ -273,7 +298,9 @@ export async function startFakeSlack(): Promise<FakeSlack> {
             channels: shareChannel ? [shareChannel] : [],
           };
         });
-        for (const f of done) completedFiles.add(f.id);
+        for (const f of done) {
+          storedFiles.set(f.id, { id: f.id, name: f.name, title: f.title, size: f.size, processedAt: Date.now() + fileProcessingMs, channels: f.channels, deleted: false });
+        }
         if (shareChannel !== undefined) {
           // Slack posts the share itself: one message with the blocks (or initial_comment) and the files.
           fileShares.push({
@@ -293,8 +320,35 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         if (typeof body.user_id !== 'string' || !isRecord(view) || view.type !== 'home' || !Array.isArray(view.blocks) || view.blocks.length > 100) {
           return { ok: false, error: 'invalid_arguments' };
         }
-        if (!view.blocks.every((b) => imageBlockValid(b, completedFiles))) return { ok: false, error: 'invalid_blocks' };
+        const usable = (id: string): boolean => {
+          const file = storedFiles.get(id);
+          return file !== undefined && !file.deleted && file.processedAt <= Date.now() && file.channels.some((c) => c !== hiddenChannel);
+        };
+        if (!view.blocks.every((b) => imageBlockValid(b, usable))) {
+          return { ok: false, error: 'invalid_blocks', errors: ['invalid slack file [json-pointer:/view/blocks]'] };
+        }
         return { ok: true, view: { id: nextId('V'), team_id: 'T0TEST', type: 'home', blocks: view.blocks, hash: `${Date.now()}.${idCounter}`, app_id: 'A0TEST', bot_id: 'BBOT' } };
+      }
+      case 'files.info': {
+        const file = storedFiles.get(str(body.file, ''));
+        if (file === undefined || file.deleted) return { ok: false, error: 'file_not_found' };
+        const processed = file.processedAt <= Date.now();
+        const mimetype = !processed ? '' : file.name.endsWith('.png') ? 'image/png' : 'text/plain';
+        return {
+          ok: true,
+          file: {
+            id: file.id, name: file.name, title: file.title, size: file.size, mimetype, filetype: processed ? file.name.split('.').at(-1) : '',
+            channels: processed ? file.channels : [],
+            shares: processed && file.channels.length > 0 ? { public: Object.fromEntries(file.channels.map((c) => [c, [{ ts: nextTs() }]])) } : {},
+          },
+        };
+      }
+      case 'files.delete': {
+        // Only the bot's own files, which is all this fake has.
+        const file = storedFiles.get(str(body.file, ''));
+        if (file === undefined || file.deleted) return { ok: false, error: 'file_not_found' };
+        file.deleted = true;
+        return { ok: true };
       }
       case 'users.info': {
         const user = str(body.user, 'U_UNKNOWN');
@@ -413,6 +467,12 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       const queued = failures.get(method) ?? [];
       queued.push(error);
       failures.set(method, queued);
+    },
+    setFileProcessingMs: (ms) => {
+      fileProcessingMs = ms;
+    },
+    hideFilesOf: (channel) => {
+      hiddenChannel = channel;
     },
     sendSocketEnvelope: (type, payload, timeoutMs) => socketMode.send(type, payload, timeoutMs),
     socketClients: () => socketMode.open.size,

@@ -1,8 +1,9 @@
 /**
  * The App Home tab: what an on-call engineer wants at a glance, rebuilt each time the tab is opened.
  * Pending approvals carry the same Approve / Reject buttons as their channel message, so they can
- * be decided from here. The 24 h chart is a sparkline: an image in a Home view needs a public URL
- * or a file the viewer can see, and sharing a fresh PNG into a channel at every opening would be noise.
+ * be decided from here. The 24 h chart is a picture shared in HOME_CHART_CHANNEL (an image block
+ * may only name a file its viewers can see); without that channel, or until the picture is there,
+ * the last 24 h are sparklines.
  */
 import type { types as slack } from '@slack/bolt';
 import type { HomeResult } from '../../handlers/home.js';
@@ -12,7 +13,8 @@ import { sparkline } from '../../charts/sparkline.js';
 import { formatDuration } from '../../duration.js';
 import { formatBytes, formatTime } from '../../format.js';
 import { describeOperation } from '../../ops/operation-lock.js';
-import { actorMention, codeBlock, context, divider, escapeMrkdwn, header, mrkdwnText, section, type Block } from '../blocks.js';
+import { actorMention, codeBlock, context, divider, escapeMrkdwn, header, mrkdwnText, section, slackFileImage, type Block } from '../blocks.js';
+import { HOME_CHART_TIMING, type HomeChartShown } from '../../handlers/home-chart.js';
 import { alertName, alertSeverity, alertTitle } from '../../handlers/alert-facts.js';
 import { approvalButtons } from './approval-view.js';
 import { statusVerdictLine } from './status-view.js';
@@ -41,7 +43,7 @@ export function homeView(home: HomeResult, options: HomeViewOptions = {}): slack
   blocks.push(divider(), section(`*Alerts firing*\n${alertLines(home)}`));
   blocks.push(divider(), section(`*Last backup*\n${backupLine(home)}`));
   if (home.pitr) blocks.push(section(`*Point-in-time recovery*\n${pitrLines(home.pitr, home.measuredAt)}`));
-  blocks.push(divider(), ...dayBlocks(home.day));
+  blocks.push(divider(), ...dayBlocks(home.day, home.chart));
   return { type: 'home', blocks: blocks.slice(0, MAX_HOME_BLOCKS) };
 }
 
@@ -142,11 +144,34 @@ function pitrLines(pitr: NonNullable<HomeResult['pitr']>, now: Date): string {
   return lines.join('\n');
 }
 
-function dayBlocks(day: HomeResult['day']): Block[] {
-  if (!day.ok) return [section(`*Last 24 h*\n${unavailable(day)}`)];
+const CHART_HINT = '`/recipedb chart connections` (or tps, cache-hit, size, longest-tx, locks) posts the picture of any figure.';
+
+function dayBlocks(day: HomeResult['day'], chart: HomeResult['chart']): Block[] {
+  const shown = chart.ok ? chart.data : null;
+  if (shown?.kind === 'image') {
+    const tps = day.ok ? figureLine(day.data.tps, 'commits/s') : null;
+    return [
+      section('*Last 24 h*'),
+      slackFileImage({ fileId: shown.fileId, altText: shown.altText, title: `Connections, 24 h to ${formatTime(shown.windowTo)}` }),
+      ...(tps ? [section(codeBlock(tps))] : []),
+      context([`The picture is drawn again at most every ${formatDuration(HOME_CHART_TIMING.refreshMs)}. ${CHART_HINT}`]),
+    ];
+  }
+  const notes = [pictureNote(chart, shown), CHART_HINT].filter((n): n is string => n !== null);
+  if (!day.ok) return [section(`*Last 24 h*\n${unavailable(day)}`), context(notes)];
   const lines = [figureLine(day.data.connections, 'connections'), figureLine(day.data.tps, 'commits/s')].filter((l): l is string => l !== null);
-  if (lines.length === 0) return [section('*Last 24 h*\nno samples yet (HISTORY_INTERVAL)')];
-  return [section(`*Last 24 h*\n${codeBlock(lines.join('\n'))}`), context(['`/recipedb chart connections` (or tps, cache-hit, size, longest-tx, locks) posts the picture.'])];
+  if (lines.length === 0) return [section('*Last 24 h*\nno samples yet (HISTORY_INTERVAL)'), context(notes)];
+  return [section(`*Last 24 h*\n${codeBlock(lines.join('\n'))}`), context(notes)];
+}
+
+/** Why the sparklines stand where the picture would be, when there is something to say. */
+function pictureNote(chart: HomeResult['chart'], shown: HomeChartShown | null): string | null {
+  if (!chart.ok) return `The picture: ${unavailable(chart)}`;
+  if (shown === null || shown.kind === 'off') return 'Set HOME_CHART_CHANNEL for a picture here.';
+  if (shown.kind === 'image') return null;
+  if (shown.drawing) return ':hourglass_flowing_sand: The picture is being drawn: it shows here in a few seconds.';
+  if (shown.failure) return `:warning: The picture could not be drawn at ${formatTime(shown.failure.at)}: ${escapeMrkdwn(shown.failure.reason)}. It is tried again ${formatDuration(HOME_CHART_TIMING.retryMs)} later.`;
+  return null;
 }
 
 function figureLine(chart: FigureChart, label: string): string | null {
