@@ -60,6 +60,23 @@ describe('renderLineChart', () => {
     expect([image.width, image.height]).toEqual([640, 320]);
   });
 
+  it('renders one chart at a time, in the order asked, and a failed one does not hold up the next', async () => {
+    const done: string[] = [];
+    const ask = (name: string, size: { width: number; height: number }) =>
+      renderLineChart({ ...spec, ...size }).then((chart) => {
+        done.push(name);
+        return decode(chart.png);
+      });
+    // At once, the small one would be finished long before the large one.
+    const failed = renderLineChart({ ...spec, series: [{ name: 'broken', points: [[Number.NaN, Number.NaN]] }], width: -5, height: -5 }).then(
+      () => done.push('broken'),
+      () => done.push('broken failed'),
+    );
+    const [large, small] = await Promise.all([ask('large', { width: 2400, height: 1400 }), ask('small', { width: 200, height: 100 }), failed]);
+    expect(done).toEqual(['broken failed', 'large', 'small']);
+    expect([large.width, small.width]).toEqual([2400, 200]);
+  });
+
   it('labels the axes with units and UTC times, and names the thresholds', () => {
     const svg = lineChartSvg(spec);
     expect(svg).toContain('time (UTC)');
