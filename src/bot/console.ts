@@ -13,11 +13,13 @@ import { renderBlocks, type Choice } from './blocks-to-text.js';
 import type { Message } from './blocks.js';
 import { dispatchCommand } from './dispatch.js';
 import { decide } from '../handlers/approval-engine.js';
+import { cancelRunningMaintenance } from '../handlers/maintenance-cancel.js';
 import { GATED_ACTIONS } from '../handlers/gated-actions.js';
 import { appRecoveryView } from './views/app-recovery-view.js';
 import { approvalView } from './views/approval-view.js';
 import { APPROVE_ACTION, REJECT_ACTION } from './slack-surface.js';
 import { refusalView } from './views/usage-view.js';
+import { cancelAnswer } from './views/maintenance-view.js';
 import { incidentEventView } from './views/incident-view.js';
 
 export const CONSOLE_CHANNEL = 'C_CONSOLE';
@@ -60,17 +62,60 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
     rl.setPrompt(`recipedb (${userId})> `);
     rl.prompt();
   };
+  if (interactive) print('recipedb-ops local console — type `help`, `/as <user-id>` to act as someone else, Ctrl-D to quit.');
+
+  // Lines are handled one at a time, in order; while one runs, the next wait. The console has no
+  // Cancel button: `cancel` (or Ctrl-C) typed while an answer is awaited cancels the running
+  // maintenance operation at once, as the button does on Slack, instead of waiting its turn.
+  const waiting: string[] = [];
+  let busy = false;
+  let ended = false;
+  let settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  const finished = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  const cancelRunning = async () => {
+    print(`… ${cancelAnswer(await cancelRunningMaintenance(services, userId), 'The outcome follows.')}`);
+  };
+  const pump = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      for (let line = waiting.shift(); line !== undefined; line = waiting.shift()) {
+        if (line === 'exit' || line === 'quit' || line === '\\q') {
+          waiting.length = 0;
+          rl.close();
+          break;
+        }
+        if (line && !line.startsWith('#')) await handleLine(line);
+        prompt();
+      }
+    } catch (error) {
+      settle?.reject(error);
+    } finally {
+      busy = false;
+    }
+    if (ended) settle?.resolve();
+  };
+  rl.on('line', (raw) => {
+    const line = raw.trim();
+    if (busy && line === 'cancel') {
+      void cancelRunning().catch((error: unknown) => print(`Could not cancel: ${error instanceof Error ? error.message : String(error)}`));
+      return;
+    }
+    waiting.push(line);
+    void pump();
+  });
+  rl.on('close', () => {
+    ended = true;
+    if (!busy) settle?.resolve();
+  });
   if (interactive) {
-    print('recipedb-ops local console — type `help`, `/as <user-id>` to act as someone else, Ctrl-D to quit.');
-    rl.on('SIGINT', () => rl.close());
+    rl.on('SIGINT', () => {
+      if (!busy) rl.close();
+      else void cancelRunning().catch((error: unknown) => print(`Could not cancel: ${error instanceof Error ? error.message : String(error)}`));
+    });
   }
   prompt();
-  for await (const raw of rl) {
-    const line = raw.trim();
-    if (line === 'exit' || line === 'quit' || line === '\\q') break;
-    if (line && !line.startsWith('#')) await handleLine(line);
-    prompt();
-  }
+  await finished;
   rl.close();
   stopListening();
 
@@ -90,6 +135,10 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
     if (as) {
       userId = as[1] as string;
       print(`Now acting as ${userId}.\n`);
+      return;
+    }
+    if (line === 'cancel') {
+      await cancelRunning();
       return;
     }
     if (/^\d+$/.test(line)) {

@@ -8,6 +8,7 @@ import type { Services } from '../context.js';
 import { cancelMaintenance } from '../handlers/maintenance-cancel.js';
 import { mrkdwnText } from './blocks.js';
 import { CANCEL_MAINTENANCE_ACTION } from './slack-surface.js';
+import { cancelAnswer } from './views/maintenance-view.js';
 
 export function registerMaintenanceCancel(app: App, services: Services): void {
   app.action<BlockAction<ButtonAction>>(CANCEL_MAINTENANCE_ACTION, async ({ ack, body, action }) => {
@@ -19,10 +20,7 @@ export function registerMaintenanceCancel(app: App, services: Services): void {
     let reply: string;
     try {
       const result = await cancelMaintenance(services, { runId: action.value ?? '', userId });
-      reply =
-        result.kind === 'denied'
-          ? result.reason
-          : `Cancelling ${result.run.summary}: the running statement is stopped and no further one starts. The message will show the outcome.`;
+      reply = cancelAnswer(result, 'The message will show the outcome.');
     } catch (error) {
       services.log.error({ err: error, run: action.value }, 'could not process a maintenance cancel click');
       reply = 'Your click could not be processed; nothing was cancelled. Try again.';

@@ -8,7 +8,7 @@
  */
 import type { Services } from '../context.js';
 import { cancelMaintenanceSession } from '../ops/postgres/maintenance-session.js';
-import { findMaintenanceRun, requestRunCancel, type MaintenanceRun } from '../state/maintenance-runs.js';
+import { findMaintenanceRun, latestUnfinishedMaintenanceRun, requestRunCancel, type MaintenanceRun } from '../state/maintenance-runs.js';
 
 export type CancelResult = { kind: 'cancelling'; run: MaintenanceRun } | { kind: 'denied'; reason: string };
 
@@ -33,4 +33,11 @@ export async function cancelMaintenance(services: Services, input: { runId: stri
     requestId: run.requestId ?? undefined,
   });
   return { kind: 'cancelling', run: marked };
+}
+
+/** The console's Cancel (it has no buttons): the maintenance operation running now, whichever it is. */
+export async function cancelRunningMaintenance(services: Services, userId: string): Promise<CancelResult> {
+  const run = await latestUnfinishedMaintenanceRun(services.state);
+  if (!run) return { kind: 'denied', reason: 'No maintenance operation is running; nothing was cancelled.' };
+  return cancelMaintenance(services, { runId: run.id, userId });
 }

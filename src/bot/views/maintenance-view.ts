@@ -2,6 +2,7 @@
  * The answer of `vacuum` and `analyze` (no approval needed): the report of each statement, as the
  * approval request shows a gated operation's, and the tables left out.
  */
+import type { CancelResult } from '../../handlers/maintenance-cancel.js';
 import type { MaintenanceResult } from '../../handlers/table-maintenance.js';
 import { codeBlock, context, escapeMrkdwn, fitMessage, header, listWithMore, measuredAt, mrkdwnText, section, type Block, type Message } from '../blocks.js';
 import { procedureReportLines } from './procedure-report-view.js';
@@ -22,4 +23,10 @@ export function maintenanceView(result: MaintenanceResult): Message {
   }
   blocks.push(measuredAt(result.measuredAt));
   return fitMessage({ text: `${result.title}: ${report.summary}`, blocks });
+}
+
+/** What the person who cancelled is told, in one sentence; `outcome` says where the outcome shows. */
+export function cancelAnswer(result: CancelResult, outcome: string): string {
+  if (result.kind === 'denied') return result.reason;
+  return `Cancelling ${result.run.summary}: the running statement is stopped and no further one starts. ${outcome}`;
 }
