@@ -7,9 +7,12 @@
  *      first, so that a surviving replica scales it back if this one dies mid-procedure)
  *   3. record the safety point: time, LSN, timeline, restore point, a commit after it, its WAL archived
  *   4. stop the database (its deployment to 0, its replicas written in app_scale_downs first as
- *      kind `database`: a surviving replica does not start it, but says it was left at 0) and wait until it no longer answers
+ *      kind `database`: a surviving replica does not start it, but says it was left at 0, or that
+ *      the restore goes on in its pod) and wait until it no longer answers
  *   5. restore the data directory to the target (pgbackrest restore --delta --type=time …), through DataDirectory
- *   6. start the database (always, once stopped) and wait until recovery has ended on a new timeline
+ *   6. start the database (always, once stopped) and wait until recovery has ended on a new timeline;
+ *      only then is the database row of step 4 removed (a replica dying before that leaves the
+ *      application held back until the database has promoted: jobs/app-scale-recovery.ts)
  *   7. row counts of VERIFY_TABLES, against those at the safety point
  *   8. scale the application back (always, once stopped; app-scale-steps.ts)
  *
@@ -173,22 +176,28 @@ export function pitrRestoreProcedure(ctx: ExecutionContext): Procedure<PitrResto
           const { namespace, deployment } = s.plan.database;
           const replicas = s.databaseReplicas ?? 1;
           const title = `scale ${databaseName(s)} 0 → ${replicas}`;
-          await kubeCall(setReplicas(s.kube, namespace, deployment, replicas), { what: `scale the deployment ${databaseName(s)}` });
-          // Asked for: whatever recovery does next, this report says it, not a surviving replica.
-          await forgetScaleDown(s.ctx.state, s.plan.database).catch(() => undefined);
           try {
-            // Recovery may replay a lot of WAL: it is bounded like the restore, not like a rollout.
-            s.started = await waitForPromotion(s.ctx.databaseUrl, {
-              previousTimeline: s.restored ? s.plan.fromTimeline : 0,
-              timeoutMs: s.restoreTimeoutMs,
-              connectTimeoutMs: s.ctx.config.timeouts.connectMs,
-              onProgress: step.progress,
-            });
-          } catch (error) {
-            const log = await s.dataDirectory.serverLog(SERVER_LOG_LINES).catch(() => []);
-            const fatal = log.filter((l) => /\b(FATAL|PANIC)\b/.test(l)).pop();
-            s.startProblem = `${describeFailure(error)}${fatal ? ` — the server log says: ${fatal.replace(/^.*?(FATAL|PANIC)/, '$1')}` : ''}`;
-            throw failure(s.startProblem, error);
+            await kubeCall(setReplicas(s.kube, namespace, deployment, replicas), { what: `scale the deployment ${databaseName(s)}` });
+            try {
+              // Recovery may replay a lot of WAL: it is bounded like the restore, not like a rollout. No stop
+              // signal: a bot stopped mid-recovery leaves the row below, and the application stays held back.
+              s.started = await waitForPromotion(s.ctx.databaseUrl, {
+                previousTimeline: s.restored ? s.plan.fromTimeline : 0,
+                timeoutMs: s.restoreTimeoutMs,
+                connectTimeoutMs: s.ctx.config.timeouts.connectMs,
+                onProgress: step.progress,
+              });
+            } catch (error) {
+              const log = await s.dataDirectory.serverLog(SERVER_LOG_LINES).catch(() => []);
+              const fatal = log.filter((l) => /\b(FATAL|PANIC)\b/.test(l)).pop();
+              s.startProblem = `${describeFailure(error)}${fatal ? ` — the server log says: ${fatal.replace(/^.*?(FATAL|PANIC)/, '$1')}` : ''}`;
+              throw failure(s.startProblem, error);
+            }
+          } finally {
+            // Kept until now: a replica dying in the restore or the recovery leaves it, and the one that
+            // takes over holds the application back until the database has promoted. From here on this
+            // report says how it ended.
+            await forgetScaleDown(s.ctx.state, s.plan.database).catch(() => undefined);
           }
           if (!s.restored) return { title, note: `it answers again, on timeline ${s.started.timeline}` };
           const last = s.started.lastReplayedAt ? `the last transaction replayed committed at ${s.started.lastReplayedAt.toISOString().replace('T', ' ').replace('Z', ' UTC')}` : 'no transaction to replay';

@@ -6,12 +6,18 @@ export interface AppRecovery {
   /**
    * `scaled-back`: it was at 0 and is asked for its replicas again; `already-up`: someone scaled it meanwhile;
    * `database-left-down`: the database deployment an interrupted point-in-time restore stopped, NOT started
-   * (`heldBack`: the applications that stay at 0 with it); `database-up-again`: someone started it since.
+   * (`heldBack`: the applications that stay at 0 with it); `database-recovering`: it was started again (by
+   * the restore, or by someone since) but has not finished recovering (`why`), and holds `heldBack` at 0;
+   * `database-up-again`: it runs and has finished recovering, the applications follow.
    */
-  outcome: 'scaled-back' | 'already-up' | 'database-left-down' | 'database-up-again';
+  outcome: 'scaled-back' | 'already-up' | 'database-left-down' | 'database-recovering' | 'database-up-again';
   /** The replicas it has now (asked for). */
   now: number;
   heldBack?: ScaleDown[];
+  /** `database-recovering`: why the restore is not known finished ("it is still in recovery (…)"). */
+  why?: string;
+  /** `database-up-again`: the timeline the database writes on (0 when unknown). */
+  timeline?: number;
   /** `/recipedb scale …` when the deployment is in SCALABLE_DEPLOYMENTS, else the kubectl line. */
   scaleBack?: string;
 }

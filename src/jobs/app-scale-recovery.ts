@@ -5,20 +5,26 @@
  * and then every REPLICA_TIMEOUT/4; one claims each, scales the application back (unless someone
  * already did) and says so in OPS_CHANNEL and the audit log (and the ops channel's incident).
  *
- * The database deployment a point-in-time restore stopped is the exception: it is NOT started
- * (the half-done `pgbackrest restore --delta` may be in its data directory), but said once, with
- * what to do; the applications stay at 0 until it runs again (they would only fail against a
- * database that is down), and are scaled back, as above, on the tick after it does.
+ * The database deployment a point-in-time restore stopped is the exception: left at 0, it is NOT
+ * started (the half-done `pgbackrest restore --delta` may be in its data directory), but said
+ * once, with what to do. Started again (by the restore before it died, or by an operator since),
+ * its pod may still be restoring or replaying WAL: a recovering server accepts read-only sessions,
+ * so "ready" proves nothing, and that too is said once. Either way the applications stay at 0
+ * until the database has finished the restore — its deployment has ready replicas and the
+ * database answers `pg_is_in_recovery()` with false — and are then scaled back, as above.
  *
  *   const recovery = startAppScaleRecovery(services); // src/jobs/start-jobs.ts
  *   await recovery.tick(); … recovery.stop();
  */
 import type { Services } from '../context.js';
+import type { Kube } from '../ops/kube/kube-client.js';
 import { describeFailure } from '../ops/failure.js';
 import { KUBE_CALL_TIMEOUT_MS, readReplicas, setReplicas } from '../ops/kube/deployments.js';
 import { kubeFailure } from '../ops/kube/kube-failure.js';
+import { readRolloutState } from '../ops/kube/rollout.js';
 import { runningOperation } from '../ops/operation-lock.js';
-import { claimStrandedScaleDowns, databasesLeftDown, finishRecovery, heldBackApplications, markAnnounced, type ScaleDown } from '../state/app-scale-downs.js';
+import { readRecoveryState, type RecoveryState } from '../ops/pitr/recovery-state.js';
+import { claimStrandedScaleDowns, interruptedDatabaseRestores, finishRecovery, heldBackApplications, markAnnounced, type ScaleDown } from '../state/app-scale-downs.js';
 import { withTimeout } from '../with-timeout.js';
 import type { AppRecovery } from './app-recovery.js';
 
@@ -73,29 +79,49 @@ export function createAppScaleRecovery(services: Services): AppScaleRecovery {
     await services.notices.publish({ kind: 'app-scaled-back', recovery });
   };
 
+  /** Whether the restore in the database's pod has finished: a ready pod, and a database out of recovery. */
+  const restoreFinished = async (kube: Kube, down: ScaleDown): Promise<RecoveryState> => {
+    const rollout = await readRolloutState(kube, { namespace: down.namespace, deployment: down.deployment });
+    if (rollout.ready === 0) return { finished: false, why: 'no pod of it is ready yet' };
+    return readRecoveryState(services.db);
+  };
+
   const recoverDatabase = async (down: ScaleDown): Promise<AppRecovery | undefined> => {
     const kube = services.kube;
     const name = `${down.namespace}/${down.deployment}`;
     if (!kube) return undefined;
     try {
       const current = await withTimeout(readReplicas(kube, down.namespace, down.deployment), KUBE_CALL_TIMEOUT_MS, 'Kubernetes');
+      const heldBack = () => heldBackApplications(state);
       if (current > 0) {
-        await finishRecovery(state, down, services.instance);
-        const recovery: AppRecovery = { down, outcome: 'database-up-again', now: current };
-        const said = `the database deployment ${name} runs again (${current} ${current === 1 ? 'replica' : 'replicas'}); the applications the interrupted ${down.operation} stopped are scaled back now`;
-        log.warn({ database: name, replicas: current, instance: down.instance, requestId: down.requestId }, said);
+        const restore = await restoreFinished(kube, down);
+        if (restore.finished) {
+          await finishRecovery(state, down, services.instance);
+          const recovery: AppRecovery = { down, outcome: 'database-up-again', now: current, timeline: restore.timeline };
+          const said = `the database deployment ${name} runs again (${current} ${current === 1 ? 'replica' : 'replicas'}) and has finished recovering; the applications the interrupted ${down.operation} stopped are scaled back now`;
+          log.warn({ database: name, replicas: current, timeline: restore.timeline, instance: down.instance, requestId: down.requestId }, said);
+          await announce(recovery, said);
+          return recovery;
+        }
+        if (down.announcedAt) {
+          await markAnnounced(state, down, services.instance);
+          return undefined;
+        }
+        const recovery: AppRecovery = { down, outcome: 'database-recovering', now: current, heldBack: await heldBack(), why: restore.why };
+        const said = `the database deployment ${name} was started again by an interrupted ${down.operation} (replica ${down.instance}) and has not finished recovering: ${restore.why}; the applications stay at 0 until it has`;
+        log.error({ database: name, replicas: current, instance: down.instance, requestId: down.requestId }, said);
         await announce(recovery, said);
+        await markAnnounced(state, down, services.instance);
         return recovery;
       }
       if (down.announcedAt) {
         await markAnnounced(state, down, services.instance);
         return undefined;
       }
-      const heldBack = await heldBackApplications(state);
       const scaleBack = config.scalableDeployments.includes(name)
         ? `/recipedb scale ${down.deployment} ${down.replicas}`
         : `kubectl -n ${down.namespace} scale deployment/${down.deployment} --replicas=${down.replicas}`;
-      const recovery: AppRecovery = { down, outcome: 'database-left-down', now: 0, heldBack, scaleBack };
+      const recovery: AppRecovery = { down, outcome: 'database-left-down', now: 0, heldBack: await heldBack(), scaleBack };
       const said = `the database deployment ${name} was left at 0 replicas by an interrupted ${down.operation} (replica ${down.instance}); it was NOT started again`;
       log.error({ database: name, replicas: down.replicas, instance: down.instance, requestId: down.requestId }, said);
       await announce(recovery, said);
@@ -103,7 +129,7 @@ export function createAppScaleRecovery(services: Services): AppScaleRecovery {
       return recovery;
     } catch (error) {
       const reason = describeFailure(kubeFailure(error, { what: `read the deployment ${name}` }));
-      log.error({ err: error, database: name }, `could not read the database deployment ${name} an interrupted ${down.operation} left at 0 (tried again in ${RETRY_MS / 1000}s): ${reason}`);
+      log.error({ err: error, database: name }, `could not read the database deployment ${name} an interrupted ${down.operation} stopped (tried again in ${RETRY_MS / 1000}s): ${reason}`);
       return undefined;
     }
   };
@@ -119,7 +145,8 @@ export function createAppScaleRecovery(services: Services): AppScaleRecovery {
       const done = await recoverDatabase(down);
       if (done) recovered.push(done);
     }
-    if ((await databasesLeftDown(state)) > 0) return recovered;
+    // Against a database that is down, or still recovering (read-only), the applications would only fail.
+    if ((await interruptedDatabaseRestores(state)) > 0) return recovered;
     for (const down of await claimStrandedScaleDowns(state, { ...claim, kind: 'application' })) {
       const done = await recover(down);
       if (done) recovered.push(done);

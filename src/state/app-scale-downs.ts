@@ -8,8 +8,9 @@
  *   await forgetScaleDown(state, { namespace, deployment });
  *   const stranded = await claimStrandedScaleDowns(state, { instance, replicaTimeoutMs, retryMs, kind: 'application' });
  *
- * A point-in-time restore writes such a row for the database deployment too (kind `database`): that
- * one is never scaled back by another replica, only announced (see jobs/app-scale-recovery.ts).
+ * A point-in-time restore writes such a row for the database deployment too (kind `database`), and
+ * keeps it until the database has promoted: that one is never scaled back by another replica, only
+ * announced, and holds the application rows back (see jobs/app-scale-recovery.ts).
  */
 import type pg from 'pg';
 import { replicaGone } from './replicas.js';
@@ -101,8 +102,11 @@ export async function claimStrandedScaleDowns(pool: pg.Pool, options: { instance
   return rows.map(fromRow);
 }
 
-/** Database deployments a dead point-in-time restore left at 0 (announced or not): the application rows wait for them. */
-export async function databasesLeftDown(pool: pg.Pool): Promise<number> {
+/**
+ * Database rows of dead point-in-time restores (announced or not), left at 0 or still recovering:
+ * the application rows wait for them.
+ */
+export async function interruptedDatabaseRestores(pool: pg.Pool): Promise<number> {
   const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM app_scale_downs WHERE kind = 'database'`);
   return rows[0]?.n ?? 0;
 }
@@ -113,7 +117,7 @@ export async function heldBackApplications(pool: pg.Pool): Promise<ScaleDown[]> 
   return rows.map(fromRow);
 }
 
-/** A database row stays, announced, until its deployment runs again; the claim is let go so that the next tick looks again. */
+/** A database row stays, announced, until the database has finished the restore; the claim is let go so that the next tick looks again. */
 export async function markAnnounced(pool: pg.Pool, down: ScaleDown, instance: string): Promise<void> {
   await pool.query(
     `UPDATE app_scale_downs SET announced_at = coalesce(announced_at, now()), recovery_by = NULL, recovery_at = NULL

@@ -52,6 +52,12 @@ export interface PitrPostgres {
   services: PitrServices;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /**
+   * Starts the stopped server as a standby of its own WAL archive (standby.signal, pgBackRest's
+   * archive-get): it accepts read-only sessions and stays in recovery until `pg_promote()` — what
+   * the database pod serves while it replays WAL to a restore's target.
+   */
+  startStandby(): Promise<void>;
   /** Plays the kubelet for this deployment on the fake API: 0 replicas stops the server, more start it. */
   bindToDeployment(kube: FakeKube, namespace: string, deployment: string): void;
   /** What the "kubelet" could not do (a start that failed: recovery ended before its target…). */
@@ -136,6 +142,15 @@ export async function startPitrPostgres(options: StartPitrPostgresOptions = {}):
     server = await startServer();
     running = true;
   };
+  const startStandby = async (): Promise<void> => {
+    if (running) throw new Error('the test cluster still runs: a standby starts from a stopped server');
+    const signal = path.join(dataDir, 'standby.signal');
+    await writeFile(signal, '');
+    await handOverToServerAccount(signal);
+    const restoreCommand = `pgbackrest --config=${configFile} --stanza=${stanza} archive-get %f "%p"`;
+    server = await startLocalPostgres({ dataDir, port, durable: false, settings: { ...settings, restore_command: restoreCommand } });
+    running = true;
+  };
   const serverLog = async (lines = 40): Promise<string[]> => {
     const text = await readFile(`${dataDir}.log`, 'utf8').catch(() => '');
     return text.trimEnd().split('\n').slice(-lines);
@@ -180,6 +195,7 @@ export async function startPitrPostgres(options: StartPitrPostgresOptions = {}):
     services: { stanza, pgbackrest, dataDirectory },
     stop,
     start,
+    startStandby,
     kubeletErrors,
     serverLog,
     bindToDeployment(kube, namespace, deployment) {
