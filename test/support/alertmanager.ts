@@ -6,6 +6,7 @@
  *   const am = await startAlertmanager({ webhookUrl: `${bot.baseUrl}/alerts`, token });
  *   await am.postAlerts([{ labels: { alertname: 'RecipeDatabaseDown', severity: 'critical' } }]);
  *   const silences = await am.silences();
+ *   const id = await am.silence({ matchers: { alertname: 'RecipeDatabaseDown' }, createdBy: 'erin', comment: 'maintenance' }); // as the UI or amtool would
  *   await am.stop();
  *
  * It runs without clustering, on 127.0.0.1, with a fresh storage folder; it is SIGKILLed if the
@@ -48,12 +49,25 @@ export interface StartAlertmanagerOptions {
   repeatInterval?: string;
   /** Alertmanager's max_alerts of the receiver (0: all). */
   maxAlerts?: number;
+  /** inhibit_rules, as in alertmanager.yml: a target alert is muted while a source alert with the same `equal` labels fires. */
+  inhibitRules?: { sourceMatchers: string[]; targetMatchers: string[]; equal: string[] }[];
+}
+
+export interface SilenceRequest {
+  /** Label equalities. */
+  matchers: Record<string, string>;
+  createdBy: string;
+  comment: string;
+  /** From now; 1h unless told. */
+  forMs?: number;
 }
 
 export interface RunningAlertmanager {
   url: string;
   postAlerts(alerts: PostedAlert[]): Promise<void>;
   silences(): Promise<AlertmanagerSilence[]>;
+  /** Creates a silence directly in Alertmanager (not through the bot); returns its id. */
+  silence(request: SilenceRequest): Promise<string>;
   /** Its log so far (debug level: "Notify success", "Notify attempt failed", …). */
   log(): string;
   stop(): Promise<void>;
@@ -76,6 +90,7 @@ function config(o: StartAlertmanagerOptions): string {
       group_interval: o.groupInterval ?? '100ms',
       repeat_interval: o.repeatInterval ?? '1h',
     },
+    inhibit_rules: (o.inhibitRules ?? []).map((r) => ({ source_matchers: r.sourceMatchers, target_matchers: r.targetMatchers, equal: r.equal })),
     receivers: [
       {
         name: 'recipedb-ops',
@@ -160,6 +175,17 @@ export async function startAlertmanager(options: StartAlertmanagerOptions): Prom
       await api('POST', '/api/v2/alerts', alerts);
     },
     silences: async () => (await api('GET', '/api/v2/silences')) as AlertmanagerSilence[],
+    silence: async (request) => {
+      const now = Date.now();
+      const created = (await api('POST', '/api/v2/silences', {
+        matchers: Object.entries(request.matchers).map(([name, value]) => ({ name, value, isRegex: false, isEqual: true })),
+        startsAt: new Date(now).toISOString(),
+        endsAt: new Date(now + (request.forMs ?? 3_600_000)).toISOString(),
+        createdBy: request.createdBy,
+        comment: request.comment,
+      })) as { silenceID: string };
+      return created.silenceID;
+    },
     log: () => log,
     stop,
   };

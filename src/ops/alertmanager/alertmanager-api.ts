@@ -5,6 +5,7 @@
  *   const id = await createSilence(url, { matchers, startsAt, endsAt, createdBy: 'alice (U1)', comment });
  *   await expireSilence(url, id); // 'expired' | 'not-found'
  *   const alerts = await listAlertmanagerAlerts(url);
+ *   const silence = await readSilence(url, id); // null when Alertmanager does not know it
  */
 import { z } from 'zod';
 import { failure, networkProblem } from '../failure.js';
@@ -38,7 +39,23 @@ export interface AlertmanagerAlert {
   inhibitedBy: string[];
 }
 
+/** A silence as Alertmanager holds it, whoever made it (the bot, the UI, amtool). */
+export interface AlertmanagerSilence {
+  id: string;
+  state: 'active' | 'pending' | 'expired';
+  createdBy: string;
+  comment: string;
+  endsAt: string;
+}
+
 const silenceCreated = z.object({ silenceID: z.string().min(1) });
+const silenceRead = z.object({
+  id: z.string(),
+  status: z.object({ state: z.enum(['active', 'pending', 'expired']) }),
+  createdBy: z.string().default(''),
+  comment: z.string().default(''),
+  endsAt: z.iso.datetime({ offset: true }),
+});
 const alertList = z.array(
   z.object({
     fingerprint: z.string(),
@@ -135,13 +152,16 @@ export async function listAlertmanagerAlerts(base: string): Promise<Alertmanager
 }
 
 /**
- * Whether Alertmanager still knows the silence (active, pending or expired): false after it lost
- * its state (a restart without a data volume), when nothing it lists can be trusted as resolved.
+ * The silence, or null when Alertmanager does not know it (any more): after it lost its state (a
+ * restart without a data volume) nothing it lists can be trusted as resolved.
  */
-export async function silenceKnown(base: string, id: string): Promise<boolean> {
-  if (!SILENCE_ID.test(id)) return false;
+export async function readSilence(base: string, id: string): Promise<AlertmanagerSilence | null> {
+  if (!SILENCE_ID.test(id)) return null;
   const answer = await call(base, 'GET', `api/v2/silence/${encodeURIComponent(id)}`);
-  if (answer.status === 200) return true;
-  if (/silence not found/i.test(answer.text) || answer.status === 404) return false;
-  throw refused('read the silence', answer);
+  if (/silence not found/i.test(answer.text) || answer.status === 404) return null;
+  if (answer.status !== 200) throw refused('read the silence', answer);
+  const parsed = silenceRead.safeParse(json(answer.text));
+  if (!parsed.success) throw failure('Alertmanager answered the silence with something the bot does not understand');
+  const { id: silenceId, status, createdBy, comment, endsAt } = parsed.data;
+  return { id: silenceId, state: status.state, createdBy, comment, endsAt: new Date(endsAt).toISOString() };
 }
