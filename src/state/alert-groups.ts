@@ -51,6 +51,8 @@ export interface AlertGroup {
   silence: AlertSilence | null;
   /** What the bot last saw muting the group (other than its own silence); null: not muted when last seen. */
   muted: AlertMute[] | null;
+  /** When the bot last saw Alertmanager list the group's alerts all suppressed, whatever by. */
+  mutedSeenAt: Date | null;
   incidentId: number | null;
 }
 
@@ -58,7 +60,7 @@ interface Row {
   id: string; group_key: string; current: boolean; channel: string; status: 'firing' | 'resolved'; notification: AlertNotification;
   version: number; drawn_version: number; message_ts: string | null; started_at: Date; changed_at: Date; heard_at: Date;
   resolved_at: Date | null; silence_id: string | null; silenced_by: string | null; silenced_until: Date | null; incident_id: string | null;
-  muted: AlertMute[] | null;
+  muted: AlertMute[] | null; muted_seen_at: Date | null;
 }
 
 const groupFrom = (r: Row): AlertGroup => ({
@@ -77,6 +79,7 @@ const groupFrom = (r: Row): AlertGroup => ({
   resolvedAt: r.resolved_at,
   silence: r.silence_id && r.silenced_by && r.silenced_until ? { id: r.silence_id, by: r.silenced_by, until: r.silenced_until } : null,
   muted: r.muted,
+  mutedSeenAt: r.muted_seen_at,
   incidentId: r.incident_id === null ? null : Number(r.incident_id),
 });
 
@@ -276,6 +279,20 @@ export async function setAlertGroupMuted(pool: pg.Pool, id: number, muted: Alert
     [id, muted === null ? null : JSON.stringify(muted)],
   );
   return rows[0] ? groupFrom(rows[0]) : null;
+}
+
+/**
+ * Notes that Alertmanager lists these groups' alerts all suppressed now, for those last noted
+ * before `startedAt` (when the answering Alertmanager started): one write per group and
+ * Alertmanager process, not one per look.
+ */
+export async function noteAlertGroupsSeenMuted(pool: pg.Pool, ids: number[], startedAt: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await pool.query(
+    `UPDATE alert_groups SET muted_seen_at = now()
+      WHERE id = ANY($1::bigint[]) AND (muted_seen_at IS NULL OR muted_seen_at < $2)`,
+    [ids, startedAt],
+  );
 }
 
 /** Links the incident started from the group's message (once); the message is redrawn. */

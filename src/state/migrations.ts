@@ -361,7 +361,10 @@ export const MIGRATIONS: readonly Migration[] = [
       -- alert's name), NULL when it last saw the group not muted or never looked. Alertmanager does
       -- not notify the resolution of muted alerts: a group last seen muted whose alerts it no longer
       -- lists resolved; one never seen muted may only be missing from a restarting Alertmanager.
-      ALTER TABLE alert_groups ADD COLUMN muted jsonb;
+      -- muted_seen_at: when the bot last saw Alertmanager list all of them suppressed (its own
+      -- silence included), compared with when the answering Alertmanager started, which loses its
+      -- alerts (not its silences) on a restart.
+      ALTER TABLE alert_groups ADD COLUMN muted jsonb, ADD COLUMN muted_seen_at timestamptz;
     `,
   },
 ];

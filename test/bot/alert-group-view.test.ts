@@ -18,7 +18,7 @@ function notification(name: string): AlertNotification {
 function group(n: AlertNotification, extra: Partial<AlertGroup> = {}): AlertGroup {
   return {
     id: 42, groupKey: n.groupKey, current: true, channel: 'C_ALERTS', status: n.status, notification: n, version: 1, drawnVersion: 0, messageTs: null,
-    startedAt: NOW, changedAt: NOW, heardAt: NOW, resolvedAt: n.status === 'resolved' ? new Date('2026-12-03T11:46:20.000Z') : null, silence: null, muted: null, incidentId: null,
+    startedAt: NOW, changedAt: NOW, heardAt: NOW, resolvedAt: n.status === 'resolved' ? new Date('2026-12-03T11:46:20.000Z') : null, silence: null, muted: null, mutedSeenAt: null, incidentId: null,
     ...extra,
   };
 }

@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listFiringAlertGroups } from '../../src/state/alert-groups.js';
 import { readAudit } from '../../src/state/audit-log.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { startAlertmanager, type PostedAlert, type RunningAlertmanager } from '../support/alertmanager.js';
@@ -311,4 +312,34 @@ describe('Alertmanager → the bot → Slack', () => {
     await sleep(2_500);
     expect(thread().filter((t) => t.includes('alert RecipeDatabaseDeadlocks is firing'))).toHaveLength(1);
   });
+
+  // Last: the restart loses every alert Alertmanager holds.
+  it('takes an Alertmanager restarted with its silences but without its alerts yet for no resolution', async () => {
+    const slow = alert('RecipedbOpsSlowAcknowledgements', { instance: 'bot:3000' });
+    await am.postAlerts([slow]);
+    const ts = tsOf(await until('the acknowledgements message', () => roots('RecipedbOpsSlowAcknowledgements')[0]));
+    await am.silence({ matchers: { alertname: 'RecipedbOpsSlowAcknowledgements' }, createdBy: 'grace', comment: 'known slow' });
+    await until('the muted message', () => edits(ts).find((c) => textOf(c).includes('silenced by grace')), 20_000);
+    await am.restart();
+    const restartedAt = new Date();
+    expect((await am.silences()).some((s) => s.createdBy === 'grace' && s.status.state === 'active')).toBe(true);
+    // Another group muted after the restart: proof the bot has looked at the restarted one.
+    const other = alert('RecipedbOpsCommandsFailing', { instance: 'bot:3000' });
+    await am.postAlerts([other]);
+    const otherTs = tsOf(await until('the commands message', () => roots('RecipedbOpsCommandsFailing')[0]));
+    await am.silence({ matchers: { alertname: 'RecipedbOpsCommandsFailing' }, createdBy: 'heidi', comment: 'known' });
+    await until('the commands message muted', () => edits(otherTs).find((c) => textOf(c).includes('silenced by heidi')), 20_000);
+    expect(textOf(latest(ts))).toContain('silenced by grace');
+    expect(colorOf(latest(ts))).toBe(COLORS.firing);
+
+    // Prometheus sends it again; then it resolves, which the restarted Alertmanager does not notify either.
+    await am.postAlerts([slow]);
+    const seenAgain = async () =>
+      (await listFiringAlertGroups(bot.services.state)).some((g) => g.notification.commonLabels.alertname === 'RecipedbOpsSlowAcknowledgements' && (g.mutedSeenAt ?? new Date(0)) > restartedAt);
+    await until('the bot seeing it muted in the restarted Alertmanager', seenAgain, 20_000);
+    await am.postAlerts([resolved(slow)]);
+    const green = await until('the resolved edit', () => edits(ts).find((c) => textOf(c).includes('Resolved: RecipedbOpsSlowAcknowledgements')), 20_000);
+    expect(colorOf(green)).toBe(COLORS.resolved);
+    expect((await readAudit(bot.services.state, 200)).filter((e) => e.kind === 'alert.resolved' && e.action === 'RecipedbOpsSlowAcknowledgements')).toHaveLength(1);
+  }, 90_000);
 });

@@ -6,6 +6,7 @@
  *   await expireSilence(url, id); // 'expired' | 'not-found'
  *   const alerts = await listAlertmanagerAlerts(url);
  *   const silence = await readSilence(url, id); // null when Alertmanager does not know it
+ *   const since = await alertmanagerStartedAt(url); // when the answering process started
  */
 import { z } from 'zod';
 import { failure, networkProblem } from '../failure.js';
@@ -49,6 +50,7 @@ export interface AlertmanagerSilence {
 }
 
 const silenceCreated = z.object({ silenceID: z.string().min(1) });
+const status = z.object({ uptime: z.iso.datetime({ offset: true }) });
 const silenceRead = z.object({
   id: z.string(),
   status: z.object({ state: z.enum(['active', 'pending', 'expired']) }),
@@ -164,4 +166,17 @@ export async function readSilence(base: string, id: string): Promise<Alertmanage
   if (!parsed.success) throw failure('Alertmanager answered the silence with something the bot does not understand');
   const { id: silenceId, status, createdBy, comment, endsAt } = parsed.data;
   return { id: silenceId, state: status.state, createdBy, comment, endsAt: new Date(endsAt).toISOString() };
+}
+
+/**
+ * When the Alertmanager process that answers started (its status's `uptime`). It keeps silences
+ * across restarts but not alerts, which Prometheus sends again within its resend delay: until
+ * then it lists nothing it had before.
+ */
+export async function alertmanagerStartedAt(base: string): Promise<Date> {
+  const answer = await call(base, 'GET', 'api/v2/status');
+  if (answer.status !== 200) throw refused('tell its status', answer);
+  const parsed = status.safeParse(json(answer.text));
+  if (!parsed.success) throw failure('Alertmanager answered its status with something the bot does not understand');
+  return new Date(parsed.data.uptime);
 }
