@@ -2,14 +2,14 @@
  * Alert messages left behind: a version stored but not drawn, because Slack failed or the replica
  * drawing it died after answering Alertmanager. Every replica looks for them now and then and
  * hands them to the Slack app as notices; the drawing claim makes one replica draw each. With
- * ALERTMANAGER_URL set it also looks for silenced groups that resolved unseen
- * (handlers/alert-silenced-resolutions.ts): Alertmanager does not tell about muted alerts.
+ * ALERTMANAGER_URL set it also follows groups Alertmanager mutes (silenced, inhibited), which it
+ * does not notify about, and those that resolved unseen (handlers/alert-muted-groups.ts).
  *
  *   const redraw = startAlertRedraw(services); // src/jobs/start-jobs.ts, when ALERTS_TOKEN is set
  *   redraw.stop();
  */
 import type { Services } from '../context.js';
-import { resolveSilencedAlertGroups } from '../handlers/alert-silenced-resolutions.js';
+import { followMutedAlertGroups } from '../handlers/alert-muted-groups.js';
 import { listAlertGroupsToDraw } from '../state/alert-groups.js';
 
 export interface AlertRedraw {
@@ -31,10 +31,10 @@ export function startAlertRedraw(services: Services): AlertRedraw {
       log.warn({ err: error }, 'could not look for alert messages to redraw');
     }
     try {
-      const resolved = await resolveSilencedAlertGroups(services);
-      for (const groupId of resolved) await notices.publish({ kind: 'alert-group-changed', groupId });
+      const changed = await followMutedAlertGroups(services);
+      for (const groupId of changed) await notices.publish({ kind: 'alert-group-changed', groupId });
     } catch (error) {
-      log.warn({ err: error }, 'could not ask Alertmanager whether silenced alerts resolved');
+      log.warn({ err: error }, 'could not ask Alertmanager which alerts it mutes or no longer holds');
     } finally {
       running = false;
     }

@@ -24,6 +24,15 @@ export interface AlertSilence {
   until: Date;
 }
 
+/**
+ * What mutes a group in Alertmanager besides the bot's own silence: a silence made elsewhere (the
+ * UI, amtool), as Alertmanager holds it (null fields when it could not be read), or an inhibition,
+ * named by the inhibiting alert's alertname when Alertmanager still lists it.
+ */
+export type AlertMute =
+  | { kind: 'silence'; id: string; createdBy: string | null; comment: string | null; endsAt: string | null }
+  | { kind: 'inhibition'; by: string | null };
+
 export interface AlertGroup {
   id: number;
   groupKey: string;
@@ -40,6 +49,10 @@ export interface AlertGroup {
   heardAt: Date;
   resolvedAt: Date | null;
   silence: AlertSilence | null;
+  /** What the bot last saw muting the group (other than its own silence); null: not muted when last seen. */
+  muted: AlertMute[] | null;
+  /** When the bot last saw Alertmanager list the group's alerts all suppressed, whatever by. */
+  mutedSeenAt: Date | null;
   incidentId: number | null;
 }
 
@@ -47,6 +60,7 @@ interface Row {
   id: string; group_key: string; current: boolean; channel: string; status: 'firing' | 'resolved'; notification: AlertNotification;
   version: number; drawn_version: number; message_ts: string | null; started_at: Date; changed_at: Date; heard_at: Date;
   resolved_at: Date | null; silence_id: string | null; silenced_by: string | null; silenced_until: Date | null; incident_id: string | null;
+  muted: AlertMute[] | null; muted_seen_at: Date | null;
 }
 
 const groupFrom = (r: Row): AlertGroup => ({
@@ -64,6 +78,8 @@ const groupFrom = (r: Row): AlertGroup => ({
   heardAt: r.heard_at,
   resolvedAt: r.resolved_at,
   silence: r.silence_id && r.silenced_by && r.silenced_until ? { id: r.silence_id, by: r.silenced_by, until: r.silenced_until } : null,
+  muted: r.muted,
+  mutedSeenAt: r.muted_seen_at,
   incidentId: r.incident_id === null ? null : Number(r.incident_id),
 });
 
@@ -250,6 +266,33 @@ export async function clearAlertSilence(pool: pg.Pool, id: number, silenceId: st
     [id, silenceId],
   );
   return rows[0] ? groupFrom(rows[0]) : null;
+}
+
+/**
+ * Stores what mutes the firing group now (null: nothing), redrawing its message only when that
+ * changed, so replicas looking at once change it once. Returns the group when it changed.
+ */
+export async function setAlertGroupMuted(pool: pg.Pool, id: number, muted: AlertMute[] | null): Promise<AlertGroup | null> {
+  const { rows } = await pool.query<Row>(
+    `UPDATE alert_groups SET muted = $2::jsonb, version = version + 1
+      WHERE id = $1 AND current AND status = 'firing' AND muted IS DISTINCT FROM $2::jsonb RETURNING *`,
+    [id, muted === null ? null : JSON.stringify(muted)],
+  );
+  return rows[0] ? groupFrom(rows[0]) : null;
+}
+
+/**
+ * Notes that Alertmanager lists these groups' alerts all suppressed now, for those last noted
+ * before `startedAt` (when the answering Alertmanager started): one write per group and
+ * Alertmanager process, not one per look.
+ */
+export async function noteAlertGroupsSeenMuted(pool: pg.Pool, ids: number[], startedAt: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await pool.query(
+    `UPDATE alert_groups SET muted_seen_at = now()
+      WHERE id = ANY($1::bigint[]) AND (muted_seen_at IS NULL OR muted_seen_at < $2)`,
+    [ids, startedAt],
+  );
 }
 
 /** Links the incident started from the group's message (once); the message is redrawn. */

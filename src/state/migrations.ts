@@ -352,4 +352,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 17,
+    name: 'alert_groups.muted',
+    sql: `
+      -- What the bot last saw muting a firing group in Alertmanager other than its own Silence
+      -- button: a JSON array of silences (id, author, comment, end) and inhibitions (the inhibiting
+      -- alert's name), NULL when it last saw the group not muted or never looked. Alertmanager does
+      -- not notify the resolution of muted alerts: a group last seen muted whose alerts it no longer
+      -- lists resolved; one never seen muted may only be missing from a restarting Alertmanager.
+      -- muted_seen_at: when the bot last saw Alertmanager list all of them suppressed (its own
+      -- silence included), compared with when the answering Alertmanager started, which loses its
+      -- alerts (not its silences) on a restart.
+      ALTER TABLE alert_groups ADD COLUMN muted jsonb, ADD COLUMN muted_seen_at timestamptz;
+    `,
+  },
 ];

@@ -18,7 +18,7 @@ function notification(name: string): AlertNotification {
 function group(n: AlertNotification, extra: Partial<AlertGroup> = {}): AlertGroup {
   return {
     id: 42, groupKey: n.groupKey, current: true, channel: 'C_ALERTS', status: n.status, notification: n, version: 1, drawnVersion: 0, messageTs: null,
-    startedAt: NOW, changedAt: NOW, heardAt: NOW, resolvedAt: n.status === 'resolved' ? new Date('2026-12-03T11:46:20.000Z') : null, silence: null, incidentId: null,
+    startedAt: NOW, changedAt: NOW, heardAt: NOW, resolvedAt: n.status === 'resolved' ? new Date('2026-12-03T11:46:20.000Z') : null, silence: null, muted: null, mutedSeenAt: null, incidentId: null,
     ...extra,
   };
 }
@@ -82,6 +82,29 @@ describe('the alert group message', () => {
     const over = group(notification('firstFiring'), { silence: { id: 'x', by: 'U_CAROL', until: new Date('2026-12-03T12:00:00Z') } });
     expect(view(over).text).not.toContain('Silenced');
     expect(buttons(over)).toContain('Silence 1h alert_silence:42');
+  });
+
+  it('says what else mutes it in Alertmanager: a silence made there (by whom, until when, why) or an inhibition', () => {
+    const muted = group(notification('firstFiring'), {
+      muted: [
+        { kind: 'silence', id: '0d5b3c2e-7d0f-4d57-9a43-4f0a1d2c3b4a', createdBy: 'erin <script>', comment: 'disk swap\nin progress', endsAt: '2026-12-03T13:00:00.000Z' },
+        { kind: 'silence', id: 'f1e2d3c4-0000-4000-8000-000000000000', createdBy: null, comment: null, endsAt: null },
+        { kind: 'inhibition', by: 'RecipeDatabaseExporterMissing' },
+        { kind: 'inhibition', by: null },
+      ],
+    });
+    const { text, message } = view(muted);
+    expect(text).toContain('🔕 Muted in Alertmanager: silenced by erin <script> until 2026-12-03 13:00:00 UTC (silence 0d5b3c2e-7d0f-4d57-9a43-4f0a1d2c3b4a): “disk swap in progress”');
+    expect(JSON.stringify(message.blocks)).not.toContain('<script>');
+    expect(text).toContain('🔕 Muted in Alertmanager: silenced (silence f1e2d3c4-0000-4000-8000-000000000000)');
+    expect(text).toContain('🔕 Muted in Alertmanager: inhibited by RecipeDatabaseExporterMissing');
+    expect(text).toContain('and 1 more silences or inhibitions');
+    // Still firing: the buttons stay.
+    expect(buttons(muted)).toContain('Silence 1h alert_silence:42');
+    const one = group(notification('firstFiring'), { muted: [{ kind: 'inhibition', by: null }] });
+    expect(view(one).text).toContain('🔕 Muted in Alertmanager: inhibited by an inhibition rule');
+    // Resolved, nothing mutes it any more.
+    expect(view({ ...group(notification('allResolved')), muted: [{ kind: 'inhibition', by: null }] }).text).not.toContain('Muted');
   });
 
   it('names the incident started from it and offers no second one', () => {

@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listFiringAlertGroups } from '../../src/state/alert-groups.js';
 import { readAudit } from '../../src/state/audit-log.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { startAlertmanager, type PostedAlert, type RunningAlertmanager } from '../support/alertmanager.js';
@@ -71,13 +72,21 @@ describe('Alertmanager → the bot → Slack', () => {
     databaseUrl = await createDemoTestDatabase();
     const [botPort, amPort] = await Promise.all([freePort(), freePort()]);
     // Alertmanager first, pointing at a bot that is not up yet: its first attempts fail.
-    am = await startAlertmanager({ webhookUrl: `http://127.0.0.1:${botPort}/alerts`, token: TOKEN, port: amPort, repeatInterval: '2s' });
+    am = await startAlertmanager({
+      webhookUrl: `http://127.0.0.1:${botPort}/alerts`,
+      token: TOKEN,
+      port: amPort,
+      repeatInterval: '2s',
+      // The exporter missing makes the growth rule meaningless: its warning waits (the inhibition test).
+      inhibitRules: [{ sourceMatchers: ['alertname="RecipeDatabaseExporterMissing"'], targetMatchers: ['alertname="RecipeDatabaseGrowthHigh"'], equal: ['datname'] }],
+    });
     await am.postAlerts([alert('RecipeDatabaseDown', { instance: 'db1:9187' })]);
     await until('a failed notification attempt', () => /Notify attempt failed|Notify for alerts failed/.test(am.log()));
     bot = await startTestBot({
       slack,
       databaseUrl,
-      env: { PORT: String(botPort), ALERTS_TOKEN: TOKEN, ALERTS_CHANNEL: CHANNEL, ALERTMANAGER_URL: am.url, APPROVERS: 'U_BOB' },
+      // REPLICA_TIMEOUT 4s: the bot looks at Alertmanager every 2 s instead of 15.
+      env: { PORT: String(botPort), ALERTS_TOKEN: TOKEN, ALERTS_CHANNEL: CHANNEL, ALERTMANAGER_URL: am.url, APPROVERS: 'U_BOB', REPLICA_TIMEOUT: '4s' },
     });
   });
   afterAll(async () => {
@@ -153,7 +162,7 @@ describe('Alertmanager → the bot → Slack', () => {
     await until('the silenced message', () => edits(ts).find((c) => textOf(c).includes('Silenced in Alertmanager by @U_CAROL')));
     const notified = await counted('changed');
     await am.postAlerts([resolved(archiving)]);
-    // The bot's own look (every 15 s here) finds Alertmanager no longer listing it.
+    // The bot's own look (every 2 s here) finds Alertmanager no longer listing it.
     const green = await until('the resolved edit', () => edits(ts).find((c) => textOf(c).includes('Resolved: RecipeDatabaseWalArchivingFailing')), 30_000);
     expect(colorOf(green)).toBe(COLORS.resolved);
     expect(textOf(green)).toMatch(/after firing for \d/);
@@ -161,6 +170,82 @@ describe('Alertmanager → the bot → Slack', () => {
     expect(await counted('changed')).toBe(notified);
     const audit = (await readAudit(bot.services.state, 200)).filter((e) => e.kind === 'alert.resolved' && e.action === 'RecipeDatabaseWalArchivingFailing');
     expect(audit).toHaveLength(1);
+  }, 60_000);
+
+  it('shows a group muted by a silence made in Alertmanager itself, by whom, and turns it green when it resolves unnotified', async () => {
+    const backup = alert('RecipeDatabaseBackupMissing', { datname: 'recipe_database' });
+    await am.postAlerts([backup]);
+    const ts = tsOf(await until('the backup message', () => roots('RecipeDatabaseBackupMissing')[0]));
+    // As someone would in Alertmanager's UI or with amtool: the bot has no part in it.
+    const id = await am.silence({ matchers: { alertname: 'RecipeDatabaseBackupMissing' }, createdBy: 'erin@example.org', comment: 'moving the backup volume' });
+    const muted = await until('the muted message', () => edits(ts).find((c) => textOf(c).includes('Muted in Alertmanager')), 20_000);
+    expect(textOf(muted)).toMatch(new RegExp(`Muted in Alertmanager: silenced by erin@example\\.org until [^(]+ \\(silence ${id}\\): “moving the backup volume”`));
+    expect(colorOf(muted)).toBe(COLORS.firing);
+    expect(textOf(muted)).not.toContain('Silenced in Alertmanager by @');
+
+    const notified = await counted('changed');
+    await am.postAlerts([resolved(backup)]);
+    const green = await until('the resolved edit', () => edits(ts).find((c) => textOf(c).includes('Resolved: RecipeDatabaseBackupMissing')), 20_000);
+    expect(colorOf(green)).toBe(COLORS.resolved);
+    expect(textOf(green)).toMatch(/after firing for \d/);
+    expect(textOf(green)).not.toContain('Muted');
+    expect(await counted('changed')).toBe(notified);
+    await sleep(4_500);
+    const audit = (await readAudit(bot.services.state, 200)).filter((e) => e.kind === 'alert.resolved' && e.action === 'RecipeDatabaseBackupMissing');
+    expect(audit).toEqual([expect.objectContaining({ actor: 'alertmanager', channel: CHANNEL })]);
+    expect(roots('RecipeDatabaseBackupMissing')).toHaveLength(1);
+  }, 60_000);
+
+  it('shows a warning inhibited by a critical alert as inhibited, and green when it resolves under the inhibition', async () => {
+    const growth = alert('RecipeDatabaseGrowthHigh', { datname: 'recipe_database' });
+    growth.labels.severity = 'warning';
+    await am.postAlerts([growth]);
+    const ts = tsOf(await until('the growth message', () => roots('RecipeDatabaseGrowthHigh')[0]));
+    expect(colorOf(latest(ts))).toBe(COLORS.warning);
+    const exporter = alert('RecipeDatabaseExporterMissing', { datname: 'recipe_database' });
+    await am.postAlerts([exporter]);
+    const inhibited = await until('the inhibited message', () => edits(ts).find((c) => textOf(c).includes('Muted in Alertmanager')), 20_000);
+    expect(textOf(inhibited)).toContain('Muted in Alertmanager: inhibited by RecipeDatabaseExporterMissing');
+    expect(colorOf(inhibited)).toBe(COLORS.warning);
+
+    await am.postAlerts([resolved(growth)]);
+    const green = await until('the resolved edit', () => edits(ts).find((c) => textOf(c).includes('Resolved: RecipeDatabaseGrowthHigh')), 20_000);
+    expect(colorOf(green)).toBe(COLORS.resolved);
+    const audit = (await readAudit(bot.services.state, 200)).filter((e) => e.kind === 'alert.resolved' && e.action === 'RecipeDatabaseGrowthHigh');
+    expect(audit).toHaveLength(1);
+    // The inhibiting alert was never muted: it is still firing, red.
+    const source = roots('RecipeDatabaseExporterMissing')[0] as SlackCall;
+    expect(colorOf(latest(tsOf(source)))).toBe(COLORS.firing);
+    await am.postAlerts([resolved(exporter)]);
+    await until('the exporter resolved', () => edits(tsOf(source)).find((c) => textOf(c).includes('Resolved: RecipeDatabaseExporterMissing')));
+  }, 60_000);
+
+  it('leaves alone a firing group Alertmanager does not list without having shown it muted', async () => {
+    // Told to the bot but not held by this Alertmanager: as after a restart, or for a copy from another one.
+    const ghost = {
+      version: '4', groupKey: '{}:{alertname="RecipedbOpsBackupsFailing"}', status: 'firing', receiver: 'recipedb-ops',
+      groupLabels: { alertname: 'RecipedbOpsBackupsFailing' }, commonLabels: { alertname: 'RecipedbOpsBackupsFailing', severity: 'critical' },
+      commonAnnotations: {}, externalURL: am.url, truncatedAlerts: 0,
+      alerts: [{
+        status: 'firing', labels: { alertname: 'RecipedbOpsBackupsFailing', severity: 'critical' }, annotations: { summary: 'backups failing' },
+        startsAt: new Date(Date.now() - 60_000).toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: '0123456789abcdef',
+      }],
+    };
+    const answer = await fetch(`${bot.baseUrl}/alerts`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(ghost) });
+    expect(answer.status).toBe(200);
+    const ts = tsOf(await until('the ghost message', () => roots('RecipedbOpsBackupsFailing')[0]));
+    // A group muted and resolved in Alertmanager afterwards: proof the bot has looked since, twice.
+    const looked = alert('RecipedbOpsApprovalsExpiring', { instance: 'bot:3000' });
+    await am.postAlerts([looked]);
+    const lookedTs = tsOf(await until('the approvals message', () => roots('RecipedbOpsApprovalsExpiring')[0]));
+    await am.silence({ matchers: { alertname: 'RecipedbOpsApprovalsExpiring' }, createdBy: 'frank', comment: 'known' });
+    await until('the approvals message muted', () => edits(lookedTs).find((c) => textOf(c).includes('silenced by frank')), 20_000);
+    await am.postAlerts([resolved(looked)]);
+    await until('the approvals message green', () => edits(lookedTs).find((c) => textOf(c).includes('Resolved: RecipedbOpsApprovalsExpiring')), 20_000);
+
+    expect(edits(ts)).toEqual([]);
+    expect(colorOf(latest(ts))).toBe(COLORS.firing);
+    expect((await readAudit(bot.services.state, 200)).filter((e) => e.kind === 'alert.resolved' && e.action === 'RecipedbOpsBackupsFailing')).toEqual([]);
   }, 60_000);
 
   it('answers Status and Active queries in the alert\'s thread', async () => {
@@ -227,4 +312,34 @@ describe('Alertmanager → the bot → Slack', () => {
     await sleep(2_500);
     expect(thread().filter((t) => t.includes('alert RecipeDatabaseDeadlocks is firing'))).toHaveLength(1);
   });
+
+  // Last: the restart loses every alert Alertmanager holds.
+  it('takes an Alertmanager restarted with its silences but without its alerts yet for no resolution', async () => {
+    const slow = alert('RecipedbOpsSlowAcknowledgements', { instance: 'bot:3000' });
+    await am.postAlerts([slow]);
+    const ts = tsOf(await until('the acknowledgements message', () => roots('RecipedbOpsSlowAcknowledgements')[0]));
+    await am.silence({ matchers: { alertname: 'RecipedbOpsSlowAcknowledgements' }, createdBy: 'grace', comment: 'known slow' });
+    await until('the muted message', () => edits(ts).find((c) => textOf(c).includes('silenced by grace')), 20_000);
+    await am.restart();
+    const restartedAt = new Date();
+    expect((await am.silences()).some((s) => s.createdBy === 'grace' && s.status.state === 'active')).toBe(true);
+    // Another group muted after the restart: proof the bot has looked at the restarted one.
+    const other = alert('RecipedbOpsCommandsFailing', { instance: 'bot:3000' });
+    await am.postAlerts([other]);
+    const otherTs = tsOf(await until('the commands message', () => roots('RecipedbOpsCommandsFailing')[0]));
+    await am.silence({ matchers: { alertname: 'RecipedbOpsCommandsFailing' }, createdBy: 'heidi', comment: 'known' });
+    await until('the commands message muted', () => edits(otherTs).find((c) => textOf(c).includes('silenced by heidi')), 20_000);
+    expect(textOf(latest(ts))).toContain('silenced by grace');
+    expect(colorOf(latest(ts))).toBe(COLORS.firing);
+
+    // Prometheus sends it again; then it resolves, which the restarted Alertmanager does not notify either.
+    await am.postAlerts([slow]);
+    const seenAgain = async () =>
+      (await listFiringAlertGroups(bot.services.state)).some((g) => g.notification.commonLabels.alertname === 'RecipedbOpsSlowAcknowledgements' && (g.mutedSeenAt ?? new Date(0)) > restartedAt);
+    await until('the bot seeing it muted in the restarted Alertmanager', seenAgain, 20_000);
+    await am.postAlerts([resolved(slow)]);
+    const green = await until('the resolved edit', () => edits(ts).find((c) => textOf(c).includes('Resolved: RecipedbOpsSlowAcknowledgements')), 20_000);
+    expect(colorOf(green)).toBe(COLORS.resolved);
+    expect((await readAudit(bot.services.state, 200)).filter((e) => e.kind === 'alert.resolved' && e.action === 'RecipedbOpsSlowAcknowledgements')).toHaveLength(1);
+  }, 90_000);
 });

@@ -6,6 +6,8 @@
  *   const am = await startAlertmanager({ webhookUrl: `${bot.baseUrl}/alerts`, token });
  *   await am.postAlerts([{ labels: { alertname: 'RecipeDatabaseDown', severity: 'critical' } }]);
  *   const silences = await am.silences();
+ *   const id = await am.silence({ matchers: { alertname: 'RecipeDatabaseDown' }, createdBy: 'erin', comment: 'maintenance' }); // as the UI or amtool would
+ *   await am.restart(); // keeps its silences, loses its alerts until they are posted again
  *   await am.stop();
  *
  * It runs without clustering, on 127.0.0.1, with a fresh storage folder; it is SIGKILLed if the
@@ -48,14 +50,29 @@ export interface StartAlertmanagerOptions {
   repeatInterval?: string;
   /** Alertmanager's max_alerts of the receiver (0: all). */
   maxAlerts?: number;
+  /** inhibit_rules, as in alertmanager.yml: a target alert is muted while a source alert with the same `equal` labels fires. */
+  inhibitRules?: { sourceMatchers: string[]; targetMatchers: string[]; equal: string[] }[];
+}
+
+export interface SilenceRequest {
+  /** Label equalities. */
+  matchers: Record<string, string>;
+  createdBy: string;
+  comment: string;
+  /** From now; 1h unless told. */
+  forMs?: number;
 }
 
 export interface RunningAlertmanager {
   url: string;
   postAlerts(alerts: PostedAlert[]): Promise<void>;
   silences(): Promise<AlertmanagerSilence[]>;
+  /** Creates a silence directly in Alertmanager (not through the bot); returns its id. */
+  silence(request: SilenceRequest): Promise<string>;
   /** Its log so far (debug level: "Notify success", "Notify attempt failed", …). */
   log(): string;
+  /** Stops and starts it again on the same port and storage: silences and notification log kept, alerts lost (it does not store them). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -76,6 +93,7 @@ function config(o: StartAlertmanagerOptions): string {
       group_interval: o.groupInterval ?? '100ms',
       repeat_interval: o.repeatInterval ?? '1h',
     },
+    inhibit_rules: (o.inhibitRules ?? []).map((r) => ({ source_matchers: r.sourceMatchers, target_matchers: r.targetMatchers, equal: r.equal })),
     receivers: [
       {
         name: 'recipedb-ops',
@@ -87,11 +105,13 @@ function config(o: StartAlertmanagerOptions): string {
   });
 }
 
-export async function startAlertmanager(options: StartAlertmanagerOptions): Promise<RunningAlertmanager> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'recipedb-am-'));
-  writeFileSync(path.join(dir, 'alertmanager.yml'), config(options));
-  const port = options.port ?? (await freePort());
-  const url = `http://127.0.0.1:${port}`;
+interface AlertmanagerProcess {
+  /** Ends it (SIGTERM, then SIGKILL after 3 s); resolves once it has exited. */
+  end(): Promise<void>;
+}
+
+/** Spawns Alertmanager on the folder's config and storage and waits until it is ready. */
+async function launch(dir: string, port: number, url: string, appendLog: (text: string) => void, logSoFar: () => string): Promise<AlertmanagerProcess> {
   const child = spawn(
     BINARY,
     [
@@ -105,9 +125,8 @@ export async function startAlertmanager(options: StartAlertmanagerOptions): Prom
     { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } },
   );
   running.add(child);
-  let log = '';
-  child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  child.stdout?.on('data', (chunk: Buffer) => appendLog(chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => appendLog(chunk.toString()));
   let exitCode: number | null | undefined;
   const exited = new Promise<void>((resolve) =>
     child.once('exit', (code) => {
@@ -116,32 +135,45 @@ export async function startAlertmanager(options: StartAlertmanagerOptions): Prom
       resolve();
     }),
   );
-  child.once('error', (error) => (log += `\n${error.message}`));
-
-  const stop = async () => {
-    if (exitCode === undefined) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-      await exited;
-      clearTimeout(killer);
-    }
-    rmSync(dir, { recursive: true, force: true });
+  child.once('error', (error) => appendLog(`\n${error.message}`));
+  const end = async () => {
+    if (exitCode !== undefined) return;
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+    await exited;
+    clearTimeout(killer);
   };
 
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (exitCode !== undefined) {
-      await stop();
-      throw new Error(`prometheus-alertmanager exited with ${exitCode} (apt-get install -y prometheus-alertmanager?):\n${log.slice(-2000)}`);
+      throw new Error(`prometheus-alertmanager exited with ${exitCode} (apt-get install -y prometheus-alertmanager?):\n${logSoFar().slice(-2000)}`);
     }
     const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
-    if (ready) break;
+    if (ready) return { end };
     if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`prometheus-alertmanager was not ready within 10 s:\n${log.slice(-2000)}`);
+      await end();
+      throw new Error(`prometheus-alertmanager was not ready within 10 s:\n${logSoFar().slice(-2000)}`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+export async function startAlertmanager(options: StartAlertmanagerOptions): Promise<RunningAlertmanager> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'recipedb-am-'));
+  writeFileSync(path.join(dir, 'alertmanager.yml'), config(options));
+  const port = options.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  let log = '';
+  const start = () => launch(dir, port, url, (text) => (log += text), () => log);
+  let current = await start().catch((error: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  });
+  const stop = async () => {
+    await current.end();
+    rmSync(dir, { recursive: true, force: true });
+  };
 
   const api = async (method: string, apiPath: string, body?: unknown): Promise<unknown> => {
     const response = await fetch(`${url}${apiPath}`, {
@@ -160,7 +192,22 @@ export async function startAlertmanager(options: StartAlertmanagerOptions): Prom
       await api('POST', '/api/v2/alerts', alerts);
     },
     silences: async () => (await api('GET', '/api/v2/silences')) as AlertmanagerSilence[],
+    silence: async (request) => {
+      const now = Date.now();
+      const created = (await api('POST', '/api/v2/silences', {
+        matchers: Object.entries(request.matchers).map(([name, value]) => ({ name, value, isRegex: false, isEqual: true })),
+        startsAt: new Date(now).toISOString(),
+        endsAt: new Date(now + (request.forMs ?? 3_600_000)).toISOString(),
+        createdBy: request.createdBy,
+        comment: request.comment,
+      })) as { silenceID: string };
+      return created.silenceID;
+    },
     log: () => log,
+    restart: async () => {
+      await current.end();
+      current = await start();
+    },
     stop,
   };
 }

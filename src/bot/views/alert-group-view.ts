@@ -1,7 +1,7 @@
 /**
  * The message of one alert group: its alerts (severity, summary, description, the labels that
- * tell them apart, since when, a link to the graph), `+N more` for what is not shown, its silence
- * and incident, and the buttons the runbook's first steps need. Resolved, it turns green and says
+ * tell them apart, since when, a link to the graph), `+N more` for what is not shown, its silence,
+ * what else mutes it in Alertmanager (a silence made elsewhere, an inhibition), its incident and the buttons the runbook's first steps need. Resolved, it turns green and says
  * how long it fired. Rendered from the stored group alone, so any replica can redraw it.
  */
 import { formatDuration } from '../../duration.js';
@@ -10,7 +10,7 @@ import {
   alertSeverity, alertTitle, firedForMs, groupFiredForMs, groupName, killThresholdMs, labelsThatMatter, silenceMatchers,
 } from '../../handlers/alert-facts.js';
 import type { NotifiedAlert } from '../../ops/alertmanager/webhook-payload.js';
-import type { AlertGroup } from '../../state/alert-groups.js';
+import type { AlertGroup, AlertMute } from '../../state/alert-groups.js';
 import {
   actions, actorMention, button, context, escapeMrkdwn, fitMessage, header, mrkdwnLink, section, truncateText, type Block, type ButtonElement, type Message,
 } from '../blocks.js';
@@ -25,6 +25,7 @@ export interface AlertGroupViewOptions {
 }
 
 const MAX_SHOWN = 8;
+const MAX_MUTES_SHOWN = 3;
 
 /** Slack's own attachment colours: danger, warning, good. */
 export const COLORS = { firing: '#e01e5a', warning: '#ecb22e', resolved: '#2eb886' } as const;
@@ -43,6 +44,17 @@ function alertBlock(alert: NotifiedAlert, now: Date): Block {
   const graph = alert.generatorURL ? ` · ${mrkdwnLink(alert.generatorURL, 'graph')}` : '';
   lines.push(`${when}${graph}`);
   return section(lines.join('\n'));
+}
+
+/** Text from Alertmanager, which anyone with its UI or amtool wrote: escaped and bounded. */
+const quoted = (text: string, max: number) => escapeMrkdwn(truncateText(text.replace(/\s+/g, ' ').trim(), max));
+
+function muteNote(mute: AlertMute): string {
+  if (mute.kind === 'inhibition') return `:no_bell: Muted in Alertmanager: inhibited by ${mute.by ? `*${quoted(mute.by, 120)}*` : 'an inhibition rule'}`;
+  const by = mute.createdBy ? ` by *${quoted(mute.createdBy, 120)}*` : '';
+  const until = mute.endsAt ? ` until ${formatTime(new Date(mute.endsAt))}` : '';
+  const comment = mute.comment?.trim() ? `: “${quoted(mute.comment, 200)}”` : '';
+  return `:no_bell: Muted in Alertmanager: silenced${by}${until} (silence ${quoted(mute.id, 64)})${comment}`;
 }
 
 export function alertGroupView(group: AlertGroup, options: AlertGroupViewOptions): Message {
@@ -79,6 +91,10 @@ export function alertGroupView(group: AlertGroup, options: AlertGroupViewOptions
   if (notification.externalURL) notes.push(mrkdwnLink(notification.externalURL, 'Alertmanager'));
   const silenced = group.silence && group.silence.until > now ? group.silence : null;
   if (silenced) notes.push(`:no_bell: Silenced in Alertmanager by ${actorMention(silenced.by)} until ${formatTime(silenced.until)}`);
+  if (!resolved && group.muted) {
+    notes.push(...group.muted.slice(0, MAX_MUTES_SHOWN).map(muteNote));
+    if (group.muted.length > MAX_MUTES_SHOWN) notes.push(`and ${group.muted.length - MAX_MUTES_SHOWN} more silences or inhibitions`);
+  }
   if (group.incidentId !== null) notes.push(`:rotating_light: Incident #${group.incidentId} was started from this alert`);
   if (notes.length) blocks.push(context(notes));
 

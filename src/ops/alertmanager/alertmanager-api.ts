@@ -5,6 +5,8 @@
  *   const id = await createSilence(url, { matchers, startsAt, endsAt, createdBy: 'alice (U1)', comment });
  *   await expireSilence(url, id); // 'expired' | 'not-found'
  *   const alerts = await listAlertmanagerAlerts(url);
+ *   const silence = await readSilence(url, id); // null when Alertmanager does not know it
+ *   const since = await alertmanagerStartedAt(url); // when the answering process started
  */
 import { z } from 'zod';
 import { failure, networkProblem } from '../failure.js';
@@ -38,7 +40,24 @@ export interface AlertmanagerAlert {
   inhibitedBy: string[];
 }
 
+/** A silence as Alertmanager holds it, whoever made it (the bot, the UI, amtool). */
+export interface AlertmanagerSilence {
+  id: string;
+  state: 'active' | 'pending' | 'expired';
+  createdBy: string;
+  comment: string;
+  endsAt: string;
+}
+
 const silenceCreated = z.object({ silenceID: z.string().min(1) });
+const status = z.object({ uptime: z.iso.datetime({ offset: true }) });
+const silenceRead = z.object({
+  id: z.string(),
+  status: z.object({ state: z.enum(['active', 'pending', 'expired']) }),
+  createdBy: z.string().default(''),
+  comment: z.string().default(''),
+  endsAt: z.iso.datetime({ offset: true }),
+});
 const alertList = z.array(
   z.object({
     fingerprint: z.string(),
@@ -135,13 +154,29 @@ export async function listAlertmanagerAlerts(base: string): Promise<Alertmanager
 }
 
 /**
- * Whether Alertmanager still knows the silence (active, pending or expired): false after it lost
- * its state (a restart without a data volume), when nothing it lists can be trusted as resolved.
+ * The silence, or null when Alertmanager does not know it (any more): after it lost its state (a
+ * restart without a data volume) nothing it lists can be trusted as resolved.
  */
-export async function silenceKnown(base: string, id: string): Promise<boolean> {
-  if (!SILENCE_ID.test(id)) return false;
+export async function readSilence(base: string, id: string): Promise<AlertmanagerSilence | null> {
+  if (!SILENCE_ID.test(id)) return null;
   const answer = await call(base, 'GET', `api/v2/silence/${encodeURIComponent(id)}`);
-  if (answer.status === 200) return true;
-  if (/silence not found/i.test(answer.text) || answer.status === 404) return false;
-  throw refused('read the silence', answer);
+  if (/silence not found/i.test(answer.text) || answer.status === 404) return null;
+  if (answer.status !== 200) throw refused('read the silence', answer);
+  const parsed = silenceRead.safeParse(json(answer.text));
+  if (!parsed.success) throw failure('Alertmanager answered the silence with something the bot does not understand');
+  const { id: silenceId, status, createdBy, comment, endsAt } = parsed.data;
+  return { id: silenceId, state: status.state, createdBy, comment, endsAt: new Date(endsAt).toISOString() };
+}
+
+/**
+ * When the Alertmanager process that answers started (its status's `uptime`). It keeps silences
+ * across restarts but not alerts, which Prometheus sends again within its resend delay: until
+ * then it lists nothing it had before.
+ */
+export async function alertmanagerStartedAt(base: string): Promise<Date> {
+  const answer = await call(base, 'GET', 'api/v2/status');
+  if (answer.status !== 200) throw refused('tell its status', answer);
+  const parsed = status.safeParse(json(answer.text));
+  if (!parsed.success) throw failure('Alertmanager answered its status with something the bot does not understand');
+  return new Date(parsed.data.uptime);
 }
